@@ -1,0 +1,113 @@
+# SPDX-License-Identifier: MIT
+# pyscope: eBPF runtime tracer for CPython.  See README.md.
+
+OUTPUT ?= build
+CC ?= cc
+CLANG ?= clang
+BPFTOOL ?= $(shell command -v bpftool || echo /usr/sbin/bpftool)
+ARCH := x86
+SAN ?=
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers \
+	  -D_GNU_SOURCE -Iinclude -Isrc -I$(OUTPUT) -I/usr/include/cjson
+LDLIBS := -lbpf -lelf -lz -lcjson -lpthread
+
+ifeq ($(SAN),1)
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+# Clang drops the multiarch include dirs for -target bpf; add them back.
+CLANG_SYS_INCLUDES := $(shell $(CLANG) -v -E - </dev/null 2>&1 \
+	| sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -D__BPF__ \
+	      -Iinclude -I$(OUTPUT) $(CLANG_SYS_INCLUDES) -Wall -Werror
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
+SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
+
+# Pure logic: linked into the unit tests and fuzzers as well as pyscope.
+CORE_SRCS := src/elf_file.c src/offsets.c src/offsets_table.c src/pattern.c src/hist.c \
+	     src/linetable.c src/srcscan.c src/model.c src/report.c src/util.c src/procmaps.c
+APP_SRCS := src/main.c src/cli.c src/pyrt.c src/plan.c src/mech_uprobe.c \
+	    src/launch.c src/info.c src/trace.c
+CORE_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(CORE_SRCS))
+APP_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(APP_SRCS))
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.PHONY: all deps demo test unit e2e clean offsets bench fuzz asan
+
+all: $(OUTPUT)/pyscope
+
+$(OUTPUT) $(OUTPUT)/tests:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/vmlinux.h: | $(OUTPUT)
+	$(call msg,GEN,$@)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.bpf.h) $(wildcard include/*.h) $(OUTPUT)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+$(OUTPUT)/%.o: src/%.c $(wildcard src/*.h) $(wildcard include/*.h) | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(APP_OBJS): $(SKELS)
+
+$(OUTPUT)/pyscope: $(CORE_OBJS) $(APP_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUTPUT)/tests/test_%: tests/unit/test_%.c $(CORE_OBJS) | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(CORE_OBJS) $(LDLIBS) -lcmocka -o $@
+
+# Regenerate the committed offsets table from the installed interpreters.
+offsets:
+	tools/gen_offsets.sh > src/offsets_table.c.new && mv src/offsets_table.c.new src/offsets_table.c
+
+deps:
+	@tools/deps.sh
+
+demo: deps
+	$(MAKE) all
+	tools/demo.sh
+
+unit: $(UNIT_BINS)
+	@tests/run_unit.sh $(UNIT_BINS)
+
+e2e: $(OUTPUT)/pyscope
+	@tests/e2e/run.sh
+
+# One summary line at the end: "N passed, N failed".
+test: $(OUTPUT)/pyscope $(UNIT_BINS)
+	@tests/run_all.sh
+
+asan:
+	$(MAKE) OUTPUT=build-asan SAN=1 CFLAGS="-O1 -g" test
+
+bench: $(OUTPUT)/pyscope
+	tools/bench.sh
+
+clean:
+	rm -rf $(OUTPUT) build-asan

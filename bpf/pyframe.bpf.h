@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Reading CPython state from the kernel: thread state, current frame, code
+ * objects, strings and arguments.  Driven only by struct py_offsets; this
+ * file and the user side's offsets layer are the only places that know
+ * CPython layouts.  Every read is a bounded bpf_probe_read_user().
+ */
+#ifndef PYSCOPE_PYFRAME_BPF_H
+#define PYSCOPE_PYFRAME_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "pyscope.h"
+#include "pshash.h"
+
+#define NONE PYOFF_NONE
+#define PS_MAX_INTERPS 4
+#define PS_MAX_THREADS 512
+
+/* Set by the user side between open and load. */
+const volatile struct py_offsets off = {};
+const volatile __u32 targ_tgid = 0;
+const volatile __u64 runtime_addr = 0;		/* &_PyRuntime in the target */
+
+static __always_inline __u64 rd_u64(__u64 addr)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_user(&v, sizeof(v), (const void *)addr);
+	return v;
+}
+
+static __always_inline __s32 rd_s32(__u64 addr)
+{
+	__s32 v = 0;
+
+	bpf_probe_read_user(&v, sizeof(v), (const void *)addr);
+	return v;
+}
+
+static __always_inline __s8 rd_s8(__u64 addr)
+{
+	__s8 v = 0;
+
+	bpf_probe_read_user(&v, sizeof(v), (const void *)addr);
+	return v;
+}
+
+static __always_inline __u32 cur_tid(void)
+{
+	return (__u32)bpf_get_current_pid_tgid();
+}
+
+static __always_inline bool is_target(void)
+{
+	return (bpf_get_current_pid_tgid() >> 32) == targ_tgid;
+}
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);		/* tid */
+	__type(value, __u64);		/* PyThreadState * */
+} tstates SEC(".maps");
+
+static __always_inline bool tstate_is_mine(__u64 ts, __u32 tid)
+{
+	if (off.ts_native_thread_id == NONE)
+		return ts != 0;
+	return ts && (__u32)rd_u64(ts + off.ts_native_thread_id) == tid;
+}
+
+/* Walk every interpreter's thread list for the calling thread (3.12+). */
+static __always_inline __u64 tstate_walk(__u32 tid)
+{
+	__u64 interp = rd_u64(runtime_addr + off.rt_interp_head);
+
+	for (int i = 0; i < PS_MAX_INTERPS && interp; i++) {
+		__u64 ts = rd_u64(interp + off.is_threads_head);
+
+		for (int j = 0; j < PS_MAX_THREADS && ts; j++) {
+			if ((__u32)rd_u64(ts + off.ts_native_thread_id) == tid) {
+				bpf_map_update_elem(&tstates, &tid, &ts, BPF_ANY);
+				return ts;
+			}
+			ts = rd_u64(ts + off.ts_next);
+		}
+		interp = rd_u64(interp + off.is_next);
+	}
+	return 0;
+}
+
+/*
+ * The calling thread's PyThreadState.  Up to 3.11 the GIL holder is kept in
+ * _PyRuntime.  From 3.12 it lives in thread-local storage; the GIL's last
+ * holder is the running thread for the main interpreter, and a cache plus
+ * a walk of the thread lists covers the rest.
+ */
+static __always_inline __u64 get_tstate(void)
+{
+	__u32 tid = cur_tid();
+	__u64 ts, *cached;
+
+	if (off.rt_tstate_current != NONE)
+		return rd_u64(runtime_addr + off.rt_tstate_current);
+	if (off.is_ceval_gil != NONE) {
+		__u64 interp = rd_u64(runtime_addr + off.rt_interp_head);
+		__u64 gil = rd_u64(interp + off.is_ceval_gil);
+
+		ts = gil ? rd_u64(gil + off.gil_last_holder) : 0;
+		if (tstate_is_mine(ts, tid))
+			return ts;
+	}
+	cached = bpf_map_lookup_elem(&tstates, &tid);
+	if (cached && tstate_is_mine(*cached, tid))
+		return *cached;
+	return tstate_walk(tid);
+}
+
+static __always_inline __u64 current_frame(__u64 ts)
+{
+	__u64 p = rd_u64(ts + off.ts_frame);
+
+	if (off.cf_current_frame != NONE)
+		p = p ? rd_u64(p + off.cf_current_frame) : 0;
+	return p;
+}
+
+static __always_inline __u64 frame_code(__u64 frame)
+{
+	return rd_u64(frame + off.fr_code);
+}
+
+/* A frame that is not a Python function's: C-stack entry or init shim. */
+static __always_inline bool frame_is_shim(__u64 frame)
+{
+	if (off.fr_owner != NONE && off.owned_by_cstack >= 0 &&
+	    rd_s8(frame + off.fr_owner) == off.owned_by_cstack)
+		return true;
+	return off.co_flag_shim &&
+	       (rd_s32(frame_code(frame) + off.co_flags) & off.co_flag_shim);
+}
+
+/* The Python frame that called @frame, skipping shims; 0 if none. */
+static __always_inline __u64 caller_frame(__u64 frame)
+{
+	__u64 f = rd_u64(frame + off.fr_back);
+
+	for (int i = 0; i < 4 && f; i++) {
+		if (!frame_is_shim(f))
+			return f;
+		f = rd_u64(f + off.fr_back);
+	}
+	return 0;
+}
+
+/* Address of a code object's first code unit. */
+static __always_inline __u64 code_units(__u64 code)
+{
+	if (off.co_code_adaptive != NONE)
+		return code + off.co_code_adaptive;
+	return rd_u64(code + off.co_code) + off.by_sval;
+}
+
+/* Byte offset of the instruction a frame is executing (or last executed). */
+static __always_inline __u32 frame_offset(__u64 frame, __u64 code)
+{
+	if (off.fr_lasti != NONE) {
+		__s32 lasti = rd_s32(frame + off.fr_lasti);
+
+		if (lasti < 0)
+			return 0;
+		return off.fr_lasti_units ? (__u32)lasti * 2 : (__u32)lasti;
+	}
+	return (__u32)(rd_u64(frame + off.fr_ip) - code_units(code));
+}
+
+/*
+ * Copy a str object into buf as UTF-8 (NUL-terminated).  Compact ASCII is
+ * read in place, other compact strings through their cached UTF-8 form.
+ * Returns the bytes copied including the NUL, or <= 0.
+ */
+static __always_inline long read_pystr(__u64 str, char *buf, __u32 len)
+{
+	__u32 state;
+	__u64 data;
+
+	buf[0] = '\0';
+	if (!str)
+		return 0;
+	if (bpf_probe_read_user(&state, sizeof(state), (const void *)(str + off.u_state)))
+		return -1;
+	if (!(state & (1u << 5)))	/* not compact: legacy string */
+		return 0;
+	if (state & (1u << 6))		/* ascii */
+		data = str + off.u_ascii_data;
+	else
+		data = rd_u64(str + off.u_utf8);
+	if (!data)
+		return 0;
+	return bpf_probe_read_user_str(buf, len, (const void *)data);
+}
+
+/* The type name of an object: qualified name for heap types. */
+static __always_inline void read_type_name(__u64 type, char *buf, __u32 len)
+{
+	__u64 flags = rd_u64(type + off.tp_flags);
+
+	buf[0] = '\0';
+	if ((flags & (1ULL << 9)) && read_pystr(rd_u64(type + off.ht_qualname), buf, len) > 1)
+		return;
+	bpf_probe_read_user_str(buf, len, (const void *)rd_u64(type + off.tp_name));
+}
+
+#endif /* PYSCOPE_PYFRAME_BPF_H */

@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Types shared by the kernel side (bpf/) and the user side (src/): map keys
+ * and values, ring-buffer records and limits.  Fixed-width types only.
+ *
+ * Model: the kernel counts and times *code objects* that may belong to a
+ * pattern, split by call site and argument signature ("aggregates").  It
+ * announces each new code object and each new aggregate once on the ring
+ * buffer, with the strings the user side needs.  The user side decides
+ * which pattern(s) an aggregate belongs to, so every pattern rule (module,
+ * qualified name, argument constraints) is applied in one place.
+ */
+#ifndef PYSCOPE_H
+#define PYSCOPE_H
+
+#include "pyoffsets.h"
+
+#define PS_MAX_SIG	6	/* argument slots captured per call */
+#define PS_MAX_KW	8	/* **kwargs keys captured per call */
+#define PS_QUAL_LEN	128
+#define PS_NAME_LEN	64
+#define PS_FILE_LEN	256
+#define PS_TYPE_LEN	64
+#define PS_KW_LEN	32
+#define PS_LT_MAX	4096	/* line-table bytes shipped per code object */
+#define PS_MAX_AGGS	8192
+#define PS_MAX_CODES	65536
+#define PS_MAX_INFLIGHT	65536
+#define PS_RESUME_SCAN	64	/* code units searched for the first RESUME */
+
+/* Latency histogram: log2 buckets, each cut into 8 linear sub-buckets. */
+#define PS_HIST_SUB_BITS 3
+#define PS_HIST_SUB	(1 << PS_HIST_SUB_BITS)
+#define PS_HIST_MAX_LOG	43	/* values >= 2^44 ns (~4.9 h) share the last bucket */
+#define PS_NBUCKETS	((PS_HIST_MAX_LOG - PS_HIST_SUB_BITS + 2) * PS_HIST_SUB)
+
+/* What a code object may be, decided by the kernel from its names. */
+enum ps_code_kind {
+	PS_CODE_IGNORE = 0,	/* no pattern can match it */
+	PS_CODE_FUNC = 1,	/* its qualified (<=3.10: plain) name is a pattern's */
+	PS_CODE_INIT = 2,	/* __init__/__new__ while class patterns exist */
+	PS_CODE_NEW = 4,	/* with PS_CODE_INIT: it is __new__ */
+};
+
+/* Aggregate flags */
+#define PS_AGG_CHAINED	0x1	/* the calling frame has the same first argument */
+#define PS_AGG_NEW	0x2	/* the code is __new__: argument 0 is the class */
+#define PS_AGG_KW_TRUNC	0x4	/* more **kwargs keys than PS_MAX_KW */
+#define PS_AGG_NO_CALLER 0x8	/* entered from C with no Python caller */
+
+struct ps_aggkey {
+	__u64 types[PS_MAX_SIG];	/* type object of each argument slot */
+	__u64 kwhash;			/* hash of the **kwargs key set, 0 if none */
+	__u32 code_id;
+	__u32 caller_id;		/* code id of the calling Python frame */
+	__u32 caller_off;		/* byte offset of the call in the caller */
+	__u16 flags;
+	__u16 nargs;			/* slots filled in types[] */
+};
+
+struct ps_stats {
+	__u64 count;			/* calls started */
+	__u64 timed;			/* calls whose return was seen */
+	__u64 sum_ns;
+	__u64 max_ns;
+	__u64 hist[PS_NBUCKETS];
+};
+
+struct ps_code_ent {
+	__u64 check;			/* name pointer ^ first line: detects reuse */
+	__u32 id;
+	__u16 resume_off;		/* code units before the first RESUME (3.11+) */
+	__u8 kind;			/* enum ps_code_kind, may be lowered by user space */
+	__u8 info_sent;
+};
+
+struct ps_inflight {
+	__u64 start_ns;
+	__u64 caller_frame;		/* <=3.10: frame that will be current after return */
+	__u32 agg_id;
+	__u32 tid;
+};
+
+/* Counters the user side must print: anything here means "not exact". */
+enum ps_counter {
+	PS_CNT_RB_LOST = 0,	/* ring buffer full: a sighting was dropped */
+	PS_CNT_AGG_FULL,	/* no room for a new aggregate: a call was not counted */
+	PS_CNT_INFLIGHT_FULL,	/* no room to time a call */
+	PS_CNT_READ_ERR,	/* a target read failed on a target hit */
+	PS_CNT_UNPAIRED,	/* an entry replaced a stale one for the same frame */
+	PS_CNT_TSTATE_MISS,	/* no thread state found for a running thread */
+	PS_CNT_HITS,		/* probe hits in the traced process (diagnostic) */
+	PS_CNT_MAX,
+};
+
+enum ps_event_type {
+	PS_EV_CODE = 1,
+	PS_EV_AGG = 2,
+};
+
+struct ps_ev_code {
+	__u32 type;			/* PS_EV_CODE */
+	__u32 code_id;
+	__u64 code_addr;
+	__u32 firstlineno;
+	__u32 co_flags;
+	__u32 argcount;
+	__u32 kind;
+	__u32 lt_len;			/* bytes in linetable[] */
+	__u32 lt_total;			/* size of the line table in the target */
+	char qualname[PS_QUAL_LEN];	/* co_qualname (3.11+), else co_name */
+	char name[PS_NAME_LEN];		/* co_name */
+	char module[PS_QUAL_LEN];	/* __module__ of the running function, if known */
+	char filename[PS_FILE_LEN];
+	__u8 linetable[PS_LT_MAX];
+};
+
+struct ps_ev_agg {
+	__u32 type;			/* PS_EV_AGG */
+	__u32 agg_id;
+	struct ps_aggkey key;
+	__u32 nkw;
+	__u32 pad;
+	char type_names[PS_MAX_SIG][PS_TYPE_LEN];	/* qualified names when heap types */
+	char kwnames[PS_MAX_KW][PS_KW_LEN];
+};
+
+#endif /* PYSCOPE_H */

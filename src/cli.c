@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: MIT
+#include "cli.h"
+#include "util.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cli_usage(FILE *out)
+{
+	fputs("Usage: pyscope COMMAND [OPTIONS] (-p PID | -- CMD [ARGS...])\n"
+	      "\n"
+	      "Exact call counts and latency for Python functions and class constructions,\n"
+	      "traced from outside the process with eBPF (CPython 3.8-3.13).\n"
+	      "\n"
+	      "Commands:\n"
+	      "  trace    count and time the calls that match the patterns\n"
+	      "  info     describe the target's interpreter and the mechanisms that work on it\n"
+	      "  help     this text\n"
+	      "  version  print the version\n"
+	      "\n"
+	      "Options:\n"
+	      "  -p, --pid PID          trace a running process\n"
+	      "  -e, --expr NAME=SPEC   a pattern: [func:]module:Qual.name or class:module:Class\n"
+	      "                         (repeatable; NAME= may be left out)\n"
+	      "  -f, --file FILE        patterns from a JSON file (see docs/patterns.md)\n"
+	      "  -d, --duration TIME    stop after TIME (10, 10s, 500ms, 2m)\n"
+	      "  -i, --interval TIME    print a live table every TIME\n"
+	      "      --format FMT       text (default) or json\n"
+	      "      --via MECH         auto (default), eval or resume\n"
+	      "      --no-args          do not read call arguments (no signatures)\n"
+	      "  -o, --output FILE      write the final report to FILE\n"
+	      "  -v, --verbose          more detail, twice for libbpf's own messages\n"
+	      "  -h, --help             this text\n"
+	      "\n"
+	      "Exit status: 0 on success, 2 on error; with -- CMD, the command's status.\n"
+	      "\n"
+	      "Examples:\n"
+	      "  pyscope info -p 1234\n"
+	      "  pyscope trace -p 1234 -e legacy=class:app.engine:UserExecutionEngine -d 30s\n"
+	      "  pyscope trace -f patterns.json -i 5s -- python3 app.py --requests 1000\n"
+	      "  pyscope trace --format json -e 'app.engine:Engine.run' -- python3 app.py\n",
+	      out);
+}
+
+static int parse_cmd(const char *s, enum ps_cmd *cmd)
+{
+	static const struct { const char *name; enum ps_cmd cmd; } cmds[] = {
+		{ "trace", CMD_TRACE }, { "info", CMD_INFO },
+		{ "help", CMD_HELP }, { "version", CMD_VERSION },
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cmds); i++) {
+		if (!strcmp(s, cmds[i].name)) {
+			*cmd = cmds[i].cmd;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static int parse_pid(const char *s, int *pid)
+{
+	char *end = NULL;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || !end || *end || v <= 0 || v > 0x3fffffff)
+		return -EINVAL;
+	*pid = (int)v;
+	return 0;
+}
+
+int cli_parse(int argc, char **argv, struct config *cfg)
+{
+	enum { OPT_FORMAT = 256, OPT_VIA, OPT_NO_ARGS };
+	static const struct option opts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "expr", required_argument, NULL, 'e' },
+		{ "file", required_argument, NULL, 'f' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "via", required_argument, NULL, OPT_VIA },
+		{ "no-args", no_argument, NULL, OPT_NO_ARGS },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (argc < 2) {
+		cfg->cmd = CMD_HELP;
+		return 0;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		cfg->cmd = CMD_HELP;
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		cfg->cmd = CMD_VERSION;
+		return 0;
+	}
+	if (parse_cmd(argv[1], &cfg->cmd)) {
+		warn("unknown command '%s' (try 'pyscope help')", argv[1]);
+		return -EINVAL;
+	}
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "+p:e:f:d:i:o:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (parse_pid(optarg, &cfg->pid)) {
+				warn("invalid pid '%s'", optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'e':
+			if (cfg->nexprs >= PS_MAX_EXPRS) {
+				warn("too many -e patterns (at most %d)", PS_MAX_EXPRS);
+				return -EINVAL;
+			}
+			cfg->exprs[cfg->nexprs++] = optarg;
+			break;
+		case 'f':
+			cfg->pattern_file = optarg;
+			break;
+		case 'd':
+			if (parse_duration_ms(optarg, &cfg->duration_ms) || !cfg->duration_ms) {
+				warn("invalid duration '%s'", optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'i':
+			if (parse_duration_ms(optarg, &cfg->interval_ms) || cfg->interval_ms < 100) {
+				warn("invalid interval '%s' (at least 100ms)", optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'o':
+			cfg->output = optarg;
+			break;
+		case OPT_FORMAT:
+			if (!strcmp(optarg, "text")) {
+				cfg->format = FMT_TEXT;
+			} else if (!strcmp(optarg, "json")) {
+				cfg->format = FMT_JSON;
+			} else {
+				warn("unknown format '%s' (text or json)", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_VIA:
+			if (!strcmp(optarg, "auto")) {
+				cfg->via = VIA_AUTO;
+			} else if (!strcmp(optarg, "eval")) {
+				cfg->via = VIA_EVAL;
+			} else if (!strcmp(optarg, "resume")) {
+				cfg->via = VIA_RESUME;
+			} else if (!strcmp(optarg, "breakpoint")) {
+				cfg->via = VIA_BREAKPOINT;
+			} else {
+				warn("unknown mechanism '%s' (auto, eval, resume, breakpoint)", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_NO_ARGS:
+			cfg->no_args = true;
+			break;
+		case 'v':
+			cfg->verbose++;
+			break;
+		case 'h':
+			cfg->cmd = CMD_HELP;
+			return 0;
+		default:
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		/* getopt stopped at "--" or at the first non-option */
+		if (optind > 0 && !strcmp(argv[optind - 1], "--")) {
+			cfg->argv = &argv[optind];
+			cfg->argc = argc - optind;
+		} else {
+			warn("unexpected argument '%s' (put the command after --)", argv[optind]);
+			return -EINVAL;
+		}
+	}
+	if (cfg->cmd == CMD_TRACE || cfg->cmd == CMD_INFO) {
+		if (!cfg->pid == !cfg->argv) {
+			warn("give either -p PID or -- CMD");
+			return -EINVAL;
+		}
+	}
+	if (cfg->cmd == CMD_TRACE && !cfg->nexprs && !cfg->pattern_file) {
+		warn("no patterns: give -e NAME=SPEC or -f FILE");
+		return -EINVAL;
+	}
+	return 0;
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef PYSCOPE_CLI_H
+#define PYSCOPE_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum ps_cmd {
+	CMD_NONE = 0,
+	CMD_TRACE,
+	CMD_INFO,
+	CMD_HELP,
+	CMD_VERSION,
+};
+
+enum ps_format {
+	FMT_TEXT = 0,
+	FMT_JSON,
+};
+
+enum ps_via {
+	VIA_AUTO = 0,
+	VIA_EVAL,
+	VIA_RESUME,
+	VIA_BREAKPOINT,
+};
+
+#define PS_MAX_EXPRS 256
+
+struct config {
+	enum ps_cmd cmd;
+	int pid;			/* -p, 0 if launching */
+	char **argv;			/* -- CMD ARGS..., NULL-terminated */
+	int argc;
+	const char *exprs[PS_MAX_EXPRS];	/* -e NAME=SPEC */
+	int nexprs;
+	const char *pattern_file;	/* -f */
+	uint64_t duration_ms;		/* -d, 0 = until the target exits or a signal */
+	uint64_t interval_ms;		/* -i, 0 = no live table */
+	enum ps_format format;
+	enum ps_via via;
+	int verbose;
+	bool no_args;			/* --no-args: do not read call arguments */
+	const char *output;		/* -o FILE for the final report */
+};
+
+/* Parse argv into cfg.  Returns 0, or -EINVAL after printing one error line. */
+int cli_parse(int argc, char **argv, struct config *cfg);
+void cli_usage(FILE *out);
+
+#endif

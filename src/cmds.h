@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+/* The subcommands; each returns the process exit status. */
+#ifndef PYSCOPE_CMDS_H
+#define PYSCOPE_CMDS_H
+
+#include "cli.h"
+
+int cmd_info(const struct config *cfg);
+int cmd_trace(const struct config *cfg);
+
+/* One error line: JSON object on stdout in JSON mode, else on stderr. */
+void report_error(const struct config *cfg, const char *msg);
+
+#endif

@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: MIT
+#include "cli.h"
+#include "cmds.h"
+#include "util.h"
+
+#include <cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define PYSCOPE_VERSION "0.1.0"
+
+void report_error(const struct config *cfg, const char *msg)
+{
+	if (cfg->format == FMT_JSON) {
+		cJSON *o = cJSON_CreateObject();
+		char *s;
+
+		cJSON_AddStringToObject(o, "error", msg);
+		s = cJSON_PrintUnformatted(o);
+		if (s)
+			printf("%s\n", s);
+		free(s);
+		cJSON_Delete(o);
+	}
+	warn("%s", msg);
+}
+
+int main(int argc, char **argv)
+{
+	struct config cfg;
+
+	if (cli_parse(argc, argv, &cfg))
+		return 2;
+	switch (cfg.cmd) {
+	case CMD_INFO:
+		return cmd_info(&cfg);
+	case CMD_TRACE:
+		return cmd_trace(&cfg);
+	case CMD_VERSION:
+		printf("pyscope " PYSCOPE_VERSION "\n");
+		return 0;
+	case CMD_HELP:
+	default:
+		cli_usage(stdout);
+		return 0;
+	}
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The uprobe mechanisms (eval and resume): the BPF skeleton's lifecycle,
+ * open -> set rodata -> load -> fill maps -> attach, and the collector that
+ * drains its ring buffer and maps into the model.
+ */
+#ifndef PYSCOPE_MECH_UPROBE_H
+#define PYSCOPE_MECH_UPROBE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "model.h"
+#include "pattern.h"
+#include "plan.h"
+#include "pyrt.h"
+
+struct tracer_opts {
+	bool capture_args;
+	int verbose;
+};
+
+struct tracer;
+
+int tracer__open(struct tracer **out, const struct pyrt *rt, const struct patterns *ps,
+		 const struct plan *plan, struct model *m, const struct tracer_opts *o, char *err,
+		 size_t errlen);
+/* Attach every probe of the plan; nothing is attached on failure. */
+int tracer__attach(struct tracer *t, char *err, size_t errlen);
+/* Consume ring-buffer records into the model. */
+int tracer__poll(struct tracer *t, int timeout_ms);
+/* Copy statistics and loss counters into the model. */
+int tracer__refresh(struct tracer *t);
+/* Remove all probes (the maps stay readable). */
+void tracer__detach(struct tracer *t);
+void tracer__close(struct tracer *t);
+
+#endif

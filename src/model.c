@@ -1,0 +1,534 @@
+// SPDX-License-Identifier: MIT
+#include "model.h"
+#include "linetable.h"
+#include "srcscan.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SRC_CACHE 64
+
+struct src_ent {
+	char *filename;
+	char *text;		/* NULL: could not be read */
+	size_t len;
+};
+
+struct model {
+	const struct patterns *pats;
+	unsigned pyminor;
+	/* codes: open addressing on id */
+	struct code_info **codes;
+	size_t codes_cap, ncodes;
+	struct agg_info *aggs;		/* PS_MAX_AGGS, indexed by id */
+	uint32_t max_agg;		/* one past the highest known id */
+	uint64_t counters[PS_CNT_MAX];
+	source_reader_fn read_source;
+	void *src_ctx;
+	struct src_ent src[SRC_CACHE];
+	size_t nsrc;
+};
+
+struct model *model__new(const struct patterns *ps, unsigned pyminor)
+{
+	struct model *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	m->pats = ps;
+	m->pyminor = pyminor;
+	m->codes_cap = 1024;
+	m->codes = calloc(m->codes_cap, sizeof(*m->codes));
+	m->aggs = calloc(PS_MAX_AGGS, sizeof(*m->aggs));
+	if (!m->codes || !m->aggs) {
+		model__free(m);
+		return NULL;
+	}
+	return m;
+}
+
+void model__free(struct model *m)
+{
+	size_t i;
+
+	if (!m)
+		return;
+	for (i = 0; i < m->codes_cap && m->codes; i++) {
+		if (m->codes[i]) {
+			free(m->codes[i]->lt);
+			free(m->codes[i]);
+		}
+	}
+	for (i = 0; i < m->nsrc; i++) {
+		free(m->src[i].filename);
+		free(m->src[i].text);
+	}
+	free(m->codes);
+	free(m->aggs);
+	free(m);
+}
+
+void model__set_source_reader(struct model *m, source_reader_fn fn, void *ctx)
+{
+	m->read_source = fn;
+	m->src_ctx = ctx;
+}
+
+static size_t slot_of(uint32_t id, size_t cap)
+{
+	return ((size_t)id * 2654435761u) & (cap - 1);
+}
+
+const struct code_info *model__code(const struct model *m, uint32_t id)
+{
+	size_t i = slot_of(id, m->codes_cap);
+
+	while (m->codes[i]) {
+		if (m->codes[i]->id == id)
+			return m->codes[i];
+		i = (i + 1) & (m->codes_cap - 1);
+	}
+	return NULL;
+}
+
+static int codes_insert(struct model *m, struct code_info *ci)
+{
+	size_t i;
+
+	if ((m->ncodes + 1) * 2 > m->codes_cap) {
+		size_t ncap = m->codes_cap * 2, j;
+		struct code_info **nc = calloc(ncap, sizeof(*nc));
+
+		if (!nc)
+			return -ENOMEM;
+		for (j = 0; j < m->codes_cap; j++) {
+			if (!m->codes[j])
+				continue;
+			i = slot_of(m->codes[j]->id, ncap);
+			while (nc[i])
+				i = (i + 1) & (ncap - 1);
+			nc[i] = m->codes[j];
+		}
+		free(m->codes);
+		m->codes = nc;
+		m->codes_cap = ncap;
+	}
+	i = slot_of(ci->id, m->codes_cap);
+	while (m->codes[i]) {
+		if (m->codes[i]->id == ci->id) {
+			free(m->codes[i]->lt);
+			free(m->codes[i]);
+			m->codes[i] = ci;
+			return 0;
+		}
+		i = (i + 1) & (m->codes_cap - 1);
+	}
+	m->codes[i] = ci;
+	m->ncodes++;
+	return 0;
+}
+
+static const struct src_ent *source(struct model *m, const char *filename)
+{
+	struct src_ent *e;
+	size_t i;
+
+	for (i = 0; i < m->nsrc; i++)
+		if (!strcmp(m->src[i].filename, filename))
+			return &m->src[i];
+	if (!m->read_source)
+		return NULL;
+	if (m->nsrc == SRC_CACHE) {
+		/* drop the oldest */
+		free(m->src[0].filename);
+		free(m->src[0].text);
+		memmove(&m->src[0], &m->src[1], (SRC_CACHE - 1) * sizeof(m->src[0]));
+		m->nsrc--;
+	}
+	e = &m->src[m->nsrc];
+	memset(e, 0, sizeof(*e));
+	e->filename = strdup(filename);
+	if (!e->filename)
+		return NULL;
+	if (m->read_source(m->src_ctx, filename, &e->text, &e->len))
+		e->text = NULL;
+	m->nsrc++;
+	return e;
+}
+
+/* Could any function pattern match this code? */
+static bool func_candidate(const struct model *m, const struct code_info *ci)
+{
+	size_t i;
+
+	for (i = 0; i < m->pats->n; i++) {
+		const struct pattern *p = &m->pats->v[i];
+
+		if (p->kind != PAT_FUNC || strcmp(p->leaf, ci->name))
+			continue;
+		if (ci->qual_known && strcmp(p->qualname, ci->qualname))
+			continue;
+		if (ci->module[0] && strcmp(p->module, ci->module))
+			continue;
+		return true;
+	}
+	return false;
+}
+
+uint32_t model__add_code(struct model *m, const struct ps_ev_code *ev)
+{
+	struct code_info *ci = calloc(1, sizeof(*ci));
+
+	if (!ci)
+		return ev->kind;
+	ci->id = ev->code_id;
+	ci->addr = ev->code_addr;
+	ci->kind = ev->kind;
+	ci->firstlineno = (int)ev->firstlineno;
+	ci->co_flags = ev->co_flags;
+	ci->argcount = ev->argcount;
+	str_copy(ci->name, ev->name, sizeof(ci->name));
+	str_copy(ci->qualname, ev->qualname, sizeof(ci->qualname));
+	str_copy(ci->module, ev->module, sizeof(ci->module));
+	str_copy(ci->filename, ev->filename, sizeof(ci->filename));
+	ci->lt_total = ev->lt_total;
+	if (ev->lt_len && ev->lt_len <= PS_LT_MAX) {
+		ci->lt = malloc(ev->lt_len);
+		if (ci->lt) {
+			memcpy(ci->lt, ev->linetable, ev->lt_len);
+			ci->lt_len = ev->lt_len;
+		}
+	}
+	if (m->pyminor >= 11) {
+		ci->qual_known = true;
+	} else if (ci->kind != PS_CODE_IGNORE || ev->kind == PS_CODE_IGNORE) {
+		/* <= 3.10: the qualified name comes from the source */
+		const struct src_ent *s = source(m, ci->filename);
+		char q[PS_QUAL_LEN];
+
+		if (s && s->text &&
+		    !srcscan_qualname(s->text, s->len, ci->firstlineno, ci->name, q, sizeof(q))) {
+			str_copy(ci->qualname, q, sizeof(ci->qualname));
+			ci->qual_known = true;
+		}
+	}
+	if ((ci->kind & PS_CODE_FUNC) && !func_candidate(m, ci))
+		ci->kind &= ~(uint32_t)PS_CODE_FUNC;
+	if (codes_insert(m, ci)) {
+		uint32_t k = ci->kind;
+
+		free(ci->lt);
+		free(ci);
+		return k;
+	}
+	return ci->kind;
+}
+
+void model__add_agg(struct model *m, const struct ps_ev_agg *ev)
+{
+	struct agg_info *a;
+	int i;
+
+	if (ev->agg_id >= PS_MAX_AGGS)
+		return;
+	a = &m->aggs[ev->agg_id];
+	a->known = true;
+	a->key = ev->key;
+	if (a->key.nargs > PS_MAX_SIG)
+		a->key.nargs = PS_MAX_SIG;
+	for (i = 0; i < PS_MAX_SIG; i++)
+		str_copy(a->types[i], ev->type_names[i], PS_TYPE_LEN);
+	a->nkw = 0;
+	for (i = 0; i < PS_MAX_KW && (uint32_t)i < ev->nkw; i++)
+		str_copy(a->kw[a->nkw++], ev->kwnames[i], PS_KW_LEN);
+	if (ev->agg_id + 1 > m->max_agg)
+		m->max_agg = ev->agg_id + 1;
+}
+
+void model__set_stats(struct model *m, uint32_t agg_id, const struct ps_stats *st)
+{
+	if (agg_id < PS_MAX_AGGS)
+		m->aggs[agg_id].st = *st;
+}
+
+void model__set_counter(struct model *m, unsigned which, uint64_t v)
+{
+	if (which < PS_CNT_MAX)
+		m->counters[which] = v;
+}
+
+uint64_t model__counter(const struct model *m, unsigned which)
+{
+	return which < PS_CNT_MAX ? m->counters[which] : 0;
+}
+
+uint32_t model__max_agg(const struct model *m)
+{
+	return m->max_agg;
+}
+
+const struct agg_info *model__agg(const struct model *m, uint32_t id)
+{
+	return id < m->max_agg && m->aggs[id].known ? &m->aggs[id] : NULL;
+}
+
+const struct patterns *model__patterns(const struct model *m)
+{
+	return m->pats;
+}
+
+unsigned model__pyminor(const struct model *m)
+{
+	return m->pyminor;
+}
+
+static void sig_of(const struct agg_info *a, struct call_sig *sig)
+{
+	int i;
+
+	memset(sig, 0, sizeof(*sig));
+	sig->ntypes = a->key.nargs;
+	for (i = 0; i < PS_MAX_SIG; i++)
+		sig->types[i] = a->types[i];
+	sig->nkw = a->nkw;
+	for (i = 0; i < a->nkw; i++)
+		sig->kw[i] = a->kw[i];
+	sig->kw_truncated = a->key.flags & PS_AGG_KW_TRUNC;
+}
+
+/* Is this aggregate a construction of p's class (before signature checks)? */
+static bool class_call(const struct code_info *ci, const struct agg_info *a,
+		       const struct pattern *p, bool is_new)
+{
+	size_t ql = strlen(p->qualname);
+
+	if (strcmp(ci->name, is_new ? "__new__" : "__init__"))
+		return false;
+	if (is_new != !!(a->key.flags & PS_AGG_NEW))
+		return false;
+	if (a->key.flags & PS_AGG_CHAINED)
+		return false;
+	if (strcmp(a->types[0], p->qualname))
+		return false;
+	/* the class's own __init__: its module must be the pattern's */
+	if (ci->qual_known && ci->module[0] && !strncmp(ci->qualname, p->qualname, ql) &&
+	    ci->qualname[ql] == '.' && !strcmp(ci->qualname + ql + 1, ci->name) &&
+	    strcmp(ci->module, p->module))
+		return false;
+	return true;
+}
+
+/* Did any __init__ of p's class run?  Then __new__ calls are not constructions. */
+static bool class_has_init(const struct model *m, const struct pattern *p)
+{
+	uint32_t i;
+
+	for (i = 0; i < m->max_agg; i++) {
+		const struct agg_info *a = &m->aggs[i];
+		const struct code_info *ci;
+
+		if (!a->known || !(ci = model__code(m, a->key.code_id)))
+			continue;
+		if (class_call(ci, a, p, false))
+			return true;
+	}
+	return false;
+}
+
+static bool agg_matches(const struct model *m, const struct agg_info *a, const struct pattern *p,
+			bool has_init)
+{
+	const struct code_info *ci = model__code(m, a->key.code_id);
+	struct call_sig sig;
+
+	if (!ci)
+		return false;
+	sig_of(a, &sig);
+	if (p->kind == PAT_FUNC) {
+		if (!ci->qual_known || strcmp(ci->qualname, p->qualname) ||
+		    strcmp(ci->name, p->leaf))
+			return false;
+		if (ci->module[0] && strcmp(ci->module, p->module))
+			return false;
+		return pattern_sig_matches(p, &sig);
+	}
+	if (!class_call(ci, a, p, false) && (has_init || !class_call(ci, a, p, true)))
+		return false;
+	return pattern_sig_matches(p, &sig);
+}
+
+bool model__agg_matches(const struct model *m, const struct agg_info *a, const struct pattern *p)
+{
+	return agg_matches(m, a, p, p->kind == PAT_CLASS ? class_has_init(m, p) : true);
+}
+
+uint64_t model__unresolved(const struct model *m)
+{
+	uint64_t n = 0;
+	uint32_t i;
+
+	for (i = 0; i < m->max_agg; i++) {
+		const struct agg_info *a = &m->aggs[i];
+		const struct code_info *ci;
+
+		if (!a->known)
+			continue;
+		ci = model__code(m, a->key.code_id);
+		if (!ci || ((ci->kind & PS_CODE_FUNC) && !ci->qual_known))
+			n += a->st.count;
+	}
+	return n;
+}
+
+uint64_t model__lost(const struct model *m)
+{
+	return m->counters[PS_CNT_RB_LOST] + m->counters[PS_CNT_AGG_FULL] +
+	       m->counters[PS_CNT_TSTATE_MISS];
+}
+
+static void sig_text(const struct agg_info *a, const struct pattern *p, char *buf, size_t n)
+{
+	struct strbuf sb;
+	int i, first = p->skip_self ? 1 : 0;
+
+	sb_init(&sb);
+	sb_printf(&sb, "(");
+	for (i = first; i < a->key.nargs && i < PS_MAX_SIG; i++)
+		sb_printf(&sb, "%s%s", i > first ? ", " : "", a->types[i][0] ? a->types[i] : "?");
+	if (a->nkw) {
+		sb_printf(&sb, "%s**{", a->key.nargs > first ? ", " : "");
+		for (i = 0; i < a->nkw; i++)
+			sb_printf(&sb, "%s%s", i ? ", " : "", a->kw[i]);
+		sb_printf(&sb, "%s}", (a->key.flags & PS_AGG_KW_TRUNC) ? ", ..." : "");
+	}
+	sb_printf(&sb, ")");
+	str_copy(buf, sb.buf && !sb.oom ? sb.buf : "(?)", n);
+	sb_free(&sb);
+}
+
+static int sig_cmp(const void *x, const void *y)
+{
+	const struct sig_row *a = x, *b = y;
+
+	if (a->count != b->count)
+		return a->count < b->count ? 1 : -1;
+	return strcmp(a->text, b->text);
+}
+
+static int site_cmp(const void *x, const void *y)
+{
+	const struct site_row *a = x, *b = y;
+
+	if (a->count != b->count)
+		return a->count < b->count ? 1 : -1;
+	return strcmp(a->where, b->where);
+}
+
+static void site_where(const struct model *m, const struct agg_info *a, struct site_row *r)
+{
+	const struct code_info *c = model__code(m, a->key.caller_id);
+	int line;
+
+	if (a->key.flags & PS_AGG_NO_CALLER) {
+		str_copy(r->where, "<called from C>", sizeof(r->where));
+		r->func[0] = '\0';
+		return;
+	}
+	if (!c) {
+		str_copy(r->where, "<unknown caller>", sizeof(r->where));
+		r->func[0] = '\0';
+		return;
+	}
+	line = linetable_line(m->pyminor, c->lt, c->lt_len, c->firstlineno, a->key.caller_off);
+	if (line > 0)
+		snprintf(r->where, sizeof(r->where), "%s:%d", c->filename, line);
+	else
+		snprintf(r->where, sizeof(r->where), "%s:?", c->filename);
+	str_copy(r->func, c->qualname, sizeof(r->func));
+}
+
+int model__result(const struct model *m, size_t pidx, struct pat_result *out)
+{
+	const struct pattern *p = &m->pats->v[pidx];
+	bool has_init = p->kind == PAT_CLASS ? class_has_init(m, p) : true;
+	uint64_t sum = 0, max = 0;
+	uint32_t i;
+	size_t j;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < m->max_agg; i++) {
+		const struct agg_info *a = &m->aggs[i];
+		struct site_row *site = NULL;
+		char text[sizeof(out->sigs[0].text)];
+		uint32_t site_off;
+
+		if (!a->known || !agg_matches(m, a, p, has_init))
+			continue;
+		out->count += a->st.count;
+		out->timed += a->st.timed;
+		sum += a->st.sum_ns;
+		max = MAX(max, a->st.max_ns);
+		hist_add(out->hist, a->st.hist);
+
+		sig_text(a, p, text, sizeof(text));
+		for (j = 0; j < out->nsigs; j++)
+			if (!strcmp(out->sigs[j].text, text))
+				break;
+		if (j == out->nsigs) {
+			struct sig_row *n = realloc(out->sigs, (out->nsigs + 1) * sizeof(*n));
+
+			if (!n)
+				goto oom;
+			out->sigs = n;
+			memset(&n[j], 0, sizeof(n[j]));
+			str_copy(n[j].text, text, sizeof(n[j].text));
+			out->nsigs++;
+		}
+		out->sigs[j].count += a->st.count;
+
+		site_off = (a->key.flags & PS_AGG_NO_CALLER) ? ~0u : a->key.caller_off;
+		for (j = 0; j < out->nsites; j++)
+			if (out->sites[j].caller_id == a->key.caller_id &&
+			    out->sites[j].caller_off == site_off)
+				break;
+		if (j == out->nsites) {
+			struct site_row *n = realloc(out->sites, (out->nsites + 1) * sizeof(*n));
+
+			if (!n)
+				goto oom;
+			out->sites = n;
+			memset(&n[j], 0, sizeof(n[j]));
+			n[j].caller_id = a->key.caller_id;
+			n[j].caller_off = site_off;
+			site_where(m, a, &n[j]);
+			out->nsites++;
+		}
+		site = &out->sites[j];
+		site->count += a->st.count;
+		site->timed += a->st.timed;
+		site->sum_ns += a->st.sum_ns;
+		site->max_ns = MAX(site->max_ns, a->st.max_ns);
+		hist_add(site->hist, a->st.hist);
+	}
+	hist_summary(out->hist, sum, max, &out->lat);
+	if (out->nsigs)
+		qsort(out->sigs, out->nsigs, sizeof(*out->sigs), sig_cmp);
+	if (out->nsites)
+		qsort(out->sites, out->nsites, sizeof(*out->sites), site_cmp);
+	return 0;
+oom:
+	pat_result_free(out);
+	return -ENOMEM;
+}
+
+void pat_result_free(struct pat_result *r)
+{
+	free(r->sigs);
+	free(r->sites);
+	r->sigs = NULL;
+	r->sites = NULL;
+	r->nsigs = r->nsites = 0;
+}

@@ -1,0 +1,566 @@
+// SPDX-License-Identifier: MIT
+#include "pattern.h"
+#include "util.h"
+
+#include <cJSON.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* Python identifiers as they appear in dotted names (ASCII subset, plus <locals>). */
+static bool valid_dotted(const char *s, bool allow_locals)
+{
+	bool start = true;
+
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		if (*s == '.') {
+			if (start)
+				return false;
+			start = true;
+			continue;
+		}
+		if (allow_locals && start && !strncmp(s, "<locals>", 8)) {
+			s += 7;
+			start = false;
+			continue;
+		}
+		if (!(isalnum((unsigned char)*s) || *s == '_' || ((unsigned char)*s >= 0x80)))
+			return false;
+		if (start && isdigit((unsigned char)*s))
+			return false;
+		start = false;
+	}
+	return !start;
+}
+
+static bool valid_name(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++, n++) {
+		if (!(isalnum((unsigned char)*s) || *s == '_' || *s == '-' || *s == '.'))
+			return false;
+	}
+	return n > 0 && n < PAT_NAME_LEN;
+}
+
+/* Is qualname a method (its owner is a class, not a function's locals)? */
+static bool is_method(const char *qualname)
+{
+	const char *dot = strrchr(qualname, '.');
+
+	if (!dot)
+		return false;
+	return !(dot - qualname >= 8 && !strncmp(dot - 8, "<locals>", 8));
+}
+
+int pattern_parse_spec(const char *spec, struct pattern *p, char *err, size_t errlen)
+{
+	const char *rest = spec, *colon, *dot;
+	size_t mlen;
+
+	if (strlen(spec) >= sizeof(p->spec)) {
+		set_err(err, errlen, "pattern '%.40s...' is too long", spec);
+		return -EINVAL;
+	}
+	str_copy(p->spec, spec, sizeof(p->spec));
+	p->kind = PAT_FUNC;
+	if (str_starts(rest, "class:")) {
+		p->kind = PAT_CLASS;
+		rest += 6;
+	} else if (str_starts(rest, "func:")) {
+		rest += 5;
+	}
+	colon = strchr(rest, ':');
+	if (!colon || strchr(colon + 1, ':')) {
+		set_err(err, errlen,
+			"pattern '%s': expected [func:]module:Qual.name or class:module:Class", spec);
+		return -EINVAL;
+	}
+	mlen = (size_t)(colon - rest);
+	if (!mlen || mlen >= sizeof(p->module) || strlen(colon + 1) >= sizeof(p->qualname)) {
+		set_err(err, errlen, "pattern '%s': module or name is empty or too long", spec);
+		return -EINVAL;
+	}
+	memcpy(p->module, rest, mlen);
+	p->module[mlen] = '\0';
+	str_copy(p->qualname, colon + 1, sizeof(p->qualname));
+	if (!valid_dotted(p->module, false) || !valid_dotted(p->qualname, true)) {
+		set_err(err, errlen, "pattern '%s': not a valid dotted Python name", spec);
+		return -EINVAL;
+	}
+	dot = strrchr(p->qualname, '.');
+	str_copy(p->leaf, dot ? dot + 1 : p->qualname, sizeof(p->leaf));
+	p->skip_self = p->kind == PAT_CLASS || is_method(p->qualname);
+	p->nargs_eq = -1;
+	return 0;
+}
+
+static int check_unique(const struct patterns *ps, const char *name, char *err, size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; i < ps->n; i++) {
+		if (!strcmp(ps->v[i].name, name)) {
+			set_err(err, errlen, "duplicate pattern name '%s'", name);
+			return -EEXIST;
+		}
+	}
+	return 0;
+}
+
+static int push(struct patterns *ps, const struct pattern *p, char *err, size_t errlen)
+{
+	struct pattern *nv;
+	int ret;
+
+	if (ps->n >= PAT_MAX) {
+		set_err(err, errlen, "too many patterns (at most %d)", PAT_MAX);
+		return -E2BIG;
+	}
+	ret = check_unique(ps, p->name, err, errlen);
+	if (ret)
+		return ret;
+	nv = realloc(ps->v, (ps->n + 1) * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	ps->v = nv;
+	ps->v[ps->n++] = *p;
+	return 0;
+}
+
+int patterns_add_expr(struct patterns *ps, const char *expr, char *err, size_t errlen)
+{
+	struct pattern p;
+	const char *eq = strchr(expr, '=');
+	const char *spec = eq ? eq + 1 : expr;
+	int ret;
+
+	memset(&p, 0, sizeof(p));
+	ret = pattern_parse_spec(spec, &p, err, errlen);
+	if (ret)
+		return ret;
+	if (eq) {
+		if ((size_t)(eq - expr) >= sizeof(p.name)) {
+			set_err(err, errlen, "pattern name in '%s' is too long", expr);
+			return -EINVAL;
+		}
+		memcpy(p.name, expr, (size_t)(eq - expr));
+		p.name[eq - expr] = '\0';
+	} else {
+		/* default name: the spec's qualified name */
+		str_copy(p.name, p.qualname, sizeof(p.name));
+	}
+	if (!valid_name(p.name)) {
+		set_err(err, errlen, "bad pattern name '%s' (letters, digits, _ . -)", p.name);
+		return -EINVAL;
+	}
+	return push(ps, &p, err, errlen);
+}
+
+/* Well-formed UTF-8 (no overlongs, no surrogates). */
+static bool utf8_ok(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned c = s[i], need, cp, k;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if ((c & 0xe0) == 0xc0) {
+			need = 1;
+			cp = c & 0x1f;
+		} else if ((c & 0xf0) == 0xe0) {
+			need = 2;
+			cp = c & 0x0f;
+		} else if ((c & 0xf8) == 0xf0) {
+			need = 3;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		if (n - i <= need)
+			return false;
+		for (k = 1; k <= need; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if ((need == 1 && cp < 0x80) || (need == 2 && cp < 0x800) ||
+		    (need == 3 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += need + 1;
+	}
+	return true;
+}
+
+static const char *const known_keys[] = {
+	"name", "spec", "function", "class", "args", "nargs", "kwargs", "no_kwargs", "self",
+	"forbid", "legacy", "description",
+};
+
+static int parse_one(const cJSON *o, int idx, struct pattern *p, char *err, size_t errlen)
+{
+	const cJSON *it, *spec = NULL;
+	int nspec = 0, ret;
+	size_t k;
+
+	memset(p, 0, sizeof(*p));
+	if (!cJSON_IsObject(o)) {
+		set_err(err, errlen, "pattern #%d: expected an object", idx + 1);
+		return -EINVAL;
+	}
+	cJSON_ArrayForEach(it, o) {
+		for (k = 0; k < ARRAY_SIZE(known_keys); k++)
+			if (it->string && !strcmp(it->string, known_keys[k]))
+				break;
+		if (k == ARRAY_SIZE(known_keys)) {
+			set_err(err, errlen, "pattern #%d: unknown key '%s'", idx + 1,
+				it->string ? it->string : "?");
+			return -EINVAL;
+		}
+	}
+	it = cJSON_GetObjectItemCaseSensitive(o, "spec");
+	if (it) {
+		spec = it;
+		nspec++;
+	}
+	it = cJSON_GetObjectItemCaseSensitive(o, "function");
+	if (it) {
+		spec = it;
+		nspec++;
+	}
+	it = cJSON_GetObjectItemCaseSensitive(o, "class");
+	if (it) {
+		spec = it;
+		nspec++;
+	}
+	if (nspec != 1 || !cJSON_IsString(spec)) {
+		set_err(err, errlen,
+			"pattern #%d: give exactly one of \"spec\", \"function\" or \"class\" (a string)",
+			idx + 1);
+		return -EINVAL;
+	}
+	if (!strcmp(spec->string, "class")) {
+		char buf[sizeof(p->spec) + 8];
+
+		if (strlen(spec->valuestring) >= sizeof(p->spec) - 6) {
+			set_err(err, errlen, "pattern #%d: class name too long", idx + 1);
+			return -EINVAL;
+		}
+		snprintf(buf, sizeof(buf), "class:%s", spec->valuestring);
+		ret = pattern_parse_spec(buf, p, err, errlen);
+	} else if (!strcmp(spec->string, "function") && str_starts(spec->valuestring, "class:")) {
+		set_err(err, errlen, "pattern #%d: \"function\" cannot name a class: use \"class\"",
+			idx + 1);
+		return -EINVAL;
+	} else {
+		ret = pattern_parse_spec(spec->valuestring, p, err, errlen);
+	}
+	if (ret)
+		return ret;
+
+	it = cJSON_GetObjectItemCaseSensitive(o, "name");
+	if (it) {
+		if (!cJSON_IsString(it) || !valid_name(it->valuestring)) {
+			set_err(err, errlen,
+				"pattern #%d: \"name\" must be letters, digits, _ . - (max %d)", idx + 1,
+				PAT_NAME_LEN - 1);
+			return -EINVAL;
+		}
+		str_copy(p->name, it->valuestring, sizeof(p->name));
+	} else {
+		str_copy(p->name, p->qualname, sizeof(p->name));
+		if (!valid_name(p->name)) {
+			set_err(err, errlen, "pattern #%d: give it a \"name\"", idx + 1);
+			return -EINVAL;
+		}
+	}
+
+	it = cJSON_GetObjectItemCaseSensitive(o, "self");
+	if (it) {
+		if (!cJSON_IsBool(it)) {
+			set_err(err, errlen, "pattern '%s': \"self\" must be true or false", p->name);
+			return -EINVAL;
+		}
+		p->skip_self = cJSON_IsTrue(it);
+	}
+	it = cJSON_GetObjectItemCaseSensitive(o, "args");
+	if (it) {
+		const cJSON *a;
+		int n = 0;
+
+		if (!cJSON_IsArray(it) || cJSON_GetArraySize(it) > PS_MAX_SIG - 1) {
+			set_err(err, errlen, "pattern '%s': \"args\" must be a list of at most %d "
+				"type names (null or \"*\" for any)", p->name, PS_MAX_SIG - 1);
+			return -EINVAL;
+		}
+		cJSON_ArrayForEach(a, it) {
+			if (cJSON_IsNull(a) || (cJSON_IsString(a) && !strcmp(a->valuestring, "*"))) {
+				p->args[n][0] = '\0';
+			} else if (cJSON_IsString(a) && valid_dotted(a->valuestring, true) &&
+				   strlen(a->valuestring) < PS_TYPE_LEN) {
+				str_copy(p->args[n], a->valuestring, PS_TYPE_LEN);
+			} else {
+				set_err(err, errlen, "pattern '%s': args[%d] is not a type name",
+					p->name, n);
+				return -EINVAL;
+			}
+			n++;
+		}
+		p->nargs_c = n;
+	}
+	it = cJSON_GetObjectItemCaseSensitive(o, "nargs");
+	p->nargs_eq = -1;
+	if (it) {
+		if (!cJSON_IsNumber(it) || it->valuedouble < 0 ||
+		    it->valuedouble > PS_MAX_SIG - 2 || it->valuedouble != (int)it->valuedouble) {
+			set_err(err, errlen, "pattern '%s': \"nargs\" must be an integer 0..%d",
+				p->name, PS_MAX_SIG - 2);
+			return -EINVAL;
+		}
+		p->nargs_eq = (int)it->valuedouble;
+	}
+	it = cJSON_GetObjectItemCaseSensitive(o, "kwargs");
+	if (it) {
+		const cJSON *a;
+		int n = 0;
+
+		if (!cJSON_IsArray(it) || cJSON_GetArraySize(it) > PS_MAX_KW) {
+			set_err(err, errlen, "pattern '%s': \"kwargs\" must be a list of at most %d "
+				"names", p->name, PS_MAX_KW);
+			return -EINVAL;
+		}
+		cJSON_ArrayForEach(a, it) {
+			if (!cJSON_IsString(a) || !valid_dotted(a->valuestring, false) ||
+			    strchr(a->valuestring, '.') || strlen(a->valuestring) >= PS_KW_LEN) {
+				set_err(err, errlen, "pattern '%s': kwargs[%d] is not a keyword name",
+					p->name, n);
+				return -EINVAL;
+			}
+			str_copy(p->kwargs[n++], a->valuestring, PS_KW_LEN);
+		}
+		p->nkwargs = n;
+	}
+	it = cJSON_GetObjectItemCaseSensitive(o, "no_kwargs");
+	if (it) {
+		if (!cJSON_IsBool(it)) {
+			set_err(err, errlen, "pattern '%s': \"no_kwargs\" must be true or false",
+				p->name);
+			return -EINVAL;
+		}
+		p->no_kwargs = cJSON_IsTrue(it);
+	}
+	if (p->no_kwargs && p->nkwargs) {
+		set_err(err, errlen, "pattern '%s': \"kwargs\" and \"no_kwargs\" contradict", p->name);
+		return -EINVAL;
+	}
+	it = cJSON_GetObjectItemCaseSensitive(o, "forbid");
+	if (it) {
+		if (!cJSON_IsBool(it)) {
+			set_err(err, errlen, "pattern '%s': \"forbid\" must be true or false", p->name);
+			return -EINVAL;
+		}
+		p->forbid = cJSON_IsTrue(it);
+	}
+	it = cJSON_GetObjectItemCaseSensitive(o, "legacy");
+	if (it) {
+		if (!cJSON_IsBool(it)) {
+			set_err(err, errlen, "pattern '%s': \"legacy\" must be true or false", p->name);
+			return -EINVAL;
+		}
+		p->legacy = cJSON_IsTrue(it);
+	}
+	it = cJSON_GetObjectItemCaseSensitive(o, "description");
+	if (it) {
+		if (!cJSON_IsString(it)) {
+			set_err(err, errlen, "pattern '%s': \"description\" must be a string", p->name);
+			return -EINVAL;
+		}
+		str_copy(p->description, it->valuestring, sizeof(p->description));
+	}
+	return 0;
+}
+
+int patterns_parse_json(struct patterns *ps, const char *text, size_t len, const char *src,
+			char *err, size_t errlen)
+{
+	const cJSON *list, *it;
+	cJSON *root = NULL;
+	int idx = 0, ret = 0;
+
+	if (len == 0 || !text) {
+		set_err(err, errlen, "%s: empty pattern file", src);
+		return -EINVAL;
+	}
+	if (len > PAT_MAX_FILE) {
+		set_err(err, errlen, "%s: pattern file larger than %u bytes", src, PAT_MAX_FILE);
+		return -EFBIG;
+	}
+	if (memchr(text, '\0', len) || !utf8_ok((const unsigned char *)text, len)) {
+		set_err(err, errlen, "%s: not UTF-8 text", src);
+		return -EINVAL;
+	}
+	root = cJSON_ParseWithLength(text, len);
+	if (!root) {
+		const char *at = cJSON_GetErrorPtr();
+		long line = 1;
+		const char *q;
+
+		for (q = text; at && q < at && q < text + len; q++)
+			line += *q == '\n';
+		set_err(err, errlen, "%s:%ld: malformed JSON", src, line);
+		return -EINVAL;
+	}
+	if (cJSON_IsArray(root)) {
+		list = root;
+	} else if (cJSON_IsObject(root)) {
+		cJSON_ArrayForEach(it, root) {
+			if (strcmp(it->string, "patterns") && strcmp(it->string, "version")) {
+				set_err(err, errlen, "%s: unknown top-level key '%s'", src, it->string);
+				ret = -EINVAL;
+				goto cleanup;
+			}
+		}
+		it = cJSON_GetObjectItemCaseSensitive(root, "version");
+		if (it && (!cJSON_IsNumber(it) || it->valuedouble != 1)) {
+			set_err(err, errlen, "%s: unsupported \"version\" (this pyscope reads 1)", src);
+			ret = -EINVAL;
+			goto cleanup;
+		}
+		list = cJSON_GetObjectItemCaseSensitive(root, "patterns");
+	} else {
+		list = NULL;
+	}
+	if (!cJSON_IsArray(list)) {
+		set_err(err, errlen, "%s: expected {\"patterns\": [...]} or a list of patterns", src);
+		ret = -EINVAL;
+		goto cleanup;
+	}
+	if (cJSON_GetArraySize(list) == 0) {
+		set_err(err, errlen, "%s: no patterns", src);
+		ret = -EINVAL;
+		goto cleanup;
+	}
+	cJSON_ArrayForEach(it, list) {
+		struct pattern p;
+		char sub[300];
+
+		ret = parse_one(it, idx, &p, sub, sizeof(sub));
+		if (!ret)
+			ret = push(ps, &p, sub, sizeof(sub));
+		if (ret) {
+			set_err(err, errlen, "%s: %s", src, sub);
+			goto cleanup;
+		}
+		idx++;
+	}
+cleanup:
+	cJSON_Delete(root);
+	return ret;
+}
+
+int patterns_load_file(struct patterns *ps, const char *path, char *err, size_t errlen)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int ret;
+
+	ret = read_file(path, PAT_MAX_FILE, &text, &len);
+	if (ret) {
+		set_err(err, errlen, "%s: %s", path,
+			ret == -EFBIG ? "pattern file larger than 1 MiB" : strerror(-ret));
+		return ret;
+	}
+	ret = patterns_parse_json(ps, text, len, path, err, errlen);
+	free(text);
+	return ret;
+}
+
+void patterns_free(struct patterns *ps)
+{
+	free(ps->v);
+	ps->v = NULL;
+	ps->n = 0;
+}
+
+bool pattern_type_matches(const char *want, const char *have)
+{
+	size_t lw, lh;
+
+	if (!want[0])
+		return true;
+	if (!have)
+		return false;
+	if (!strcmp(want, have))
+		return true;
+	/* "Name" matches "Outer.Name"; "mod.Name" matches a static type's tp_name */
+	lw = strlen(want);
+	lh = strlen(have);
+	if (lh > lw && have[lh - lw - 1] == '.' && !strcmp(have + lh - lw, want))
+		return true;
+	return false;
+}
+
+bool pattern_sig_matches(const struct pattern *p, const struct call_sig *sig)
+{
+	int skip = p->skip_self ? 1 : 0, i, j;
+	int npos = sig->ntypes - skip;
+
+	if (npos < 0)
+		npos = 0;
+	if (p->nargs_eq >= 0 && npos != p->nargs_eq)
+		return false;
+	for (i = 0; i < p->nargs_c; i++) {
+		if (!p->args[i][0])
+			continue;
+		if (i >= npos || !pattern_type_matches(p->args[i], sig->types[i + skip]))
+			return false;
+	}
+	if (p->no_kwargs && sig->nkw)
+		return false;
+	for (i = 0; i < p->nkwargs; i++) {
+		for (j = 0; j < sig->nkw; j++)
+			if (!strcmp(p->kwargs[i], sig->kw[j]))
+				break;
+		if (j == sig->nkw)
+			return false;
+	}
+	return true;
+}
+
+bool pattern_func_matches(const struct pattern *p, const char *module, const char *qualname)
+{
+	return p->kind == PAT_FUNC && !strcmp(p->module, module) && !strcmp(p->qualname, qualname);
+}
+
+const char *pattern_kernel_name(const struct pattern *p, bool qual_names)
+{
+	return qual_names ? p->qualname : p->leaf;
+}
+
+const char *pattern_class_name(const struct pattern *p)
+{
+	return p->leaf;
+}

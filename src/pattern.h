@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Patterns: what to count.  A pattern names a function or method
+ * (module:Qual.name) or the construction of a class (class:module:Class),
+ * optionally constrained by argument types and keyword arguments.
+ * docs/patterns.md is the user-facing description.
+ */
+#ifndef PYSCOPE_PATTERN_H
+#define PYSCOPE_PATTERN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "pyscope.h"
+
+#define PAT_MAX 256
+#define PAT_NAME_LEN 64
+#define PAT_MAX_FILE (1u << 20)
+
+enum pat_kind {
+	PAT_FUNC = 1,
+	PAT_CLASS = 2,
+};
+
+struct pattern {
+	char name[PAT_NAME_LEN];
+	char spec[PS_QUAL_LEN * 2 + 16];
+	enum pat_kind kind;
+	char module[PS_QUAL_LEN];
+	char qualname[PS_QUAL_LEN];	/* Qual.name, or the class's qualified name */
+	char leaf[PS_NAME_LEN];		/* last component: the code's co_name */
+	/* constraints; argument 0 is the first after self/cls when skip_self */
+	bool skip_self;
+	int nargs_c;			/* entries in args[] */
+	char args[PS_MAX_SIG][PS_TYPE_LEN];	/* "" = any */
+	int nargs_eq;			/* exact positional count, -1 = any */
+	int nkwargs;
+	char kwargs[PS_MAX_KW][PS_KW_LEN];	/* must all be passed as **kwargs keys */
+	bool no_kwargs;			/* no **kwargs key at all */
+	bool forbid;			/* pyscope check: must not be hit */
+	bool legacy;			/* a deprecated path: listed in migration views */
+	char description[200];
+};
+
+struct patterns {
+	struct pattern *v;
+	size_t n;
+};
+
+/* "NAME=SPEC" or "SPEC"; SPEC is [func:]module:Qual.name or class:module:Class. */
+int patterns_add_expr(struct patterns *ps, const char *expr, char *err, size_t errlen);
+int patterns_load_file(struct patterns *ps, const char *path, char *err, size_t errlen);
+int patterns_parse_json(struct patterns *ps, const char *text, size_t len, const char *src,
+			char *err, size_t errlen);
+void patterns_free(struct patterns *ps);
+
+/* Parse SPEC into p's kind, module, qualname and leaf. */
+int pattern_parse_spec(const char *spec, struct pattern *p, char *err, size_t errlen);
+
+/* A call's signature, as the model knows it. */
+struct call_sig {
+	int ntypes;				/* slots captured, self included */
+	const char *types[PS_MAX_SIG];
+	int nkw;
+	const char *kw[PS_MAX_KW];
+	bool kw_truncated;
+};
+
+/* Does a type name satisfy a constraint ("Qual.Name" or its last part)? */
+bool pattern_type_matches(const char *want, const char *have);
+/* Do the signature constraints hold?  ("skip" = slots to ignore at the front) */
+bool pattern_sig_matches(const struct pattern *p, const struct call_sig *sig);
+/* Is module:qualname the function p names? */
+bool pattern_func_matches(const struct pattern *p, const char *module, const char *qualname);
+/* The name hashed in the kernel for FUNC patterns: qualname, or leaf if qual_names is false. */
+const char *pattern_kernel_name(const struct pattern *p, bool qual_names);
+/* The class's __name__ (last component), as tp_name holds it for heap types. */
+const char *pattern_class_name(const struct pattern *p);
+
+#endif

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/* Sinks: the per-pattern report as text or JSON, from the model only. */
+#ifndef PYSCOPE_REPORT_H
+#define PYSCOPE_REPORT_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <cJSON.h>
+#include "model.h"
+
+struct run_meta {
+	int pid;
+	char python[32];
+	char interpreter[PATH_MAX];
+	char mechanism[16];
+	char returns[64];		/* how returns are seen, or "none (count only)" */
+	bool timed;			/* latency is measured */
+	uint64_t start_wall_ns;
+	uint64_t duration_ns;
+	bool launched;
+	bool target_exited;
+	uint64_t exited_after_ns;	/* since start, when target_exited */
+	int exit_code;			/* when launched and exited */
+	bool stopped_by_signal;
+};
+
+struct report_opts {
+	bool final;
+	bool sites;			/* call-site table per pattern */
+	bool sigs;			/* signature breakdown per pattern */
+	int top;			/* rows per table */
+};
+
+void report_text(FILE *out, const struct model *m, const struct run_meta *meta,
+		 const struct report_opts *o);
+/* The JSON report (docs/report-schema.json).  Caller frees. */
+cJSON *report_json(const struct model *m, const struct run_meta *meta, const struct report_opts *o);
+int report_json_print(FILE *out, const struct model *m, const struct run_meta *meta,
+		      const struct report_opts *o);
+
+/* Is every count in the report exact?  reason gets why not. */
+bool report_exact(const struct model *m, char *reason, size_t len);
+
+#endif

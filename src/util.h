@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef PYSCOPE_UTIL_H
+#define PYSCOPE_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* Leveled messages on stderr.  verbose is the caller's -v count. */
+void ps_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void ps_debug(int verbose, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define warn(...) ps_warn(__VA_ARGS__)
+#define debug(v, ...) ps_debug((v), __VA_ARGS__)
+
+/* Growable byte buffer for building text. */
+struct strbuf {
+	char *buf;
+	size_t len, cap;
+	bool oom;
+};
+void sb_init(struct strbuf *sb);
+void sb_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sb_vprintf(struct strbuf *sb, const char *fmt, va_list ap);
+void sb_free(struct strbuf *sb);
+
+/* Read a whole file (at most max bytes) into a NUL-terminated buffer. */
+int read_file(const char *path, size_t max, char **out, size_t *len);
+
+/* Copy with truncation; always NUL-terminates when n > 0. */
+void str_copy(char *dst, const char *src, size_t n);
+bool str_starts(const char *s, const char *prefix);
+bool str_ends(const char *s, const char *suffix);
+
+/* Monotonic and wall clocks in nanoseconds. */
+uint64_t now_ns(void);
+uint64_t wall_ns(void);
+
+/* Parse "10", "10s", "500ms", "2m", "1h" into milliseconds; -EINVAL if bad. */
+int parse_duration_ms(const char *s, uint64_t *ms);
+
+/* Format nanoseconds as a short human string ("12.3us"). */
+void fmt_ns(char *buf, size_t n, double ns);
+
+#endif

@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Prints one entry of src/offsets_table.c for the CPython whose internal
+ * headers this file is compiled against.  tools/gen_offsets.sh compiles and
+ * runs it once per installed interpreter:
+ *
+ *   cc -DPy_BUILD_CORE -I$inc -I$inc/internal tools/gen_offsets.c
+ *
+ * Every number comes from offsetof()/sizeof() or an enum in the headers,
+ * except where a comment says the struct is private to Objects/ (then the
+ * layout is written out and checked against the interpreter in tests).
+ */
+#define Py_BUILD_CORE 1
+#include <Python.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <frameobject.h>
+#include <opcode.h>
+#if __has_include("pycore_code.h")
+#include "pycore_code.h"
+#endif
+#if PY_VERSION_HEX >= 0x030B0000
+#include "pycore_frame.h"
+#include "pycore_dict.h"
+#include "pycore_function.h"
+#endif
+#if PY_VERSION_HEX >= 0x030C0000
+#include "pycore_gil.h"
+#endif
+#if PY_VERSION_HEX >= 0x030D0000
+#include "pycore_ceval.h"
+#define NEED_OPCODE_METADATA
+#include "pycore_opcode_metadata.h"
+#elif PY_VERSION_HEX >= 0x030B0000
+#define NEED_OPCODE_TABLES
+#include "pycore_opcode.h"
+#endif
+#if __has_include("pycore_interp.h")
+#include "pycore_interp.h"
+#endif
+#if __has_include("pycore_runtime.h")
+#include "pycore_runtime.h"
+#endif
+#if PY_VERSION_HEX < 0x030B0000
+#include "pycore_pystate.h"
+#endif
+
+#define NONE 0xffff
+#define F(name, val) printf("\t\t." #name " = %lu,\n", (unsigned long)(val))
+#define FN(name) printf("\t\t." #name " = 0xffff,\n")
+
+int main(void)
+{
+	printf("\t{\n");
+	printf("\t\t/* generated from Python %s headers */\n", PY_VERSION);
+	printf("\t\t.version_hex = 0x%08lx,\n", (unsigned long)PY_VERSION_HEX);
+
+#if PY_VERSION_HEX >= 0x03090000
+	F(eval_frame_arg, 2);	/* (tstate, frame, throwflag) */
+#else
+	F(eval_frame_arg, 1);	/* (frame, throwflag) */
+#endif
+
+	/* runtime */
+	F(rt_interp_head, offsetof(_PyRuntimeState, interpreters.head));
+#if PY_VERSION_HEX < 0x030C0000
+	F(rt_tstate_current, offsetof(_PyRuntimeState, gilstate.tstate_current));
+#else
+	FN(rt_tstate_current);
+#endif
+
+	/* interpreter */
+	F(is_next, offsetof(PyInterpreterState, next));
+#if PY_VERSION_HEX >= 0x030B0000
+	F(is_threads_head, offsetof(PyInterpreterState, threads.head));
+#else
+	F(is_threads_head, offsetof(PyInterpreterState, tstate_head));
+#endif
+#if PY_VERSION_HEX >= 0x030C0000
+	F(is_ceval_gil, offsetof(PyInterpreterState, ceval.gil));
+	F(gil_last_holder, offsetof(struct _gil_runtime_state, last_holder));
+	F(is_modules, offsetof(PyInterpreterState, imports.modules));
+#else
+	FN(is_ceval_gil);
+	FN(gil_last_holder);
+	F(is_modules, offsetof(PyInterpreterState, modules));
+#endif
+
+	/* thread */
+	F(ts_next, offsetof(PyThreadState, next));
+	F(ts_interp, offsetof(PyThreadState, interp));
+	F(ts_thread_id, offsetof(PyThreadState, thread_id));
+#if PY_VERSION_HEX >= 0x030B0000
+	F(ts_native_thread_id, offsetof(PyThreadState, native_thread_id));
+#else
+	FN(ts_native_thread_id);
+#endif
+#if PY_VERSION_HEX >= 0x030D0000
+	F(ts_frame, offsetof(PyThreadState, current_frame));
+	FN(cf_current_frame);
+#elif PY_VERSION_HEX >= 0x030B0000
+	F(ts_frame, offsetof(PyThreadState, cframe));
+	F(cf_current_frame, offsetof(_PyCFrame, current_frame));
+#else
+	F(ts_frame, offsetof(PyThreadState, frame));
+	FN(cf_current_frame);
+#endif
+
+	/* frames */
+#if PY_VERSION_HEX >= 0x030B0000
+	F(frame_kind, 2);
+	F(fr_back, offsetof(_PyInterpreterFrame, previous));
+#if PY_VERSION_HEX >= 0x030D0000
+	F(ip_is_prev, 0);
+	F(fr_code, offsetof(_PyInterpreterFrame, f_executable));
+	F(fr_ip, offsetof(_PyInterpreterFrame, instr_ptr));
+	F(fr_func, offsetof(_PyInterpreterFrame, f_funcobj));
+#elif PY_VERSION_HEX >= 0x030C0000
+	F(ip_is_prev, 1);
+	F(fr_code, offsetof(_PyInterpreterFrame, f_code));
+	F(fr_ip, offsetof(_PyInterpreterFrame, prev_instr));
+	F(fr_func, offsetof(_PyInterpreterFrame, f_funcobj));
+#else
+	F(ip_is_prev, 1);
+	F(fr_code, offsetof(_PyInterpreterFrame, f_code));
+	F(fr_ip, offsetof(_PyInterpreterFrame, prev_instr));
+	F(fr_func, offsetof(_PyInterpreterFrame, f_func));
+#endif
+	FN(fr_lasti);
+	F(fr_localsplus, offsetof(_PyInterpreterFrame, localsplus));
+	F(fr_owner, offsetof(_PyInterpreterFrame, owner));
+	FN(fr_state);
+	FN(fr_stacktop);
+	F(fr_globals, offsetof(_PyInterpreterFrame, f_globals));
+	F(fr_lasti_units, 0);
+#else
+	F(frame_kind, 1);
+	F(ip_is_prev, 0);
+	F(fr_back, offsetof(PyFrameObject, f_back));
+	F(fr_code, offsetof(PyFrameObject, f_code));
+	F(fr_lasti, offsetof(PyFrameObject, f_lasti));
+	FN(fr_ip);
+	F(fr_localsplus, offsetof(PyFrameObject, f_localsplus));
+	FN(fr_owner);
+#if PY_VERSION_HEX >= 0x030A0000
+	F(fr_state, offsetof(PyFrameObject, f_state));
+	FN(fr_stacktop);
+	F(fr_lasti_units, 1);
+#else
+	FN(fr_state);
+	F(fr_stacktop, offsetof(PyFrameObject, f_stacktop));
+	F(fr_lasti_units, 0);
+#endif
+	F(fr_globals, offsetof(PyFrameObject, f_globals));
+	FN(fr_func);
+#endif
+
+	/* code */
+	F(co_argcount, offsetof(PyCodeObject, co_argcount));
+	F(co_posonlyargcount, offsetof(PyCodeObject, co_posonlyargcount));
+	F(co_kwonlyargcount, offsetof(PyCodeObject, co_kwonlyargcount));
+	F(co_flags, offsetof(PyCodeObject, co_flags));
+	F(co_firstlineno, offsetof(PyCodeObject, co_firstlineno));
+	F(co_nlocals, offsetof(PyCodeObject, co_nlocals));
+	F(co_filename, offsetof(PyCodeObject, co_filename));
+	F(co_name, offsetof(PyCodeObject, co_name));
+	F(co_consts, offsetof(PyCodeObject, co_consts));
+#if PY_VERSION_HEX >= 0x030B0000
+	F(co_qualname, offsetof(PyCodeObject, co_qualname));
+	FN(co_code);
+	F(co_code_adaptive, offsetof(PyCodeObject, co_code_adaptive));
+	F(co_linetable, offsetof(PyCodeObject, co_linetable));
+#else
+	FN(co_qualname);
+	F(co_code, offsetof(PyCodeObject, co_code));
+	FN(co_code_adaptive);
+#if PY_VERSION_HEX >= 0x030A0000
+	F(co_linetable, offsetof(PyCodeObject, co_linetable));
+#else
+	F(co_linetable, offsetof(PyCodeObject, co_lnotab));
+#endif
+#endif
+
+	/* functions */
+	F(fn_code, offsetof(PyFunctionObject, func_code));
+	F(fn_module, offsetof(PyFunctionObject, func_module));
+	F(fn_qualname, offsetof(PyFunctionObject, func_qualname));
+
+	/* objects, types, strings */
+	F(ob_type, offsetof(PyObject, ob_type));
+	F(tp_name, offsetof(PyTypeObject, tp_name));
+	F(tp_flags, offsetof(PyTypeObject, tp_flags));
+	F(ht_qualname, offsetof(PyHeapTypeObject, ht_qualname));
+	F(tp_dealloc, offsetof(PyTypeObject, tp_dealloc));
+	F(u_hash, offsetof(PyASCIIObject, hash));
+	F(u_state, offsetof(PyASCIIObject, state));
+	F(u_length, offsetof(PyASCIIObject, length));
+	F(u_ascii_data, sizeof(PyASCIIObject));
+	F(u_compact_data, sizeof(PyCompactUnicodeObject));
+	F(u_utf8, offsetof(PyCompactUnicodeObject, utf8));
+	F(tup_size, offsetof(PyVarObject, ob_size));
+	F(tup_item, offsetof(PyTupleObject, ob_item));
+	F(by_size, offsetof(PyVarObject, ob_size));
+	F(by_sval, offsetof(PyBytesObject, ob_sval));
+	F(di_keys, offsetof(PyDictObject, ma_keys));
+	F(di_values, offsetof(PyDictObject, ma_values));
+#if PY_VERSION_HEX >= 0x030B0000
+	F(dk_size, offsetof(PyDictKeysObject, dk_log2_size));
+	F(dk_log2, 1);
+#if PY_VERSION_HEX >= 0x030C0000
+	F(dk_index_bytes, offsetof(PyDictKeysObject, dk_log2_index_bytes));
+#else
+	FN(dk_index_bytes);
+#endif
+	F(dk_kind, offsetof(PyDictKeysObject, dk_kind));
+	F(dk_nentries, offsetof(PyDictKeysObject, dk_nentries));
+	F(dk_indices, offsetof(PyDictKeysObject, dk_indices));
+#else
+	/*
+	 * PyDictKeysObject is private to Objects/dict-common.h before 3.11:
+	 * { Py_ssize_t dk_refcnt, dk_size; lookup func; Py_ssize_t dk_usable,
+	 *   dk_nentries; char dk_indices[]; }, the same in 3.8, 3.9 and 3.10.
+	 */
+	F(dk_size, 8);
+	F(dk_log2, 0);
+	FN(dk_index_bytes);
+	FN(dk_kind);
+	F(dk_nentries, 32);
+	F(dk_indices, 40);
+#endif
+
+	/* generators */
+#if PY_VERSION_HEX >= 0x030B0000
+	F(gen_iframe, offsetof(PyGenObject, gi_iframe));
+	F(gen_frame_state, offsetof(PyGenObject, gi_frame_state));
+	printf("\t\t.owned_by_generator = %d,\n", FRAME_OWNED_BY_GENERATOR);
+#if PY_VERSION_HEX >= 0x030C0000
+	printf("\t\t.owned_by_cstack = %d,\n", FRAME_OWNED_BY_CSTACK);
+#else
+	printf("\t\t.owned_by_cstack = -1,\n");
+#endif
+#else
+	FN(gen_iframe);
+	FN(gen_frame_state);
+	printf("\t\t.owned_by_generator = -1,\n");
+	printf("\t\t.owned_by_cstack = -1,\n");
+#endif
+
+	/* instrumentation versions */
+#if PY_VERSION_HEX >= 0x030D0000
+	F(co_instr_version, offsetof(PyCodeObject, _co_instrumentation_version));
+	F(instr_ver_from, 2);
+	FN(is_monitoring_version);
+	F(ts_eval_breaker, offsetof(PyThreadState, eval_breaker));
+	F(instr_ver_mask_bits, _PY_EVAL_EVENTS_BITS);
+#elif PY_VERSION_HEX >= 0x030C0000
+	F(co_instr_version, offsetof(PyCodeObject, _co_instrumentation_version));
+	F(instr_ver_from, 1);
+	F(is_monitoring_version, offsetof(PyInterpreterState, monitoring_version));
+	FN(ts_eval_breaker);
+	F(instr_ver_mask_bits, 0);
+#else
+	FN(co_instr_version);
+	F(instr_ver_from, 0);
+	FN(is_monitoring_version);
+	FN(ts_eval_breaker);
+	F(instr_ver_mask_bits, 0);
+#endif
+
+#ifdef CO_NO_MONITORING_EVENTS
+	F(co_flag_shim, CO_NO_MONITORING_EVENTS);
+#else
+	F(co_flag_shim, 0);
+#endif
+
+	/* opcodes */
+#ifdef RESUME
+	F(op_resume, RESUME);
+#else
+	FN(op_resume);
+#endif
+#if defined(RESUME_QUICK)
+	F(op_resume_quick, RESUME_QUICK);
+#elif defined(RESUME_CHECK)
+	F(op_resume_quick, RESUME_CHECK);
+#else
+	FN(op_resume_quick);
+#endif
+#ifdef INSTRUMENTED_RESUME
+	F(op_instrumented_resume, INSTRUMENTED_RESUME);
+#else
+	FN(op_instrumented_resume);
+#endif
+	F(op_extended_arg, EXTENDED_ARG);
+	F(op_load_const, LOAD_CONST);
+#if defined(CALL_KW)
+	F(op_call_kw, CALL_KW);
+#elif defined(CALL_FUNCTION_KW)
+	F(op_call_kw, CALL_FUNCTION_KW);
+#else
+	FN(op_call_kw);
+#endif
+#ifdef KW_NAMES
+	F(op_kw_names, KW_NAMES);
+#else
+	FN(op_kw_names);
+#endif
+#if PY_VERSION_HEX >= 0x030B0000
+	{
+		unsigned long long m[4] = { 0, 0, 0, 0 };
+
+		/* _PyOpcode_Deopt is non-zero for every real opcode; CACHE is 0 */
+		for (int i = 0; i < 256; i++)
+			if (i == 0 || _PyOpcode_Deopt[i])
+				m[i / 64] |= 1ull << (i % 64);
+#ifdef DO_TRACING
+		m[DO_TRACING / 64] |= 1ull << (DO_TRACING % 64);
+#endif
+		printf("\t\t.op_defined = { 0x%llxull, 0x%llxull, 0x%llxull, 0x%llxull },\n",
+		       m[0], m[1], m[2], m[3]);
+	}
+#endif
+	printf("\t},\n");
+	return 0;
+}
