@@ -30,8 +30,9 @@ SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 
 # Pure logic: linked into the unit tests and fuzzers as well as pyscope.
 CORE_SRCS := src/elf_file.c src/offsets.c src/offsets_table.c src/pattern.c src/hist.c \
-	     src/linetable.c src/srcscan.c src/model.c src/report.c src/util.c src/procmaps.c
-APP_SRCS := src/main.c src/cli.c src/pyrt.c src/plan.c src/mech_uprobe.c \
+	     src/linetable.c src/srcscan.c src/model.c src/report.c src/util.c src/procmaps.c \
+	     src/pyrt.c
+APP_SRCS := src/main.c src/cli.c src/plan.c src/mech_uprobe.c \
 	    src/launch.c src/info.c src/trace.c
 CORE_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(CORE_SRCS))
 APP_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(APP_SRCS))
@@ -80,7 +81,7 @@ $(OUTPUT)/pyscope: $(CORE_OBJS) $(APP_OBJS)
 
 $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(CORE_OBJS) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(CORE_OBJS) $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) -DSRCDIR=\"$(CURDIR)\" $(LDFLAGS) $< $(CORE_OBJS) $(LDLIBS) -lcmocka -o $@
 
 # Regenerate the committed offsets table from the installed interpreters.
 offsets:
@@ -107,7 +108,7 @@ asan:
 	$(MAKE) OUTPUT=build-asan SAN=1 CFLAGS="-O1 -g" test
 
 bench: $(OUTPUT)/pyscope
-	tools/bench.sh
+	python3 tools/bench.py
 
 clean:
 	rm -rf $(OUTPUT) build-asan

@@ -21,6 +21,7 @@
 const volatile struct py_offsets off = {};
 const volatile __u32 targ_tgid = 0;
 const volatile __u64 runtime_addr = 0;		/* &_PyRuntime in the target */
+const volatile __u64 cell_type_addr = 0;	/* &PyCell_Type in the target */
 
 static __always_inline __u64 rd_u64(__u64 addr)
 {
@@ -199,6 +200,92 @@ static __always_inline long read_pystr(__u64 str, char *buf, __u32 len)
 	if (!data)
 		return 0;
 	return bpf_probe_read_user_str(buf, len, (const void *)data);
+}
+
+/*
+ * Where a dict's entries start, their size and the key's offset in one.
+ * Only combined tables (ma_values == NULL), as kwargs and module dicts are.
+ */
+static __always_inline __u64 dict_entries(__u64 dict, __u64 *nent, __u32 *esize, __u32 *koff)
+{
+	__u64 keys;
+
+	if (!dict || rd_u64(dict + off.di_values))
+		return 0;
+	keys = rd_u64(dict + off.di_keys);
+	if (!keys)
+		return 0;
+	*nent = rd_u64(keys + off.dk_nentries);
+	*esize = 24;			/* {hash, key, value} */
+	*koff = 8;
+	if (off.dk_log2) {
+		__u8 lg = 0, ilg = 0, kind = 0;
+
+		bpf_probe_read_user(&lg, 1, (const void *)(keys + off.dk_size));
+		bpf_probe_read_user(&kind, 1, (const void *)(keys + off.dk_kind));
+		if (off.dk_index_bytes != NONE)		/* 3.12+ stores it */
+			bpf_probe_read_user(&ilg, 1, (const void *)(keys + off.dk_index_bytes));
+		else					/* 3.11: size << log2(index width) */
+			ilg = lg < 8 ? lg : lg < 16 ? lg + 1 : lg < 32 ? lg + 2 : lg + 3;
+		if (kind) {				/* unicode keys: {key, value} */
+			*esize = 16;
+			*koff = 0;
+		}
+		return keys + off.dk_indices + (1ULL << (ilg & 63));
+	} else {
+		__u64 size = rd_u64(keys + off.dk_size);
+
+		return keys + off.dk_indices +
+		       size * (size <= 0xff ? 1 : size <= 0xffff ? 2 : size <= 0xffffffffULL ? 4 : 8);
+	}
+}
+
+/*
+ * Argument slot i of a frame that is starting, as the function sees it: an
+ * argument captured by a closure sits in a cell (3.11+: the slot holds the
+ * cell; <=3.10: the slot is NULL and the cell follows the locals).
+ */
+static __always_inline __u64 read_arg(__u64 frame, __u64 code, __u32 i)
+{
+	__u64 locals = frame + off.fr_localsplus;
+	__u64 obj = rd_u64(locals + (i & 0xff) * 8);
+
+	if (!obj && off.co_cell2arg != NONE) {
+		__u64 c2a = rd_u64(code + off.co_cell2arg);
+		__u64 cells = rd_u64(code + off.co_cellvars);
+		__u64 ncell = cells ? rd_u64(cells + off.tup_size) : 0;
+		__u32 nlocals = (__u32)rd_s32(code + off.co_nlocals);
+
+		for (int j = 0; j < 8 && c2a; j++) {
+			if (j >= ncell)
+				break;
+			if (rd_u64(c2a + j * 8) == i) {
+				obj = rd_u64(locals + ((nlocals + j) & 0xffff) * 8);
+				break;
+			}
+		}
+	}
+	if (obj && cell_type_addr && rd_u64(obj + off.ob_type) == cell_type_addr)
+		obj = rd_u64(obj + off.cell_ref);
+	return obj;
+}
+
+/* __name__ of a module dict: its first entry, as modules are created. */
+static __always_inline void read_module_name(__u64 globals, char *buf, __u32 len)
+{
+	__u32 esize, koff;
+	__u64 nent = 0, e = dict_entries(globals, &nent, &esize, &koff);
+	const char want[9] = "__name__";
+	char key[9] = {};
+
+	buf[0] = '\0';
+	if (!e || !nent)
+		return;
+	read_pystr(rd_u64(e + koff), key, sizeof(key));
+	for (int i = 0; i < 9; i++)
+		if (key[i] != want[i])
+			return;
+	read_pystr(rd_u64(e + koff + 8), buf, len);
 }
 
 /* The type name of an object: qualified name for heap types. */

@@ -193,7 +193,7 @@ static __always_inline struct ps_code_ent *code_ent(__u64 code)
 }
 
 /* Announce a code object's names and line table, once per code id. */
-static __always_inline void send_code(__u64 code, struct ps_code_ent *ent, __u64 func)
+static __always_inline void send_code(__u64 code, struct ps_code_ent *ent, __u64 frame)
 {
 	struct ps_ev_code *ev;
 	__u64 lt;
@@ -221,8 +221,15 @@ static __always_inline void send_code(__u64 code, struct ps_code_ent *ent, __u64
 		__builtin_memcpy(ev->qualname, ev->name, sizeof(ev->name));
 	read_pystr(rd_u64(code + off.co_filename), ev->filename, sizeof(ev->filename));
 	ev->module[0] = '\0';
-	if (func && off.fn_module != NONE)
-		read_pystr(rd_u64(func + off.fn_module), ev->module, sizeof(ev->module));
+	if (off.fr_func != NONE) {
+		/* 3.11+: the running function's __module__ */
+		__u64 func = rd_u64(frame + off.fr_func);
+
+		if (func)
+			read_pystr(rd_u64(func + off.fn_module), ev->module, sizeof(ev->module));
+	} else {
+		read_module_name(rd_u64(frame + off.fr_globals), ev->module, sizeof(ev->module));
+	}
 	lt = rd_u64(code + off.co_linetable);
 	n = lt ? (__u32)rd_u64(lt + off.by_size) : 0;
 	ev->lt_total = n;
@@ -261,35 +268,11 @@ static __always_inline bool class_wanted(__u64 type)
 /* Sum of the str hashes of a **kwargs dict's keys (order-free). */
 static __always_inline __u64 kwargs_hash(__u64 dict, __u16 *flags)
 {
-	__u64 keys, entries, h = 0, key;
-	__u64 size, nent, esize = 24, koff = 8;
+	__u32 esize, koff;
+	__u64 nent = 0, h = 0, key, e = dict_entries(dict, &nent, &esize, &koff);
 
-	if (!dict || rd_u64(dict + off.di_values))
+	if (!e)
 		return 0;
-	keys = rd_u64(dict + off.di_keys);
-	if (!keys)
-		return 0;
-	nent = rd_u64(keys + off.dk_nentries);
-	if (off.dk_log2) {
-		__u8 lg = 0, ilg = 0, kind = 0;
-
-		bpf_probe_read_user(&lg, 1, (const void *)(keys + off.dk_size));
-		bpf_probe_read_user(&kind, 1, (const void *)(keys + off.dk_kind));
-		if (off.dk_index_bytes != NONE) {
-			bpf_probe_read_user(&ilg, 1, (const void *)(keys + off.dk_index_bytes));
-		} else {
-			ilg = lg < 8 ? lg : lg < 16 ? lg + 1 : lg < 32 ? lg + 2 : lg + 3;
-		}
-		entries = keys + off.dk_indices + (1ULL << (ilg & 63));
-		if (kind) {		/* unicode keys: {key, value} */
-			esize = 16;
-			koff = 0;
-		}
-	} else {
-		size = rd_u64(keys + off.dk_size);
-		entries = keys + off.dk_indices +
-			  size * (size <= 0xff ? 1 : size <= 0xffff ? 2 : size <= 0xffffffffULL ? 4 : 8);
-	}
 	if (nent > PS_MAX_KW) {
 		*flags |= PS_AGG_KW_TRUNC;
 		nent = PS_MAX_KW;
@@ -297,7 +280,7 @@ static __always_inline __u64 kwargs_hash(__u64 dict, __u16 *flags)
 	for (int i = 0; i < PS_MAX_KW; i++) {
 		if (i >= nent)
 			break;
-		key = rd_u64(entries + i * esize + koff);
+		key = rd_u64(e + i * esize + koff);
 		if (key)
 			h += rd_u64(key + off.u_hash);
 	}
@@ -308,7 +291,7 @@ static __always_inline __u64 kwargs_hash(__u64 dict, __u16 *flags)
 static __always_inline void build_key(struct ps_aggkey *k, __u64 frame, __u64 code,
 				      struct ps_code_ent *ent, __u64 *callerp)
 {
-	__u64 caller, locals = frame + off.fr_localsplus, arg0 = 0;
+	__u64 caller, arg0 = 0;
 	__u32 argc, flags, n = 0, slot;
 	struct ps_code_ent *cent;
 
@@ -322,7 +305,7 @@ static __always_inline void build_key(struct ps_aggkey *k, __u64 frame, __u64 co
 
 			if (i >= argc)
 				break;
-			obj = rd_u64(locals + i * 8);
+			obj = read_arg(frame, code, i);
 			if (i == 0)
 				arg0 = obj;
 			k->types[i] = obj ? rd_u64(obj + off.ob_type) : 0;
@@ -330,7 +313,7 @@ static __always_inline void build_key(struct ps_aggkey *k, __u64 frame, __u64 co
 		}
 		slot = argc + (__u32)rd_s32(code + off.co_kwonlyargcount);
 		if (flags & PY_CO_VARARGS) {
-			__u64 tup = rd_u64(locals + (slot & 0xff) * 8);
+			__u64 tup = read_arg(frame, code, slot);
 			__u64 len = tup ? rd_u64(tup + off.tup_size) : 0;
 
 			for (int i = 0; i < PS_MAX_SIG; i++) {
@@ -347,7 +330,7 @@ static __always_inline void build_key(struct ps_aggkey *k, __u64 frame, __u64 co
 			slot++;
 		}
 		if (flags & PY_CO_VARKEYWORDS)
-			k->kwhash = kwargs_hash(rd_u64(locals + (slot & 0xff) * 8), &k->flags);
+			k->kwhash = kwargs_hash(read_arg(frame, code, slot), &k->flags);
 	}
 	k->nargs = n;
 
@@ -364,7 +347,7 @@ static __always_inline void build_key(struct ps_aggkey *k, __u64 frame, __u64 co
 			k->caller_off = frame_offset(caller, ccode);
 		}
 		/* the same first argument in the caller: super().__init__() and kin */
-		if (arg0 && rd_u64(caller + off.fr_localsplus) == arg0)
+		if (arg0 && rd_s32(ccode + off.co_nlocals) > 0 && read_arg(caller, ccode, 0) == arg0)
 			k->flags |= PS_AGG_CHAINED;
 	}
 	if ((ent->kind & PS_CODE_NEW) && arg0) {
@@ -394,14 +377,13 @@ static __always_inline __s64 new_agg(struct ps_aggkey *k, __u64 code, struct ps_
 		}
 		return *idp;
 	}
-	send_code(code, ent, off.fr_func != NONE ? rd_u64(frame + off.fr_func) : 0);
+	send_code(code, ent, frame);
 	if (caller) {
 		__u64 ccode = frame_code(caller);
 		struct ps_code_ent *cent = bpf_map_lookup_elem(&codes, &ccode);
 
 		if (cent)
-			send_code(ccode, cent,
-				  off.fr_func != NONE ? rd_u64(caller + off.fr_func) : 0);
+			send_code(ccode, cent, caller);
 	}
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (!ev) {
@@ -421,43 +403,19 @@ static __always_inline __s64 new_agg(struct ps_aggkey *k, __u64 code, struct ps_
 		ev->kwnames[i][0] = '\0';
 	if (k->kwhash) {
 		/* names of the **kwargs keys, for the report */
-		__u64 locals = frame + off.fr_localsplus;
 		__u32 argc = (__u32)rd_s32(code + off.co_argcount);
 		__u32 flags = (__u32)rd_s32(code + off.co_flags);
 		__u32 slot = argc + (__u32)rd_s32(code + off.co_kwonlyargcount) +
 			     ((flags & PY_CO_VARARGS) ? 1 : 0);
-		__u64 dict = rd_u64(locals + (slot & 0xff) * 8);
-		__u64 keys = rd_u64(dict + off.di_keys), entries, nent;
-		__u64 esize = 24, koff = 8;
+		__u32 esize, koff;
+		__u64 nent = 0, e = dict_entries(read_arg(frame, code, slot), &nent, &esize, &koff);
 
-		nent = rd_u64(keys + off.dk_nentries);
-		if (off.dk_log2) {
-			__u8 lg = 0, ilg = 0, kind = 0;
-
-			bpf_probe_read_user(&lg, 1, (const void *)(keys + off.dk_size));
-			bpf_probe_read_user(&kind, 1, (const void *)(keys + off.dk_kind));
-			if (off.dk_index_bytes != NONE)
-				bpf_probe_read_user(&ilg, 1, (const void *)(keys + off.dk_index_bytes));
-			else
-				ilg = lg < 8 ? lg : lg < 16 ? lg + 1 : lg < 32 ? lg + 2 : lg + 3;
-			entries = keys + off.dk_indices + (1ULL << (ilg & 63));
-			if (kind) {
-				esize = 16;
-				koff = 0;
-			}
-		} else {
-			__u64 size = rd_u64(keys + off.dk_size);
-
-			entries = keys + off.dk_indices +
-				  size * (size <= 0xff ? 1 : size <= 0xffff ? 2 :
-					  size <= 0xffffffffULL ? 4 : 8);
-		}
-		for (int i = 0; i < PS_MAX_KW; i++) {
+		for (int i = 0; i < PS_MAX_KW && e; i++) {
 			__u64 key;
 
 			if (i >= nent)
 				break;
-			key = rd_u64(entries + i * esize + koff);
+			key = rd_u64(e + i * esize + koff);
 			if (key && read_pystr(key, ev->kwnames[i], PS_KW_LEN) > 0)
 				ev->nkw++;
 		}

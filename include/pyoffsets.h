@@ -121,6 +121,12 @@ struct py_offsets {
 	__u16 dk_nentries;
 	__u16 dk_indices;		/* offset of dk_indices */
 
+	/* cells: an argument captured by a closure lives in a cell */
+	__u16 cell_ref;			/* PyCellObject.ob_ref */
+	__u16 co_cell2arg;		/* Py_ssize_t *co_cell2arg (<=3.10) */
+	__u16 co_cellvars;		/* tuple co_cellvars (<=3.10) */
+	__u16 pad4;
+
 	/* generators (3.11+): the frame lives inside the generator object */
 	__u16 gen_iframe;
 	__u16 gen_frame_state;

@@ -30,6 +30,9 @@ void cli_usage(FILE *out)
 	      "      --format FMT       text (default) or json\n"
 	      "      --via MECH         auto (default), eval or resume\n"
 	      "      --no-args          do not read call arguments (no signatures)\n"
+	      "      --paths            call sites and signatures for every pattern (text);\n"
+	      "                         by default only for legacy and forbidden patterns\n"
+	      "      --top N            rows per call-site or signature table (default 10)\n"
 	      "  -o, --output FILE      write the final report to FILE\n"
 	      "  -v, --verbose          more detail, twice for libbpf's own messages\n"
 	      "  -h, --help             this text\n"
@@ -76,7 +79,7 @@ static int parse_pid(const char *s, int *pid)
 
 int cli_parse(int argc, char **argv, struct config *cfg)
 {
-	enum { OPT_FORMAT = 256, OPT_VIA, OPT_NO_ARGS };
+	enum { OPT_FORMAT = 256, OPT_VIA, OPT_NO_ARGS, OPT_PATHS, OPT_TOP };
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "expr", required_argument, NULL, 'e' },
@@ -87,6 +90,8 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "via", required_argument, NULL, OPT_VIA },
 		{ "no-args", no_argument, NULL, OPT_NO_ARGS },
+		{ "paths", no_argument, NULL, OPT_PATHS },
+		{ "top", required_argument, NULL, OPT_TOP },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -94,6 +99,7 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 	int c;
 
 	memset(cfg, 0, sizeof(*cfg));
+	cfg->top = 10;
 	if (argc < 2) {
 		cfg->cmd = CMD_HELP;
 		return 0;
@@ -171,6 +177,20 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 		case OPT_NO_ARGS:
 			cfg->no_args = true;
 			break;
+		case OPT_PATHS:
+			cfg->paths = true;
+			break;
+		case OPT_TOP: {
+			char *end = NULL;
+			long v = strtol(optarg, &end, 10);
+
+			if (!end || *end || v < 1 || v > 100000) {
+				warn("invalid --top '%s'", optarg);
+				return -EINVAL;
+			}
+			cfg->top = (int)v;
+			break;
+		}
 		case 'v':
 			cfg->verbose++;
 			break;

@@ -43,6 +43,8 @@ struct config {
 	int verbose;
 	bool no_args;			/* --no-args: do not read call arguments */
 	const char *output;		/* -o FILE for the final report */
+	bool paths;			/* --paths: call sites and signatures for every pattern */
+	int top;			/* --top N rows per detail table */
 };
 
 /* Parse argv into cfg.  Returns 0, or -EINVAL after printing one error line. */

@@ -40,8 +40,8 @@ static bool exe_wants_python(int pid)
 	snprintf(path, sizeof(path), "/proc/%d/root%s", pid, exe);
 	if (elf_file__open(path, &ef))
 		return false;
-	s = elf_file__sym(ef, "_PyRuntime");
-	ok = (s && s->value) || elf_file__needed(ef, "libpython3");
+	s = elf_file__sym(ef, "Py_GetVersion");
+	ok = (s && s->value) || elf_file__needed(ef, "libpython");
 	elf_file__free(ef);
 	return ok;
 }

@@ -4,7 +4,7 @@
 #include <stdbool.h>
 
 /* 3.8/3.9 co_lnotab: (byte increment, signed line increment) pairs. */
-static int lnotab_line(const uint8_t *tab, size_t len, int line, uint32_t off)
+static int lnotab_line(const uint8_t *tab, size_t len, bool complete, int line, uint32_t off)
 {
 	uint32_t addr = 0;
 	size_t i;
@@ -12,10 +12,11 @@ static int lnotab_line(const uint8_t *tab, size_t len, int line, uint32_t off)
 	for (i = 0; i + 1 < len; i += 2) {
 		addr += tab[i];
 		if (addr > off)
-			break;
+			return line;
 		line += (int8_t)tab[i + 1];
 	}
-	return line;
+	/* past the last entry: the line holds only if the table was whole */
+	return complete ? line : -1;
 }
 
 /*
@@ -121,12 +122,13 @@ static int loc_line(const uint8_t *tab, size_t len, int line, uint32_t off)
 	return -1;
 }
 
-int linetable_line(unsigned minor, const uint8_t *tab, size_t len, int firstlineno, uint32_t off)
+int linetable_line(unsigned minor, const uint8_t *tab, size_t len, bool complete, int firstlineno,
+		   uint32_t off)
 {
-	if (!tab)
+	if (!tab && len)
 		return -1;
 	if (minor <= 9)
-		return lnotab_line(tab, len, firstlineno, off);
+		return lnotab_line(tab, len, complete, firstlineno, off);
 	if (minor == 10)
 		return pep626_line(tab, len, firstlineno, off);
 	return loc_line(tab, len, firstlineno, off);

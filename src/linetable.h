@@ -7,13 +7,16 @@
 #ifndef PYSCOPE_LINETABLE_H
 #define PYSCOPE_LINETABLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 /*
  * Line of the instruction at byte offset off (into the code's bytecode) for
- * a 3.minor code object, or -1 when the table has none or is cut short.
+ * a 3.minor code object, or -1 when the table has none or, if it is not
+ * complete (cut short in transit), does not reach off.
  */
-int linetable_line(unsigned minor, const uint8_t *tab, size_t len, int firstlineno, uint32_t off);
+int linetable_line(unsigned minor, const uint8_t *tab, size_t len, bool complete, int firstlineno,
+		   uint32_t off);
 
 #endif

@@ -7,6 +7,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,17 +225,26 @@ static int on_event(void *ctx, void *data, size_t len)
 	return 0;
 }
 
-int tracer__poll(struct tracer *t, int timeout_ms)
+int tracer__poll(struct tracer *t, int timeout_ms, int wake_fd)
 {
-	int ret;
+	struct pollfd pfd[2];
+	int ret, n = 1;
 
 	if (!t->rb) {
 		t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), on_event, t, NULL);
 		if (!t->rb)
 			return -errno;
 	}
-	ret = ring_buffer__poll(t->rb, timeout_ms);
-	return ret == -EINTR ? 0 : (ret < 0 ? ret : 0);
+	pfd[0] = (struct pollfd){ .fd = ring_buffer__epoll_fd(t->rb), .events = POLLIN };
+	if (wake_fd >= 0)
+		pfd[n++] = (struct pollfd){ .fd = wake_fd, .events = POLLIN };
+	ret = poll(pfd, (nfds_t)n, timeout_ms);
+	if (ret < 0 && errno != EINTR)
+		return -errno;
+	ret = ring_buffer__consume(t->rb);
+	if (ret < 0 && ret != -EINTR)
+		return ret;
+	return n > 1 && (pfd[1].revents & (POLLIN | POLLHUP)) ? 1 : 0;
 }
 
 int tracer__refresh(struct tracer *t)

@@ -26,8 +26,12 @@ int tracer__open(struct tracer **out, const struct pyrt *rt, const struct patter
 		 size_t errlen);
 /* Attach every probe of the plan; nothing is attached on failure. */
 int tracer__attach(struct tracer *t, char *err, size_t errlen);
-/* Consume ring-buffer records into the model. */
-int tracer__poll(struct tracer *t, int timeout_ms);
+/*
+ * Wait up to timeout_ms for ring-buffer records (or for wake_fd, if >= 0, to
+ * become readable) and consume them into the model.  Returns 1 when wake_fd
+ * woke us, 0 otherwise, or a negative errno.
+ */
+int tracer__poll(struct tracer *t, int timeout_ms, int wake_fd);
 /* Copy statistics and loss counters into the model. */
 int tracer__refresh(struct tracer *t);
 /* Remove all probes (the maps stay readable). */

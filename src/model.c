@@ -442,7 +442,8 @@ static void site_where(const struct model *m, const struct agg_info *a, struct s
 		r->func[0] = '\0';
 		return;
 	}
-	line = linetable_line(m->pyminor, c->lt, c->lt_len, c->firstlineno, a->key.caller_off);
+	line = linetable_line(m->pyminor, c->lt, c->lt_len, c->lt_len >= c->lt_total,
+			      c->firstlineno, a->key.caller_off);
 	if (line > 0)
 		snprintf(r->where, sizeof(r->where), "%s:%d", c->filename, line);
 	else
@@ -463,7 +464,7 @@ int model__result(const struct model *m, size_t pidx, struct pat_result *out)
 		const struct agg_info *a = &m->aggs[i];
 		struct site_row *site = NULL;
 		char text[sizeof(out->sigs[0].text)];
-		uint32_t site_off;
+		struct site_row tmp;
 
 		if (!a->known || !agg_matches(m, a, p, has_init))
 			continue;
@@ -489,10 +490,12 @@ int model__result(const struct model *m, size_t pidx, struct pat_result *out)
 		}
 		out->sigs[j].count += a->st.count;
 
-		site_off = (a->key.flags & PS_AGG_NO_CALLER) ? ~0u : a->key.caller_off;
+		/* one row per file:line and function: a line may hold several calls */
+		memset(&tmp, 0, sizeof(tmp));
+		site_where(m, a, &tmp);
 		for (j = 0; j < out->nsites; j++)
-			if (out->sites[j].caller_id == a->key.caller_id &&
-			    out->sites[j].caller_off == site_off)
+			if (!strcmp(out->sites[j].where, tmp.where) &&
+			    !strcmp(out->sites[j].func, tmp.func))
 				break;
 		if (j == out->nsites) {
 			struct site_row *n = realloc(out->sites, (out->nsites + 1) * sizeof(*n));
@@ -500,10 +503,9 @@ int model__result(const struct model *m, size_t pidx, struct pat_result *out)
 			if (!n)
 				goto oom;
 			out->sites = n;
-			memset(&n[j], 0, sizeof(n[j]));
+			n[j] = tmp;
 			n[j].caller_id = a->key.caller_id;
-			n[j].caller_off = site_off;
-			site_where(m, a, &n[j]);
+			n[j].caller_off = (a->key.flags & PS_AGG_NO_CALLER) ? ~0u : a->key.caller_off;
 			out->nsites++;
 		}
 		site = &out->sites[j];

@@ -107,7 +107,10 @@ int pyoff_from_debug(const void *buf, size_t len, const struct py_offsets *base,
 	err |= set16(&out->is_threads_head, d.is.threads_head);
 	err |= set16(&out->is_modules, d.is.imports_modules);
 	err |= set16(&out->is_ceval_gil, d.is.ceval_gil);
-	err |= set16(&out->gil_last_holder, d.is.gil_holder);
+	/* interp-relative there; we follow interp->ceval.gil, so make it GIL-relative */
+	if (d.is.gil_holder < d.is.gil_runtime_state)
+		return -ERANGE;
+	err |= set16(&out->gil_last_holder, d.is.gil_holder - d.is.gil_runtime_state);
 	err |= set16(&out->ts_next, d.ts.next);
 	err |= set16(&out->ts_interp, d.ts.interp);
 	err |= set16(&out->ts_frame, d.ts.current_frame);

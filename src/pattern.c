@@ -407,6 +407,7 @@ int patterns_parse_json(struct patterns *ps, const char *text, size_t len, const
 			char *err, size_t errlen)
 {
 	const cJSON *list, *it;
+	const char *end = NULL;
 	cJSON *root = NULL;
 	int idx = 0, ret = 0;
 
@@ -422,9 +423,18 @@ int patterns_parse_json(struct patterns *ps, const char *text, size_t len, const
 		set_err(err, errlen, "%s: not UTF-8 text", src);
 		return -EINVAL;
 	}
-	root = cJSON_ParseWithLength(text, len);
+	root = cJSON_ParseWithLengthOpts(text, len, &end, false);
+	if (root) {
+		/* only whitespace may follow the document */
+		while (end < text + len && strchr(" \t\r\n", *end))
+			end++;
+		if (end < text + len) {
+			cJSON_Delete(root);
+			root = NULL;
+		}
+	}
 	if (!root) {
-		const char *at = cJSON_GetErrorPtr();
+		const char *at = end ? end : cJSON_GetErrorPtr();
 		long line = 1;
 		const char *q;
 

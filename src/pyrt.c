@@ -232,7 +232,7 @@ static void find_handlers(struct pyrt *rt)
 		snprintf(rt->opcode_targets_how, sizeof(rt->opcode_targets_how), "symbol %s",
 			 s->name);
 	} else if (!pyrt_scan_opcode_table(rt->ef, rt->off.op_defined, &rt->opcode_targets)) {
-		str_copy(rt->opcode_targets_how, "found by scanning data sections",
+		str_copy(rt->opcode_targets_how, "found by its shape in the data sections",
 			 sizeof(rt->opcode_targets_how));
 	} else {
 		return;
@@ -296,16 +296,16 @@ static void assess_mechanisms(struct pyrt *rt)
 		mech_set(rt, MECH_RESUME, false, "no RESUME handler in the opcode table");
 	else if (rt->frame_clear)
 		mech_set(rt, MECH_RESUME, true,
-			 "starts: %u RESUME handler(s) via %s; ends: %s", rt->nhandlers,
+			 "starts: %u RESUME handlers (opcode table: %s); ends: %s", rt->nhandlers,
 			 rt->opcode_targets_how, rt->frame_clear_sym);
 	else if (rt->has_usdt_return)
 		mech_set(rt, MECH_RESUME, true,
-			 "starts: %u RESUME handler(s) via %s; ends: USDT python:function__return",
-			 rt->nhandlers, rt->opcode_targets_how);
+			 "starts: %u RESUME handlers (opcode table: %s); ends: USDT "
+			 "python:function__return", rt->nhandlers, rt->opcode_targets_how);
 	else
 		mech_set(rt, MECH_RESUME, true,
-			 "starts: %u RESUME handler(s) via %s; count only: no frame-end probe "
-			 "(stripped, no USDT)", rt->nhandlers, rt->opcode_targets_how);
+			 "starts: %u RESUME handlers (opcode table: %s); count only: no frame-end "
+			 "probe (stripped, no USDT)", rt->nhandlers, rt->opcode_targets_how);
 
 	if (!rt->nusdt)
 		mech_set(rt, MECH_USDT, false, "built without --with-dtrace: no USDT probes");
@@ -349,18 +349,10 @@ int pyrt__from_file(const char *open_path, const char *target_path, struct pyrt 
 		goto fail;
 	}
 	rt->stripped = !elf_file__has_symtab(rt->ef);
-	s = elf_file__sym(rt->ef, "_PyRuntime");
-	if (!s || !s->value) {
-		set_err(err, errlen, "%s is not a CPython interpreter (no _PyRuntime symbol)",
-			target_path);
-		ret = -ENOEXEC;
-		goto fail;
-	}
-	rt->runtime = s->value;
 	rt->is_lib = !elf_file__is_exec(rt->ef) && strstr(target_path, "libpython");
-
 	if (pyrt_detect_version(rt->ef, &rt->ver, rt->version_how, sizeof(rt->version_how))) {
-		set_err(err, errlen, "%s: cannot tell the Python version", target_path);
+		set_err(err, errlen, "%s is not a CPython interpreter (no version found)",
+			target_path);
 		ret = -ENOEXEC;
 		goto fail;
 	}
@@ -372,6 +364,14 @@ int pyrt__from_file(const char *open_path, const char *target_path, struct pyrt 
 		ret = -ENOTSUP;
 		goto fail;
 	}
+	s = elf_file__sym(rt->ef, "_PyRuntime");
+	if (!s || !s->value) {
+		set_err(err, errlen, "%s is not a CPython interpreter (no _PyRuntime symbol)",
+			target_path);
+		ret = -ENOEXEC;
+		goto fail;
+	}
+	rt->runtime = s->value;
 	if (elf_file__sym(rt->ef, "_Py_NegativeRefcount") ||
 	    elf_file__sym(rt->ef, "_Py_PrintReferences")) {
 		set_err(err, errlen,
@@ -421,6 +421,8 @@ int pyrt__from_file(const char *open_path, const char *target_path, struct pyrt 
 			break;
 		}
 	}
+	s = elf_file__sym(rt->ef, "PyCell_Type");
+	rt->cell_type = s ? s->value : 0;
 	rt->code_dealloc = type_dealloc_of(rt, "PyCode_Type");
 	rt->type_dealloc = type_dealloc_of(rt, "PyType_Type");
 	rt->nusdt = (unsigned)elf_file__usdt(rt->ef, &notes);
@@ -448,7 +450,8 @@ void pyrt__free(struct pyrt *rt)
 	free(rt);
 }
 
-static bool elf_has_runtime(const char *path)
+/* Does this ELF embed a CPython interpreter (of any version)? */
+static bool elf_is_python(const char *path)
 {
 	struct elf_file *ef;
 	const struct elf_sym *s;
@@ -456,7 +459,7 @@ static bool elf_has_runtime(const char *path)
 
 	if (elf_file__open(path, &ef))
 		return false;
-	s = elf_file__sym(ef, "_PyRuntime");
+	s = elf_file__sym(ef, "Py_GetVersion");
 	ok = s && s->value;
 	elf_file__free(ef);
 	return ok;
@@ -472,7 +475,7 @@ bool pyrt_pid_has_python(int pid)
 
 	if (procmaps_read(pid, &m))
 		return false;
-	if (procmaps_find_base(&m, "libpython3")) {
+	if (procmaps_find_base(&m, "libpython")) {
 		ok = true;
 	} else {
 		snprintf(link, sizeof(link), "/proc/%d/exe", pid);
@@ -480,7 +483,7 @@ bool pyrt_pid_has_python(int pid)
 		if (n > 0) {
 			exe[n] = '\0';
 			snprintf(root, sizeof(root), "/proc/%d/root%s", pid, exe);
-			ok = elf_has_runtime(root);
+			ok = elf_is_python(root);
 		}
 	}
 	procmaps_free(&m);
@@ -522,7 +525,7 @@ int pyrt__from_pid(int pid, struct pyrt **out, char *err, size_t errlen)
 		return ret;
 	}
 	snprintf(open_path, sizeof(open_path), "/proc/%d/root%s", pid, exe);
-	if (elf_has_runtime(open_path)) {
+	if (elf_is_python(open_path)) {
 		ret = pyrt__from_file(open_path, exe, &rt, err, errlen);
 		ent = procmaps_find_path(&m, exe);
 	} else if ((lib = procmaps_find_base(&m, "libpython"))) {

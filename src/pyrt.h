@@ -48,6 +48,7 @@ struct pyrt {
 	uint64_t frame_clear;		/* called once as every frame ends (3.11+) */
 	char frame_clear_sym[48];
 	uint64_t code_dealloc, type_dealloc;
+	uint64_t cell_type;		/* PyCell_Type */
 	uint64_t opcode_targets;
 	char opcode_targets_how[64];
 	uint64_t handlers[PYRT_MAX_HANDLERS];	/* distinct RESUME handler addresses */

@@ -84,6 +84,8 @@ void report_text(FILE *out, const struct model *m, const struct run_meta *meta,
 		for (i = 0; i < ps->n; i++) {
 			struct pat_result r;
 
+			if (!o->all_details && !ps->v[i].legacy && !ps->v[i].forbid)
+				continue;
 			if (model__result(m, i, &r))
 				continue;
 			if (!r.count) {

@@ -30,6 +30,7 @@ struct report_opts {
 	bool final;
 	bool sites;			/* call-site table per pattern */
 	bool sigs;			/* signature breakdown per pattern */
+	bool all_details;		/* details for every pattern, not just legacy/forbid */
 	int top;			/* rows per table */
 };
 

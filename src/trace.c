@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* The only global: set by SIGINT/SIGTERM, read by the trace loop. */
@@ -118,8 +119,9 @@ static FILE *open_output(const char *path, char *err, size_t errlen)
 
 int cmd_trace(const struct config *cfg)
 {
-	struct report_opts live = { .final = false, .top = 10 };
-	struct report_opts fin = { .final = true, .sigs = true, .sites = true, .top = 20 };
+	struct report_opts live = { .final = false, .top = cfg->top };
+	struct report_opts fin = { .final = true, .sigs = true, .sites = true,
+				    .all_details = cfg->paths, .top = cfg->top };
 	struct tracer_opts topts = { .capture_args = !cfg->no_args, .verbose = cfg->verbose };
 	struct patterns ps = { 0 };
 	struct run_meta meta;
@@ -133,8 +135,10 @@ int cmd_trace(const struct config *cfg)
 	FILE *out = NULL;
 	char err[768] = "", link[64];
 	bool launched = false, released = false;
-	int pid = cfg->pid, status = 2, code = 0, ret;
+	int pid = cfg->pid, status = 2, code = 0, ret, pidfd = -1;
 	ssize_t n;
+
+	uint64_t t0 = now_ns();
 
 	libbpf_set_print(cfg->verbose >= 2 ? libbpf_loud : libbpf_quiet);
 	memset(&meta, 0, sizeof(meta));
@@ -150,9 +154,11 @@ int cmd_trace(const struct config *cfg)
 			goto fail;
 		launched = true;
 	}
+	debug(cfg->verbose, "%.1f ms: target ready", (now_ns() - t0) / 1e6);
 	ret = pyrt__from_pid(pid, &rt, err, sizeof(err));
 	if (ret)
 		goto fail;
+	debug(cfg->verbose, "%.1f ms: interpreter model built", (now_ns() - t0) / 1e6);
 	ret = plan_make(rt, cfg->via, &plan, err, sizeof(err));
 	if (ret)
 		goto fail;
@@ -169,9 +175,11 @@ int cmd_trace(const struct config *cfg)
 	ret = tracer__open(&t, rt, &ps, &plan, m, &topts, err, sizeof(err));
 	if (ret)
 		goto fail;
+	debug(cfg->verbose, "%.1f ms: BPF loaded", (now_ns() - t0) / 1e6);
 	ret = tracer__attach(t, err, sizeof(err));
 	if (ret)
 		goto fail;
+	debug(cfg->verbose, "%.1f ms: armed", (now_ns() - t0) / 1e6);
 
 	meta.pid = pid;
 	meta.launched = launched;
@@ -190,6 +198,8 @@ int cmd_trace(const struct config *cfg)
 		"Ctrl-C to stop\n", pid, rt->version, mech_name(plan.mech), ps.n,
 		launched ? "" : "");
 	debug(cfg->verbose, "plan: %s", plan.desc);
+	/* a pidfd becomes readable when the target exits: no polling delay */
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	start = last_tick = now_ns();
 	if (launched) {
 		ret = launch_release(pid);
@@ -202,8 +212,8 @@ int cmd_trace(const struct config *cfg)
 	while (!stop_requested) {
 		uint64_t now;
 
-		ret = tracer__poll(t, 100);
-		if (ret) {
+		ret = tracer__poll(t, 100, pidfd);
+		if (ret < 0) {
 			snprintf(err, sizeof(err), "reading events: %s", strerror(-ret));
 			goto fail;
 		}
@@ -231,14 +241,20 @@ int cmd_trace(const struct config *cfg)
 	}
 	meta.stopped_by_signal = stop_requested;
 	meta.duration_ns = now_ns() - start;
-	tracer__detach(t);
-	tracer__poll(t, 0);
+	debug(cfg->verbose, "%.1f ms: stopping", (now_ns() - t0) / 1e6);
+	/*
+	 * Report first: the maps stay readable while the probes are removed,
+	 * which takes a grace period per probe in the kernel.
+	 */
+	tracer__poll(t, 0, -1);
 	tracer__refresh(t);
 	if (cfg->format == FMT_JSON)
 		report_json_print(out, m, &meta, &fin);
 	else
 		report_text(out, m, &meta, &fin);
 	fflush(out);
+	tracer__detach(t);
+	debug(cfg->verbose, "%.1f ms: detached", (now_ns() - t0) / 1e6);
 	status = 0;
 	if (launched) {
 		/* exit with the command's status, waiting for it if still running */
@@ -253,6 +269,8 @@ fail:
 		launch_wait(pid);
 	status = 2;
 cleanup:
+	if (pidfd >= 0)
+		close(pidfd);
 	tracer__close(t);
 	model__free(m);
 	pyrt__free(rt);

@@ -229,6 +229,16 @@ int main(void)
 	F(dk_indices, 40);
 #endif
 
+	/* cells */
+	F(cell_ref, offsetof(PyCellObject, ob_ref));
+#if PY_VERSION_HEX < 0x030B0000
+	F(co_cell2arg, offsetof(PyCodeObject, co_cell2arg));
+	F(co_cellvars, offsetof(PyCodeObject, co_cellvars));
+#else
+	FN(co_cell2arg);	/* 3.11+: MAKE_CELL turns the argument slot into a cell */
+	FN(co_cellvars);
+#endif
+
 	/* generators */
 #if PY_VERSION_HEX >= 0x030B0000
 	F(gen_iframe, offsetof(PyGenObject, gi_iframe));

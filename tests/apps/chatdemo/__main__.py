@@ -1,0 +1,123 @@
+"""chatdemo workload: python -m chatdemo [--requests N] [--legacy-share F]
+[--concurrency C] [--mode threads|asyncio|mixed] [--seed S] [--expect FILE]
+[--linger SECONDS]
+
+The request mix is drawn from a seeded generator per request, so the counts of
+every pattern are known in advance; --expect writes them as JSON.
+"""
+import argparse
+import asyncio
+import json
+import os
+import random
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from . import server
+
+LEGACY_KINDS = ("legacy_a", "legacy_b", "legacy_bridge")
+MODERN_KINDS = ("modern_pos", "modern_kw", "modern_factory", "consolidated")
+
+
+def plan(n, legacy_share, seed):
+    reqs = []
+    for i in range(n):
+        rng = random.Random(seed * 1000003 + i)
+        if rng.random() < legacy_share:
+            kind = rng.choice(LEGACY_KINDS)
+        else:
+            kind = rng.choice(MODERN_KINDS)
+        reqs.append({
+            "kind": kind,
+            "user": "user%d" % rng.randrange(50),
+            "run": "run%d" % i,
+            "message": "message %d for %s" % (i, kind),
+            "ntools": 1 + i % 3,
+        })
+    return reqs
+
+
+def expected(reqs):
+    by = {}
+    for r in reqs:
+        by[r["kind"]] = by.get(r["kind"], 0) + 1
+    g = by.get
+    tools = sum(r["ntools"] for r in reqs)
+    return {
+        "legacy_construct": g("legacy_a", 0) + g("legacy_b", 0) + g("legacy_bridge", 0),
+        "modern_positional": g("modern_pos", 0) + g("modern_factory", 0) + g("consolidated", 0),
+        "modern_keyword": g("modern_kw", 0),
+        "engine_construct": len(reqs),
+        "create_from_legacy": g("legacy_bridge", 0),
+        "create_execution_engine": g("modern_factory", 0),
+        "consolidated_engine": g("consolidated", 0),
+        "execute_agent": len(reqs),
+        "emit_agent_started": len(reqs),
+        "emit_agent_thinking": len(reqs),
+        "emit_tool_executing": tools,
+        "emit_tool_completed": tools,
+        "emit_agent_completed": len(reqs),
+        "lookup_tool": tools,
+    }
+
+
+def run_threads(reqs, concurrency):
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        for _ in pool.map(server.serve_request_thread, reqs):
+            pass
+
+
+async def run_asyncio(reqs, concurrency):
+    sem = asyncio.Semaphore(concurrency)
+
+    async def one(req):
+        async with sem:
+            return await server.serve_request_async(req)
+
+    await asyncio.gather(*(one(r) for r in reqs))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="chatdemo")
+    ap.add_argument("--requests", type=int, default=200)
+    ap.add_argument("--legacy-share", type=float, default=0.3)
+    ap.add_argument("--concurrency", type=int, default=4)
+    ap.add_argument("--mode", choices=("threads", "asyncio", "mixed"), default="mixed")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--expect", help="write the expected pattern counts here (JSON)")
+    ap.add_argument("--linger", type=float, default=0.0,
+                    help="sleep this long before starting (to attach with -p)")
+    ap.add_argument("--ready-file", help="create this file once ready to serve")
+    ap.add_argument("--wait-file", help="wait until this file exists before serving")
+    args = ap.parse_args(argv)
+
+    reqs = plan(args.requests, args.legacy_share, args.seed)
+    if args.expect:
+        with open(args.expect, "w") as f:
+            json.dump(expected(reqs), f, indent=1, sort_keys=True)
+    if args.ready_file:
+        open(args.ready_file, "w").close()
+    if args.linger:
+        time.sleep(args.linger)
+    while args.wait_file and not os.path.exists(args.wait_file):
+        time.sleep(0.01)
+    t0 = time.time()
+    if args.mode == "threads":
+        run_threads(reqs, args.concurrency)
+    elif args.mode == "asyncio":
+        asyncio.run(run_asyncio(reqs, args.concurrency))
+    else:
+        half = len(reqs) // 2
+        t = threading.Thread(target=run_threads, args=(reqs[:half], args.concurrency))
+        t.start()
+        asyncio.run(run_asyncio(reqs[half:], args.concurrency))
+        t.join()
+    dt = time.time() - t0
+    print("chatdemo: served %d requests in %.3fs (%d events sent)\nelapsed: %.6f"
+          % (len(reqs), dt, len(server.BRIDGE.sent), dt), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""Request context and the collaborators an engine is built from."""
+
+
+class UserExecutionContext:
+    def __init__(self, user_id, run_id, thread_id="t0"):
+        self.user_id = user_id
+        self.run_id = run_id
+        self.thread_id = thread_id
+
+
+class AgentRegistry:
+    """Legacy: the process-wide registry of agent classes."""
+
+    def __init__(self, agents):
+        self._agents = dict(agents)
+
+    def get(self, name):
+        return self._agents[name]
+
+
+class AgentWebSocketBridge:
+    """Legacy: one bridge shared by every user."""
+
+    def __init__(self):
+        self.sent = []
+
+    def send(self, user_id, event, payload):
+        self.sent.append((user_id, event, payload))
+
+
+class AgentInstanceFactory:
+    """Modern: builds agent instances for one user."""
+
+    def __init__(self, registry):
+        self.registry = registry
+
+    def create_agent_instance(self, name, context):
+        return self.registry.get(name)(context)
+
+
+class UnifiedWebSocketEmitter:
+    """Modern: per-user event emitter in front of the bridge."""
+
+    def __init__(self, bridge, context):
+        self.bridge = bridge
+        self.context = context
+
+    def _send(self, event, payload):
+        self.bridge.send(self.context.user_id, event, payload)
+
+    def emit_agent_started(self, agent):
+        self._send("agent_started", {"agent": agent})
+
+    def emit_agent_thinking(self, agent, thought):
+        self._send("agent_thinking", {"agent": agent, "thought": thought})
+
+    def emit_tool_executing(self, agent, tool):
+        self._send("tool_executing", {"agent": agent, "tool": tool})
+
+    def emit_tool_completed(self, agent, tool, result):
+        self._send("tool_completed", {"agent": agent, "tool": tool, "result": result})
+
+    def emit_agent_completed(self, agent, result):
+        self._send("agent_completed", {"agent": agent, "result": result})

@@ -1,0 +1,310 @@
+#!/usr/bin/env python3
+"""End-to-end tests: pyscope under real BPF against real interpreters.
+
+Every count pyscope reports is compared with the in-process oracle
+(tests/apps/oracle.py) running the same workload, and, for the demo, with the
+counts the app itself expects.  Usage:
+
+    tests/e2e/run.py [-k SUBSTRING] [--pyscope PATH] [--jobs N]
+
+Prints one line per test (PASS/FAIL/SKIP) and ends with
+"e2e: N passed, N failed, N skipped".
+"""
+import argparse
+import concurrent.futures
+import glob
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+APPS = os.path.join(ROOT, "tests", "apps")
+DEMO_PATTERNS = os.path.join(APPS, "chatdemo", "patterns.json")
+ORACLE = os.path.join(APPS, "oracle.py")
+
+
+class Skip(Exception):
+    pass
+
+
+class Fail(Exception):
+    pass
+
+
+def interpreters():
+    """Every interpreter the project supports on this machine: (label, path)."""
+    found = []
+    for d in sorted(glob.glob("/root/.pyenv/versions/3.*")):
+        ver = os.path.basename(d)
+        parts = ver.split(".")
+        if len(parts) < 2 or not parts[1].isdigit() or int(parts[1]) < 8:
+            continue
+        py = os.path.join(d, "bin", "python3")
+        if os.access(py, os.X_OK):
+            found.append(("py" + ver, py))
+    if os.access("/usr/bin/python3.11", os.X_OK):
+        found.append(("debian3.11", "/usr/bin/python3.11"))
+    found.sort(key=lambda x: [int(p) if p.isdigit() else 0 for p in x[0][2:].split(".")])
+    return found
+
+
+def run(cmd, timeout=180, **kw):
+    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout,
+                          universal_newlines=True, **kw)
+
+
+def oracle(py, patterns, target, cwd, tmp, name):
+    out = os.path.join(tmp, name + ".oracle.json")
+    r = run([py, ORACLE, "--patterns", patterns, "--out", out, "--"] + target, cwd=cwd)
+    if r.returncode != 0:
+        raise Fail("oracle failed (%d): %s" % (r.returncode, r.stderr[-800:]))
+    with open(out) as f:
+        return json.load(f)
+
+
+def pyscope_trace(ctx, args, cwd, tmp, name, timeout=300):
+    out = os.path.join(tmp, name + ".pyscope.json")
+    cmd = [ctx.pyscope, "trace", "--format", "json", "-o", out] + args
+    r = run(cmd, cwd=cwd, timeout=timeout)
+    if not os.path.exists(out) or os.path.getsize(out) == 0:
+        raise Fail("pyscope wrote no report (exit %d): %s" % (r.returncode, r.stderr[-800:]))
+    with open(out) as f:
+        rep = json.load(f)
+    return r, rep
+
+
+def counts_of(rep):
+    return {p["name"]: p["count"] for p in rep["patterns"]}
+
+
+def sites_of(rep):
+    return {p["name"]: {s["site"]: s["count"] for s in p["call_sites"]} for p in rep["patterns"]}
+
+
+def merge_sites(sites):
+    """pyscope may split one file:line into several call offsets; the oracle cannot."""
+    return {k: dict(v) for k, v in sites.items()}
+
+
+def compare(rep, orc, expect=None, check_sites=True):
+    if not rep.get("exact"):
+        raise Fail("pyscope says the counts are not exact: %s" % rep.get("exact_reason"))
+    got, want = counts_of(rep), orc["counts"]
+    diff = {k: (got.get(k), want[k]) for k in want if got.get(k) != want[k]}
+    if diff:
+        raise Fail("pyscope != oracle (pyscope, oracle): %s" % diff)
+    if expect:
+        diff = {k: (want[k], expect[k]) for k in expect if want.get(k) != expect[k]}
+        if diff:
+            raise Fail("oracle != app's expected counts: %s" % diff)
+    if check_sites:
+        gs = sites_of(rep)
+        for name, want_sites in orc["sites"].items():
+            if gs.get(name, {}) != want_sites:
+                raise Fail("call sites of %s differ:\n  pyscope %s\n  oracle  %s"
+                           % (name, sorted(gs.get(name, {}).items()), sorted(want_sites.items())))
+    nonzero = [k for k, v in want.items() if v]
+    if not nonzero:
+        raise Fail("the workload hit no pattern: the test proves nothing")
+
+
+# -- tests --------------------------------------------------------------------
+
+def t_info(ctx, py, tmp):
+    r = run([ctx.pyscope, "info", "--format", "json", "--", py, "-c", "pass"])
+    if r.returncode != 0:
+        raise Fail("info failed: %s" % r.stderr)
+    info = json.loads(r.stdout)
+    real = run([py, "-c", "import platform; print(platform.python_version())"]).stdout.strip()
+    if info["python_version"] != real:
+        raise Fail("version %s, interpreter says %s" % (info["python_version"], real))
+    mechs = info["mechanisms"]
+    if not any(m["available"] for m in mechs.values()):
+        raise Fail("no mechanism available: %s" % mechs)
+    minor = int(real.split(".")[1])
+    want = "eval" if minor <= 10 else "resume"
+    if not mechs[want]["available"]:
+        raise Fail("%s should be available on %s: %s" % (want, real, mechs[want]["why"]))
+
+
+def demo_args(seed, mode="mixed", requests=300):
+    return ["-m", "chatdemo", "--requests", str(requests), "--legacy-share", "0.35",
+            "--concurrency", "4", "--mode", mode, "--seed", str(seed)]
+
+
+def t_demo(ctx, py, tmp, mode="mixed", seed=7):
+    expect_file = os.path.join(tmp, "expect.json")
+    args = demo_args(seed, mode) + ["--expect", expect_file]
+    _, rep = pyscope_trace(ctx, ["-f", DEMO_PATTERNS, "--", py] + args, APPS, tmp, "demo")
+    with open(expect_file) as f:
+        expect = json.load(f)
+    orc = oracle(py, DEMO_PATTERNS, args, APPS, tmp, "demo")
+    compare(rep, orc, expect)
+    legacy = {p["name"]: p for p in rep["patterns"]}["legacy_construct"]
+    if len(legacy["call_sites"]) != 3:
+        raise Fail("expected 3 legacy call sites, got %s" % legacy["call_sites"])
+
+
+def t_micro(ctx, py, tmp, script, patterns):
+    pat = os.path.join(APPS, patterns)
+    script = os.path.join(APPS, script)
+    _, rep = pyscope_trace(ctx, ["-f", pat, "--", py, script], APPS, tmp, script)
+    orc = oracle(py, pat, [script], APPS, tmp, script)
+    compare(rep, orc)
+    timed = {p["name"]: (p["count"], p["timed"]) for p in rep["patterns"]}
+    if rep["latency_measured"]:
+        untimed = {k: v for k, v in timed.items() if v[0] != v[1]}
+        if untimed:
+            raise Fail("calls without a measured return (count, timed): %s" % untimed)
+
+
+def t_attach(ctx, py, tmp):
+    """-p on a process that is already running: arm, then let it work."""
+    go = os.path.join(tmp, "go")
+    ready = os.path.join(tmp, "ready")
+    expect_file = os.path.join(tmp, "expect.json")
+    args = demo_args(11, "mixed", 200) + ["--expect", expect_file, "--ready-file", ready,
+                                          "--wait-file", go]
+    target = subprocess.Popen([py] + args, cwd=APPS, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, universal_newlines=True)
+    try:
+        deadline = time.time() + 30
+        while not os.path.exists(ready):
+            if time.time() > deadline or target.poll() is not None:
+                raise Fail("demo did not get ready")
+            time.sleep(0.02)
+        out = os.path.join(tmp, "attach.json")
+        tr = subprocess.Popen([ctx.pyscope, "trace", "-p", str(target.pid), "-f", DEMO_PATTERNS,
+                               "--format", "json", "-o", out], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, universal_newlines=True)
+        # armed when pyscope says it is tracing
+        line = tr.stderr.readline()
+        if "tracing pid" not in line:
+            tr.kill()
+            raise Fail("pyscope did not arm: %s%s" % (line, tr.stderr.read()[-500:]))
+        open(go, "w").close()
+        target.wait(timeout=120)
+        tr.wait(timeout=60)
+        if tr.returncode != 0:
+            raise Fail("pyscope -p exited %d: %s" % (tr.returncode, tr.stderr.read()[-500:]))
+        with open(out) as f:
+            rep = json.load(f)
+        if not rep["target"]["exited"]:
+            raise Fail("report does not say the target exited")
+    finally:
+        if target.poll() is None:
+            target.kill()
+    with open(expect_file) as f:
+        expect = json.load(f)
+    orc = oracle(py, DEMO_PATTERNS, demo_args(11, "mixed", 200), APPS, tmp, "attach")
+    compare(rep, orc, expect)
+
+
+def t_bad_input(ctx, tmp):
+    """Each bad input gets one clear line on stderr and exit status 2."""
+    sleeper = subprocess.Popen(["sleep", "30"])
+    bad_json = os.path.join(tmp, "bad.json")
+    with open(bad_json, "w") as f:
+        f.write('{"patterns": [ {"name": "x", "function": "m:f"}, ]')
+    cases = [
+        ("nonexistent pid", ["trace", "-p", "999999", "-e", "m:f"], "no process"),
+        ("not python", ["trace", "-p", str(sleeper.pid), "-e", "m:f"], "not a Python process"),
+        ("pid 1", ["info", "-p", "1"], "pid 1"),
+        ("malformed pattern file", ["trace", "-p", str(os.getpid()), "-f", bad_json],
+         "malformed JSON"),
+        ("bad spec", ["trace", "-p", str(os.getpid()), "-e", "nocolon"], "expected"),
+        ("no patterns", ["trace", "-p", str(os.getpid())], "no patterns"),
+    ]
+    for v in ("2.7", "3.6", "3.7"):
+        for py in glob.glob("/root/.pyenv/versions/%s*/bin/python%s" % (v, v[0])):
+            cases.append(("python " + v, ["info", "--", py, "-c", "pass"], "not supported"))
+    try:
+        for what, args, needle in cases:
+            r = run([ctx.pyscope] + args, timeout=30)
+            lines = [l for l in r.stderr.splitlines() if l.strip()]
+            if r.returncode != 2 or len(lines) != 1 or needle not in lines[0] or \
+                    "Traceback" in r.stderr:
+                raise Fail("%s: exit %d, stderr %r (want one line with %r)"
+                           % (what, r.returncode, r.stderr, needle))
+    finally:
+        sleeper.kill()
+
+
+# -- runner -------------------------------------------------------------------
+
+class Ctx:
+    pass
+
+
+def build_tests(ctx):
+    tests = []
+    for label, py in interpreters():
+        tests.append(("info/" + label, lambda tmp, py=py: t_info(ctx, py, tmp)))
+        tests.append(("demo/" + label, lambda tmp, py=py: t_demo(ctx, py, tmp)))
+        tests.append(("calls/" + label,
+                      lambda tmp, py=py: t_micro(ctx, py, tmp, "micro_calls.py", "micro_calls.json")))
+        tests.append(("ctor/" + label,
+                      lambda tmp, py=py: t_micro(ctx, py, tmp, "micro_ctor.py", "micro_ctor.json")))
+        tests.append(("attach/" + label, lambda tmp, py=py: t_attach(ctx, py, tmp)))
+    tests.append(("errors/bad-input", lambda tmp: t_bad_input(ctx, tmp)))
+    return tests
+
+
+def run_one(name, fn):
+    tmp = tempfile.mkdtemp(prefix="pyscope-e2e-")
+    t0 = time.time()
+    try:
+        fn(tmp)
+        status, detail = "PASS", ""
+    except Skip as e:
+        status, detail = "SKIP", str(e)
+    except Fail as e:
+        status, detail = "FAIL", str(e)
+    except Exception:
+        status, detail = "FAIL", traceback.format_exc()
+    finally:
+        if status == "PASS":
+            shutil.rmtree(tmp, ignore_errors=True)
+    dt = time.time() - t0
+    if status == "FAIL":
+        detail += "\n    (files kept in %s)" % tmp
+    return name, status, detail, dt
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("-k", dest="filter", default="")
+    ap.add_argument("--pyscope", default=os.path.join(ROOT, "build", "pyscope"))
+    ap.add_argument("--jobs", type=int, default=1)
+    args = ap.parse_args()
+    ctx = Ctx()
+    ctx.pyscope = os.path.abspath(args.pyscope)
+    if os.geteuid() != 0:
+        print("e2e: these tests need root for BPF and uprobes")
+        print("e2e: 0 passed, 1 failed, 0 skipped")
+        return 1
+    tests = [t for t in build_tests(ctx) if args.filter in t[0]]
+    if not interpreters():
+        print("FAIL interpreters: none of pyenv 3.8+ or /usr/bin/python3.11 found")
+        print("e2e: 0 passed, 1 failed, 0 skipped")
+        return 1
+    counts = {"PASS": 0, "FAIL": 0, "SKIP": 0}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        for name, status, detail, dt in pool.map(lambda t: run_one(*t), tests):
+            counts[status] += 1
+            line = "%s %s (%.1fs)" % (status, name, dt)
+            if detail:
+                line += ": " + detail
+            print(line, flush=True)
+    print("e2e: %d passed, %d failed, %d skipped" % (counts["PASS"], counts["FAIL"], counts["SKIP"]))
+    return 1 if counts["FAIL"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

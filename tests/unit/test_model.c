@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: MIT
+/* Attribution of kernel aggregates to patterns, and the reports built on it. */
+#include "testutil.h"
+#include "model.h"
+#include "report.h"
+
+static struct ps_ev_code *code_ev(uint32_t id, const char *name, const char *qual,
+				  const char *module, const char *file, int first, uint32_t kind)
+{
+	static struct ps_ev_code ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = PS_EV_CODE;
+	ev.code_id = id;
+	ev.code_addr = 0x1000 + id;
+	ev.kind = kind;
+	ev.firstlineno = (uint32_t)first;
+	snprintf(ev.name, sizeof(ev.name), "%s", name);
+	snprintf(ev.qualname, sizeof(ev.qualname), "%s", qual);
+	snprintf(ev.module, sizeof(ev.module), "%s", module);
+	snprintf(ev.filename, sizeof(ev.filename), "%s", file);
+	/* 3.11 location table: one short-form entry per line step */
+	ev.linetable[0] = 0x80 | (13 << 3) | 1;	/* no column, 2 units, line delta */
+	ev.linetable[1] = 2;			/* +1 */
+	ev.linetable[2] = 0x80 | (13 << 3) | 1;
+	ev.linetable[3] = 2;			/* +1 */
+	ev.lt_len = ev.lt_total = 4;
+	return &ev;
+}
+
+static void add_agg(struct model *m, uint32_t id, uint32_t code, uint32_t caller, uint32_t off,
+		    uint16_t flags, const char *t0, const char *t1, uint64_t count)
+{
+	struct ps_ev_agg ev;
+	struct ps_stats st;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = PS_EV_AGG;
+	ev.agg_id = id;
+	ev.key.code_id = code;
+	ev.key.caller_id = caller;
+	ev.key.caller_off = off;
+	ev.key.flags = flags;
+	ev.key.nargs = t1 ? 2 : 1;
+	snprintf(ev.type_names[0], PS_TYPE_LEN, "%s", t0);
+	if (t1)
+		snprintf(ev.type_names[1], PS_TYPE_LEN, "%s", t1);
+	model__add_agg(m, &ev);
+	memset(&st, 0, sizeof(st));
+	st.count = st.timed = count;
+	st.sum_ns = count * 1000;
+	st.max_ns = 1500;
+	st.hist[20] = count;
+	model__set_stats(m, id, &st);
+}
+
+static uint64_t count_of(struct model *m, size_t i)
+{
+	struct pat_result r;
+	uint64_t n;
+
+	assert_int_equal(model__result(m, i, &r), 0);
+	n = r.count;
+	pat_result_free(&r);
+	return n;
+}
+
+static void test_attribution_311(void **state)
+{
+	struct patterns ps = { 0 };
+	struct model *m;
+	struct pat_result r;
+	char err[128];
+
+	(void)state;
+	assert_int_equal(patterns_add_expr(&ps, "ctor=class:app:Engine", err, sizeof(err)), 0);
+	assert_int_equal(patterns_add_expr(&ps, "run=app:Engine.run", err, sizeof(err)), 0);
+	assert_int_equal(patterns_add_expr(&ps, "widget=class:app:Widget", err, sizeof(err)), 0);
+	m = model__new(&ps, 11);
+	assert_non_null(m);
+	/* codes: Engine.__init__, Engine.run in app and in another module, a caller */
+	model__add_code(m, code_ev(1, "__init__", "Engine.__init__", "app", "/a.py", 10,
+				   PS_CODE_INIT));
+	assert_int_equal(model__add_code(m, code_ev(2, "run", "Engine.run", "app", "/a.py", 20,
+						    PS_CODE_FUNC)), PS_CODE_FUNC);
+	/* same qualname elsewhere: the kernel is told to stop counting it */
+	assert_int_equal(model__add_code(m, code_ev(3, "run", "Engine.run", "other", "/o.py", 5,
+						    PS_CODE_FUNC)), PS_CODE_IGNORE);
+	model__add_code(m, code_ev(4, "main", "main", "app", "/main.py", 100, PS_CODE_IGNORE));
+	model__add_code(m, code_ev(5, "__init__", "Widget.__init__", "other", "/o.py", 1,
+				   PS_CODE_INIT));
+
+	add_agg(m, 0, 1, 4, 0, 0, "Engine", "int", 7);			/* line 101 */
+	add_agg(m, 1, 1, 4, 4, 0, "Engine", "str", 5);			/* line 102 */
+	add_agg(m, 2, 1, 1, 0, PS_AGG_CHAINED, "Engine", "int", 100);	/* super().__init__ */
+	add_agg(m, 3, 1, 4, 0, 0, "Sub", "int", 1000);			/* a subclass */
+	add_agg(m, 4, 2, 4, 6, 0, "Engine", NULL, 3);			/* line 102 */
+	add_agg(m, 5, 3, 4, 6, 0, "Engine", NULL, 50);			/* other module */
+	add_agg(m, 6, 5, 4, 0, 0, "Widget", "int", 9);			/* Widget of 'other' */
+	add_agg(m, 7, 2, 4, 7, 0, "Engine", NULL, 2);			/* line 102, 2nd call */
+
+	assert_int_equal(count_of(m, 0), 12);
+	assert_int_equal(count_of(m, 1), 5);
+	/* own __init__ in module 'other': not app.Widget */
+	assert_int_equal(count_of(m, 2), 0);
+
+	assert_int_equal(model__result(m, 0, &r), 0);
+	assert_int_equal(r.nsigs, 2);
+	assert_string_equal(r.sigs[0].text, "(int)");
+	assert_int_equal(r.sigs[0].count, 7);
+	assert_int_equal(r.nsites, 2);
+	assert_string_equal(r.sites[0].where, "/main.py:101");
+	assert_string_equal(r.sites[1].where, "/main.py:102");
+	assert_string_equal(r.sites[0].func, "main");
+	pat_result_free(&r);
+	/* two call offsets on one line: one row */
+	assert_int_equal(model__result(m, 1, &r), 0);
+	assert_int_equal(r.nsites, 1);
+	assert_string_equal(r.sites[0].where, "/main.py:102");
+	assert_int_equal(r.sites[0].count, 5);
+	assert_int_equal(r.lat.count, 5);
+	assert_int_equal(r.lat.max_ns, 1500);
+	pat_result_free(&r);
+	assert_int_equal(model__unresolved(m), 0);
+	model__free(m);
+	patterns_free(&ps);
+}
+
+static void test_new_fallback(void **state)
+{
+	struct patterns ps = { 0 };
+	struct model *m;
+	char err[128];
+
+	(void)state;
+	assert_int_equal(patterns_add_expr(&ps, "s=class:app:Slotted", err, sizeof(err)), 0);
+	m = model__new(&ps, 12);
+	model__add_code(m, code_ev(1, "__new__", "Slotted.__new__", "app", "/a.py", 1,
+				   PS_CODE_INIT | PS_CODE_NEW));
+	add_agg(m, 0, 1, 0, 0, PS_AGG_NEW | PS_AGG_NO_CALLER, "Slotted", "int", 7);
+	assert_int_equal(count_of(m, 0), 7);
+	/* once an __init__ of the class is seen, __new__ no longer counts */
+	model__add_code(m, code_ev(2, "__init__", "Slotted.__init__", "app", "/a.py", 9,
+				   PS_CODE_INIT));
+	add_agg(m, 1, 2, 0, 0, PS_AGG_NO_CALLER, "Slotted", "int", 7);
+	assert_int_equal(count_of(m, 0), 7);
+	model__free(m);
+	patterns_free(&ps);
+}
+
+static int fake_source(void *ctx, const char *filename, char **text, size_t *len)
+{
+	(void)ctx;
+	if (strcmp(filename, "/app.py"))
+		return -2;
+	*text = strdup("class Engine:\n    def run(self):\n        pass\n\ndef run():\n    pass\n");
+	*len = strlen(*text);
+	return 0;
+}
+
+static void test_qualnames_310(void **state)
+{
+	struct patterns ps = { 0 };
+	struct model *m;
+	char err[128];
+
+	(void)state;
+	assert_int_equal(patterns_add_expr(&ps, "run=app:Engine.run", err, sizeof(err)), 0);
+	m = model__new(&ps, 10);
+	model__set_source_reader(m, fake_source, NULL);
+	/* <= 3.10 codes carry only co_name; the source gives the qualified name */
+	assert_int_equal(model__add_code(m, code_ev(1, "run", "run", "app", "/app.py", 2,
+						    PS_CODE_FUNC)), PS_CODE_FUNC);
+	assert_int_equal(model__add_code(m, code_ev(2, "run", "run", "app", "/app.py", 5,
+						    PS_CODE_FUNC)), PS_CODE_IGNORE);
+	/* no source: kept, and counted as unresolved (not exact) */
+	assert_int_equal(model__add_code(m, code_ev(3, "run", "run", "app", "/gone.py", 5,
+						    PS_CODE_FUNC)), PS_CODE_FUNC);
+	add_agg(m, 0, 1, 0, 0, PS_AGG_NO_CALLER, "Engine", NULL, 4);
+	add_agg(m, 1, 3, 0, 0, PS_AGG_NO_CALLER, "Engine", NULL, 2);
+	assert_int_equal(count_of(m, 0), 4);
+	assert_int_equal(model__unresolved(m), 2);
+	model__free(m);
+	patterns_free(&ps);
+}
+
+static void test_reports(void **state)
+{
+	struct run_meta meta = { .pid = 42, .python = "3.12.1", .mechanism = "resume",
+				 .returns = "x", .timed = true, .duration_ns = 2000000000 };
+	struct report_opts o = { .final = true, .sigs = true, .sites = true, .top = 5 };
+	struct patterns ps = { 0 };
+	struct model *m;
+	char err[128], *buf = NULL, reason[256];
+	size_t len = 0;
+	cJSON *j, *p;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(patterns_add_expr(&ps, "ctor=class:app:Engine", err, sizeof(err)), 0);
+	m = model__new(&ps, 12);
+	model__add_code(m, code_ev(1, "__init__", "Engine.__init__", "app", "/a.py", 10,
+				   PS_CODE_INIT));
+	add_agg(m, 0, 1, 0, 0, PS_AGG_NO_CALLER, "Engine", "int", 23);
+	f = open_memstream(&buf, &len);
+	report_text(f, m, &meta, &o);
+	fclose(f);
+	assert_non_null(strstr(buf, "pyscope: pid 42, Python 3.12.1, via resume"));
+	assert_non_null(strstr(buf, "ctor"));
+	assert_non_null(strstr(buf, "<called from C>"));
+	assert_non_null(strstr(buf, "exact: yes"));
+	/* every line fits 100 columns */
+	for (char *l = strtok(buf, "\n"); l; l = strtok(NULL, "\n"))
+		assert_true(strlen(l) <= 100);
+	free(buf);
+	j = report_json(m, &meta, &o);
+	p = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "patterns"), 0);
+	assert_int_equal(cJSON_GetObjectItem(p, "count")->valuedouble, 23);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "exact")));
+	cJSON_Delete(j);
+	/* a lost event makes the report say so */
+	model__set_counter(m, PS_CNT_RB_LOST, 3);
+	assert_false(report_exact(m, reason, sizeof(reason)));
+	assert_non_null(strstr(reason, "3 sightings lost"));
+	model__free(m);
+	patterns_free(&ps);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_attribution_311),
+		cmocka_unit_test(test_new_fallback),
+		cmocka_unit_test(test_qualnames_310),
+		cmocka_unit_test(test_reports),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
