@@ -87,6 +87,7 @@ int tracer__open(struct tracer **out, const struct pyrt *rt, const struct patter
 	t->skel->rodata->off = rt->off;
 	t->skel->rodata->targ_tgid = (__u32)rt->pid;
 	t->skel->rodata->runtime_addr = rt->runtime + rt->bias;
+	t->skel->rodata->cell_type_addr = rt->cell_type ? rt->cell_type + rt->bias : 0;
 	t->skel->rodata->hash_init = ps_hash_str("__init__");
 	t->skel->rodata->hash_new = ps_hash_str("__new__");
 	t->skel->rodata->class_patterns = classes;
@@ -216,7 +217,11 @@ static int on_event(void *ctx, void *data, size_t len)
 	if (type == PS_EV_CODE && len >= sizeof(struct ps_ev_code)) {
 		const struct ps_ev_code *ev = data;
 		uint32_t kind = model__add_code(t->m, ev);
+		const struct code_info *ci = model__code(t->m, ev->code_id);
 
+		debug(t->verbose, "code %u: %s (%s) module '%s' %s:%u kind %u -> %u", ev->code_id,
+		      ci ? ci->qualname : ev->qualname, ci && ci->qual_known ? "known" : "unresolved",
+		      ev->module, ev->filename, ev->firstlineno, ev->kind, kind);
 		if (kind != ev->kind)
 			lower_kind(t, ev->code_addr, ev->code_id, kind);
 	} else if (type == PS_EV_AGG && len >= sizeof(struct ps_ev_agg)) {

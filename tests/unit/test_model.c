@@ -188,7 +188,8 @@ static void test_reports(void **state)
 {
 	struct run_meta meta = { .pid = 42, .python = "3.12.1", .mechanism = "resume",
 				 .returns = "x", .timed = true, .duration_ns = 2000000000 };
-	struct report_opts o = { .final = true, .sigs = true, .sites = true, .top = 5 };
+	struct report_opts o = { .final = true, .sigs = true, .sites = true, .all_details = true,
+				 .top = 5 };
 	struct patterns ps = { 0 };
 	struct model *m;
 	char err[128], *buf = NULL, reason[256];
