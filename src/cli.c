@@ -27,7 +27,8 @@ void cli_usage(FILE *out)
 	      "  -f, --file FILE        patterns from a JSON file (see docs/patterns.md)\n"
 	      "  -d, --duration TIME    stop after TIME (10, 10s, 500ms, 2m)\n"
 	      "  -i, --interval TIME    print a live table every TIME\n"
-	      "      --format FMT       text (default) or json\n"
+	      "      --format FMT       text (default), json, or ndjson (one object per line,\n"
+	      "                         per -i interval and at the end)\n"
 	      "      --via MECH         auto (default), eval or resume\n"
 	      "      --no-args          do not read call arguments (no signatures)\n"
 	      "      --paths            call sites and signatures for every pattern (text);\n"
@@ -155,8 +156,10 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 				cfg->format = FMT_TEXT;
 			} else if (!strcmp(optarg, "json")) {
 				cfg->format = FMT_JSON;
+			} else if (!strcmp(optarg, "ndjson")) {
+				cfg->format = FMT_NDJSON;
 			} else {
-				warn("unknown format '%s' (text or json)", optarg);
+				warn("unknown format '%s' (text, json or ndjson)", optarg);
 				return -EINVAL;
 			}
 			break;

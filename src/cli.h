@@ -17,6 +17,7 @@ enum ps_cmd {
 enum ps_format {
 	FMT_TEXT = 0,
 	FMT_JSON,
+	FMT_NDJSON,		/* one JSON object per line: every -i interval, then the final */
 };
 
 enum ps_via {

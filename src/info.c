@@ -135,7 +135,7 @@ int cmd_info(const struct config *cfg)
 		status = 2;
 		goto cleanup;
 	}
-	if (cfg->format == FMT_JSON)
+	if (cfg->format != FMT_TEXT)
 		print_json(rt, stdout);
 	else
 		print_text(rt, stdout);

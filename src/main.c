@@ -11,7 +11,7 @@
 
 void report_error(const struct config *cfg, const char *msg)
 {
-	if (cfg->format == FMT_JSON) {
+	if (cfg->format != FMT_TEXT) {
 		cJSON *o = cJSON_CreateObject();
 		char *s;
 

@@ -229,7 +229,7 @@ int report_json_print(FILE *out, const struct model *m, const struct run_meta *m
 
 	if (!root)
 		return -ENOMEM;
-	s = o->final ? cJSON_Print(root) : cJSON_PrintUnformatted(root);
+	s = o->compact ? cJSON_PrintUnformatted(root) : cJSON_Print(root);
 	cJSON_Delete(root);
 	if (!s)
 		return -ENOMEM;

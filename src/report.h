@@ -31,6 +31,7 @@ struct report_opts {
 	bool sites;			/* call-site table per pattern */
 	bool sigs;			/* signature breakdown per pattern */
 	bool all_details;		/* details for every pattern, not just legacy/forbid */
+	bool compact;			/* JSON on one line (NDJSON streams) */
 	int top;			/* rows per table */
 };
 

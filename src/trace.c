@@ -119,9 +119,11 @@ static FILE *open_output(const char *path, char *err, size_t errlen)
 
 int cmd_trace(const struct config *cfg)
 {
-	struct report_opts live = { .final = false, .top = cfg->top };
+	/* with -i in JSON, every report is one line so that the stream splits on lines */
+	bool lines = cfg->format == FMT_NDJSON || (cfg->format == FMT_JSON && cfg->interval_ms);
+	struct report_opts live = { .final = false, .top = cfg->top, .compact = true };
 	struct report_opts fin = { .final = true, .sigs = true, .sites = true,
-				    .all_details = cfg->paths, .top = cfg->top };
+				    .all_details = cfg->paths, .top = cfg->top, .compact = lines };
 	struct tracer_opts topts = { .capture_args = !cfg->no_args, .verbose = cfg->verbose };
 	struct patterns ps = { 0 };
 	struct run_meta meta;
@@ -230,7 +232,7 @@ int cmd_trace(const struct config *cfg)
 			last_tick = now;
 			tracer__refresh(t);
 			meta.duration_ns = now - start;
-			if (cfg->format == FMT_JSON) {
+			if (cfg->format != FMT_TEXT) {
 				report_json_print(out, m, &meta, &live);
 			} else {
 				fprintf(out, "\n-- %.1fs --\n", (double)meta.duration_ns / 1e9);
@@ -248,7 +250,7 @@ int cmd_trace(const struct config *cfg)
 	 */
 	tracer__poll(t, 0, -1);
 	tracer__refresh(t);
-	if (cfg->format == FMT_JSON)
+	if (cfg->format != FMT_TEXT)
 		report_json_print(out, m, &meta, &fin);
 	else
 		report_text(out, m, &meta, &fin);

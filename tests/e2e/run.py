@@ -236,6 +236,73 @@ def t_bad_input(ctx, tmp):
         sleeper.kill()
 
 
+def start_long_running(py, tmp, status=0, limit=3600.0):
+    ready = os.path.join(tmp, "pid")
+    proc = subprocess.Popen([py, os.path.join(APPS, "long_running.py"), ready, str(status),
+                             str(limit)])
+    deadline = time.time() + 20
+    while not (os.path.exists(ready) and os.path.getsize(ready)):
+        if time.time() > deadline or proc.poll() is not None:
+            proc.kill()
+            raise Fail("long_running.py did not start")
+        time.sleep(0.02)
+    return proc
+
+
+def t_lifecycle(ctx, py, tmp):
+    """-d and SIGTERM end an attach with a report; launch passes the exit status."""
+    # 1. launch mode: the command's exit status comes back
+    r = run([ctx.pyscope, "trace", "-e", "tick=__main__:tick", "-o", os.path.join(tmp, "r0"),
+             "--", py, os.path.join(APPS, "long_running.py"), os.path.join(tmp, "p0"), "3",
+             "0.3"])
+    if r.returncode != 3:
+        raise Fail("launch mode exit status %d, the command exited 3: %s"
+                   % (r.returncode, r.stderr[-300:]))
+    # 2. -p with -d: stops by itself, target keeps running, counts are non-zero
+    proc = start_long_running(py, tmp)
+    try:
+        out = os.path.join(tmp, "d.json")
+        t0 = time.time()
+        r = run([ctx.pyscope, "trace", "-p", str(proc.pid), "-e", "tick=__main__:tick", "-d",
+                 "700ms", "-i", "200ms", "--format", "json", "-o", out], timeout=60)
+        if r.returncode != 0:
+            raise Fail("-d run exited %d: %s" % (r.returncode, r.stderr[-300:]))
+        with open(out) as f:
+            docs = [json.loads(l) for l in f.read().splitlines() if l.strip().startswith("{")]
+        if proc.poll() is not None:
+            raise Fail("the target died while traced")
+        if time.time() - t0 > 30:
+            raise Fail("-d 700ms took %.1fs" % (time.time() - t0))
+        # the live -i lines come first (one object per line), then the final report
+        live = [d for d in docs if not d.get("final")]
+        if len(live) < 2:
+            raise Fail("expected live tables every 200ms, got %d" % len(live))
+        final = docs[-1]
+        n = final["patterns"][0]["count"]
+        if not final["final"] or n < 50:
+            raise Fail("final report: final=%s count=%s" % (final.get("final"), n))
+        # 3. SIGTERM: report printed, exit 0, target unharmed
+        out = os.path.join(tmp, "t.txt")
+        tr = subprocess.Popen([ctx.pyscope, "trace", "-p", str(proc.pid), "-e",
+                               "tick=__main__:tick", "-o", out], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, universal_newlines=True)
+        line = tr.stderr.readline()
+        if "tracing pid" not in line:
+            raise Fail("not armed: %s" % line)
+        time.sleep(0.5)
+        tr.send_signal(signal.SIGTERM)
+        tr.wait(timeout=30)
+        with open(out) as f:
+            text = f.read()
+        if tr.returncode != 0 or "tick" not in text or "exact:" not in text:
+            raise Fail("SIGTERM: exit %d, report %r" % (tr.returncode, text[:300]))
+        if proc.poll() is not None:
+            raise Fail("the target died after SIGTERM to pyscope")
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 # -- runner -------------------------------------------------------------------
 
 class Ctx:
@@ -253,6 +320,9 @@ def build_tests(ctx):
                       lambda tmp, py=py: t_micro(ctx, py, tmp, "micro_ctor.py", "micro_ctor.json")))
         tests.append(("attach/" + label, lambda tmp, py=py: t_attach(ctx, py, tmp)))
     tests.append(("errors/bad-input", lambda tmp: t_bad_input(ctx, tmp)))
+    for label, py in interpreters():
+        if label in ("py3.8.18", "py3.13.0", "debian3.11"):
+            tests.append(("lifecycle/" + label, lambda tmp, py=py: t_lifecycle(ctx, py, tmp)))
     return tests
 
 
