@@ -32,6 +32,11 @@ const volatile __u64 hash_init = 0;	/* ps_hash_str("__init__") */
 const volatile __u64 hash_new = 0;	/* ps_hash_str("__new__") */
 const volatile __u8 class_patterns = 0;	/* any class:... pattern */
 const volatile __u8 capture_args = 1;
+/* _PyEval_EvalFrameDefault's range in the target (breakpoints on <= 3.10) */
+const volatile __u64 eval_lo = 0;
+const volatile __u64 eval_hi = 0;
+/* breakpoints may be armed: the uprobe programs consult bp_codes */
+__u8 bp_active = 0;
 
 __u32 next_code_id = 1;
 __u32 next_agg_id = 0;
@@ -99,6 +104,31 @@ struct {
 	__type(key, __u64);
 	__type(value, __u64);
 } callers SEC(".maps");
+
+/*
+ * Code objects counted by breakpoints.  The RESUME/eval programs leave them
+ * to the breakpoint program, except for a start the breakpoint did not
+ * count (armed between the two): bp_seen says, per thread, which frame the
+ * breakpoint last saw and whether it counted it.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);			/* code object */
+	__type(value, __u8);
+} bp_codes SEC(".maps");
+
+struct bp_seen {
+	__u64 frame;
+	__u64 code;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);			/* tid */
+	__type(value, struct bp_seen);
+} bp_last SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -394,6 +424,8 @@ static __always_inline __s64 new_agg(struct ps_aggkey *k, __u64 code, struct ps_
 	ev->agg_id = id;
 	ev->key = *k;
 	ev->nkw = 0;
+	ev->tid = cur_tid();
+	ev->ts_ns = bpf_ktime_get_ns();
 	for (int i = 0; i < PS_MAX_SIG; i++) {
 		ev->type_names[i][0] = '\0';
 		if (i < k->nargs && k->types[i])
@@ -498,6 +530,22 @@ static __always_inline void frame_ended(__u64 frame)
 	}
 }
 
+/* For the uprobe programs: was this start already counted by a breakpoint? */
+static __always_inline bool left_to_breakpoint(__u64 frame, __u64 code)
+{
+	struct bp_seen *seen;
+	__u32 tid;
+
+	if (!bp_active || !bpf_map_lookup_elem(&bp_codes, &code))
+		return false;
+	tid = cur_tid();
+	seen = bpf_map_lookup_elem(&bp_last, &tid);
+	if (!seen || seen->frame != frame || seen->code != code)
+		return false;
+	bpf_map_delete_elem(&bp_last, &tid);
+	return true;
+}
+
 /* 3.8-3.10: every Python frame is evaluated by a call of this function. */
 SEC("uprobe")
 int BPF_KPROBE(on_eval_entry)
@@ -515,7 +563,8 @@ int BPF_KPROBE(on_eval_entry)
 	if (!ent || ent->kind == PS_CODE_IGNORE)
 		return 0;
 	if (rd_s32(frame + off.fr_lasti) == -1) {
-		frame_started(frame, code, ent);
+		if (!left_to_breakpoint(frame, code))
+			frame_started(frame, code, ent);
 	} else {
 		/* a generator resumes: find it again at its next return */
 		struct ps_inflight *rec = bpf_map_lookup_elem(&inflight, &frame);
@@ -610,7 +659,68 @@ int BPF_KPROBE(on_resume)
 		return 0;
 	if (resume_will_redispatch(ts, code))
 		return 0;
+	if (!left_to_breakpoint(frame, code))
+		frame_started(frame, code, ent);
+	return 0;
+}
+
+/*
+ * A hardware breakpoint on the argument byte of a target's function-start
+ * instruction: the interpreter read it to dispatch that instruction.  Writes
+ * by specialisation or instrumentation touch the opcode byte only.  Other
+ * readers (dis, co_code) run in other frames and fail the frame test.
+ */
+SEC("perf_event")
+int on_breakpoint(struct bpf_perf_event_data *ctx)
+{
+	struct bp_seen seen = {};
+	struct ps_code_ent *ent;
+	__u64 ts, frame, code;
+	__u32 tid;
+
+	if (!is_target())
+		return 0;
+	ts = get_tstate();
+	if (!ts) {
+		count(PS_CNT_TSTATE_MISS);
+		return 0;
+	}
+	frame = current_frame(ts);
+	if (!frame)
+		return 0;
+	code = frame_code(frame);
+	if (!bpf_map_lookup_elem(&bp_codes, &code))
+		return 0;		/* shares the watched bytes (<= 3.10), or not armed yet */
+	ent = code_ent(code);
+	if (!ent || ent->kind == PS_CODE_IGNORE)
+		return 0;
+	if (off.frame_kind == PYFRAME_OBJECT) {
+		/*
+		 * <= 3.10: a dispatch of the first instruction.  The other reader is
+		 * the opcache set-up at frame entry once a code has run 1024 times.
+		 */
+		__s32 lasti = rd_s32(frame + off.fr_lasti);
+		__u64 ip = PT_REGS_IP(&ctx->regs);
+
+		/*
+		 * 3.8/3.9 set f_lasti to 0 first, 3.10 reads first (f_lasti still -1);
+		 * the opcache set-up reads from outside the eval function.
+		 */
+		if (lasti > 0 || lasti < -1 || (lasti == -1 && (ip < eval_lo || ip >= eval_hi)))
+			return 0;
+	} else {
+		__u64 ip = rd_u64(frame + off.fr_ip);
+
+		if (ip > code_units(code) + (__u64)ent->resume_off * 2)
+			return 0;
+		if (resume_will_redispatch(ts, code))
+			return 0;
+	}
 	frame_started(frame, code, ent);
+	seen.frame = frame;
+	seen.code = code;
+	tid = cur_tid();
+	bpf_map_update_elem(&bp_last, &tid, &seen, BPF_ANY);
 	return 0;
 }
 

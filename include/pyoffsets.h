@@ -98,6 +98,10 @@ struct py_offsets {
 	__u16 tp_flags;
 	__u16 ht_qualname;		/* PyHeapTypeObject */
 	__u16 tp_dealloc;
+	__u16 tp_dict;
+	__u16 tp_mro;
+	__u16 md_dict;			/* PyModuleObject.md_dict */
+	__u16 cm_callable;		/* classmethod / staticmethod callable */
 	__u16 u_hash;			/* PyASCIIObject.hash */
 
 	/* str: state bits (kind 2-4, compact 5, ascii 6) and where data starts */
@@ -168,6 +172,11 @@ struct py_offsets {
 	 * recognise the table in stripped binaries.  All zero before 3.11.
 	 */
 	__u64 op_defined[4];
+	/* opcodes whose argument is an absolute jump target (<= 3.10) */
+	__u64 op_hasjabs[4];
+	/* instruction-unit jump arguments (3.10) rather than byte offsets (3.8/3.9) */
+	__u16 jump_units;
+	__u16 pad5[3];
 };
 
 /* Code flags we read (stable across 3.8-3.13). */

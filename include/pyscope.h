@@ -120,7 +120,8 @@ struct ps_ev_agg {
 	__u32 agg_id;
 	struct ps_aggkey key;
 	__u32 nkw;
-	__u32 pad;
+	__u32 tid;			/* the thread of the first call */
+	__u64 ts_ns;			/* its start, CLOCK_MONOTONIC */
 	char type_names[PS_MAX_SIG][PS_TYPE_LEN];	/* qualified names when heap types */
 	char kwnames[PS_MAX_KW][PS_KW_LEN];
 };

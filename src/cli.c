@@ -16,7 +16,10 @@ void cli_usage(FILE *out)
 	      "\n"
 	      "Commands:\n"
 	      "  trace    count and time the calls that match the patterns\n"
-	      "  info     describe the target's interpreter and the mechanisms that work on it\n"
+	      "  info     describe the target's interpreter and the mechanisms that work on it;\n"
+	      "           with -e/-f, where each pattern's code is now\n"
+	      "  check    exit 1 if a pattern marked \"forbid\" is hit, 0 if not (a CI or\n"
+	      "           production gate), with the evidence of each hit\n"
 	      "  help     this text\n"
 	      "  version  print the version\n"
 	      "\n"
@@ -29,7 +32,10 @@ void cli_usage(FILE *out)
 	      "  -i, --interval TIME    print a live table every TIME\n"
 	      "      --format FMT       text (default), json, or ndjson (one object per line,\n"
 	      "                         per -i interval and at the end)\n"
-	      "      --via MECH         auto (default), eval or resume\n"
+	      "      --via MECH         auto (default), eval, resume or breakpoint\n"
+	      "      --count-only       do not time calls; lets auto use hardware breakpoints,\n"
+	      "                         which cost nothing until a target runs\n"
+	      "      --fail-fast        (check) exit at the first forbidden hit\n"
 	      "      --no-args          do not read call arguments (no signatures)\n"
 	      "      --paths            call sites and signatures for every pattern (text);\n"
 	      "                         by default only for legacy and forbidden patterns\n"
@@ -44,14 +50,15 @@ void cli_usage(FILE *out)
 	      "  pyscope info -p 1234\n"
 	      "  pyscope trace -p 1234 -e legacy=class:app.engine:UserExecutionEngine -d 30s\n"
 	      "  pyscope trace -f patterns.json -i 5s -- python3 app.py --requests 1000\n"
-	      "  pyscope trace --format json -e 'app.engine:Engine.run' -- python3 app.py\n",
+	      "  pyscope trace --format json -e 'app.engine:Engine.run' -- python3 app.py\n"
+	      "  pyscope check -p 1234 -f forbidden.json -d 1h --fail-fast\n",
 	      out);
 }
 
 static int parse_cmd(const char *s, enum ps_cmd *cmd)
 {
 	static const struct { const char *name; enum ps_cmd cmd; } cmds[] = {
-		{ "trace", CMD_TRACE }, { "info", CMD_INFO },
+		{ "trace", CMD_TRACE }, { "info", CMD_INFO }, { "check", CMD_CHECK },
 		{ "help", CMD_HELP }, { "version", CMD_VERSION },
 	};
 	size_t i;
@@ -80,7 +87,8 @@ static int parse_pid(const char *s, int *pid)
 
 int cli_parse(int argc, char **argv, struct config *cfg)
 {
-	enum { OPT_FORMAT = 256, OPT_VIA, OPT_NO_ARGS, OPT_PATHS, OPT_TOP };
+	enum { OPT_FORMAT = 256, OPT_VIA, OPT_NO_ARGS, OPT_PATHS, OPT_TOP, OPT_COUNT_ONLY,
+	       OPT_FAIL_FAST };
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "expr", required_argument, NULL, 'e' },
@@ -92,6 +100,8 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 		{ "via", required_argument, NULL, OPT_VIA },
 		{ "no-args", no_argument, NULL, OPT_NO_ARGS },
 		{ "paths", no_argument, NULL, OPT_PATHS },
+		{ "count-only", no_argument, NULL, OPT_COUNT_ONLY },
+		{ "fail-fast", no_argument, NULL, OPT_FAIL_FAST },
 		{ "top", required_argument, NULL, OPT_TOP },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -183,6 +193,12 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 		case OPT_PATHS:
 			cfg->paths = true;
 			break;
+		case OPT_COUNT_ONLY:
+			cfg->count_only = true;
+			break;
+		case OPT_FAIL_FAST:
+			cfg->fail_fast = true;
+			break;
 		case OPT_TOP: {
 			char *end = NULL;
 			long v = strtol(optarg, &end, 10);
@@ -214,13 +230,13 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 			return -EINVAL;
 		}
 	}
-	if (cfg->cmd == CMD_TRACE || cfg->cmd == CMD_INFO) {
+	if (cfg->cmd == CMD_TRACE || cfg->cmd == CMD_INFO || cfg->cmd == CMD_CHECK) {
 		if (!cfg->pid == !cfg->argv) {
 			warn("give either -p PID or -- CMD");
 			return -EINVAL;
 		}
 	}
-	if (cfg->cmd == CMD_TRACE && !cfg->nexprs && !cfg->pattern_file) {
+	if ((cfg->cmd == CMD_TRACE || cfg->cmd == CMD_CHECK) && !cfg->nexprs && !cfg->pattern_file) {
 		warn("no patterns: give -e NAME=SPEC or -f FILE");
 		return -EINVAL;
 	}

@@ -10,6 +10,7 @@ enum ps_cmd {
 	CMD_NONE = 0,
 	CMD_TRACE,
 	CMD_INFO,
+	CMD_CHECK,
 	CMD_HELP,
 	CMD_VERSION,
 };
@@ -45,6 +46,8 @@ struct config {
 	bool no_args;			/* --no-args: do not read call arguments */
 	const char *output;		/* -o FILE for the final report */
 	bool paths;			/* --paths: call sites and signatures for every pattern */
+	bool count_only;		/* --count-only: do not time calls */
+	bool fail_fast;			/* check --fail-fast */
 	int top;			/* --top N rows per detail table */
 };
 

@@ -2,7 +2,10 @@
 /* pyscope info: what the target runs and which mechanisms work on it. */
 #include "cmds.h"
 #include "launch.h"
+#include "memread_user.h"
+#include "pattern.h"
 #include "pyrt.h"
+#include "pywalk.h"
 #include "util.h"
 
 #include <cJSON.h>
@@ -10,6 +13,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static void print_text(const struct pyrt *rt, FILE *out)
 {
@@ -58,7 +62,7 @@ static cJSON *hex(uint64_t v)
 	return cJSON_CreateString(buf);
 }
 
-static int print_json(const struct pyrt *rt, FILE *out)
+static int print_json(const struct pyrt *rt, FILE *out, cJSON *pats)
 {
 	cJSON *root = cJSON_CreateObject(), *mechs, *h;
 	char *s;
@@ -103,6 +107,8 @@ static int print_json(const struct pyrt *rt, FILE *out)
 		cJSON_AddStringToObject(m, "why", rt->mech[i].why);
 		cJSON_AddItemToObject(mechs, mech_name(i), m);
 	}
+	if (pats)
+		cJSON_AddItemToObject(root, "patterns", pats);
 	s = cJSON_Print(root);
 	if (s) {
 		fprintf(out, "%s\n", s);
@@ -112,6 +118,82 @@ static int print_json(const struct pyrt *rt, FILE *out)
 	}
 	cJSON_Delete(root);
 	return err;
+}
+
+static const char *pw_status_str(int st)
+{
+	switch (st) {
+	case PW_OK:
+		return "resolved";
+	case PW_NO_MODULE:
+		return "not imported";
+	case PW_NOT_FOUND:
+		return "not found";
+	case PW_NO_CODE:
+		return "no Python code";
+	default:
+		return "error";
+	}
+}
+
+/* With -e/-f: where each pattern's code lives now, and whether a breakpoint can watch it. */
+static int resolve_patterns(const struct config *cfg, const struct pyrt *rt, cJSON *arr)
+{
+	struct patterns ps = { 0 };
+	struct memread *mr = NULL;
+	struct pywalk w;
+	char err[512];
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; i < (size_t)cfg->nexprs && !ret; i++)
+		ret = patterns_add_expr(&ps, cfg->exprs[i], err, sizeof(err));
+	if (!ret && cfg->pattern_file)
+		ret = patterns_load_file(&ps, cfg->pattern_file, err, sizeof(err));
+	if (!ret)
+		ret = memread__open(&mr, rt->pid, err, sizeof(err));
+	if (ret) {
+		report_error(cfg, err);
+		goto cleanup;
+	}
+	pyrt_walker(rt, &w, memread_fn, mr);
+	if (!arr)
+		printf("patterns:\n");
+	for (i = 0; i < ps.n; i++) {
+		struct pw_target t;
+		char why[256] = "";
+		int st = pywalk_resolve(&w, &ps.v[i], &t, why, sizeof(why));
+
+		if (arr) {
+			cJSON *o = cJSON_CreateObject();
+			char buf[32];
+
+			cJSON_AddStringToObject(o, "name", ps.v[i].name);
+			cJSON_AddStringToObject(o, "status", st < 0 ? strerror(-st) : pw_status_str(st));
+			if (st == PW_OK) {
+				snprintf(buf, sizeof(buf), "0x%" PRIx64, t.code);
+				cJSON_AddStringToObject(o, "code", buf);
+				snprintf(buf, sizeof(buf), "0x%" PRIx64, t.watch);
+				cJSON_AddStringToObject(o, "watch", buf);
+				cJSON_AddStringToObject(o, "how", t.how);
+				cJSON_AddBoolToObject(o, "watchable", !t.unsafe);
+			} else if (why[0]) {
+				cJSON_AddStringToObject(o, "why", why);
+			}
+			cJSON_AddItemToArray(arr, o);
+		} else if (st == PW_OK) {
+			printf("  %-24s code 0x%" PRIx64 " (%s), watch 0x%" PRIx64 "%s\n", ps.v[i].name,
+			       t.code, t.how, t.watch, t.unsafe ? " (start is a jump target: not "
+							   "watchable)" : "");
+		} else {
+			printf("  %-24s %s%s%s\n", ps.v[i].name,
+			       st < 0 ? strerror(-st) : pw_status_str(st), why[0] ? ": " : "", why);
+		}
+	}
+cleanup:
+	memread__close(mr);
+	patterns_free(&ps);
+	return ret;
 }
 
 int cmd_info(const struct config *cfg)
@@ -135,10 +217,20 @@ int cmd_info(const struct config *cfg)
 		status = 2;
 		goto cleanup;
 	}
-	if (cfg->format != FMT_TEXT)
-		print_json(rt, stdout);
-	else
+	if (cfg->format != FMT_TEXT) {
+		cJSON *pats = (cfg->nexprs || cfg->pattern_file) ? cJSON_CreateArray() : NULL;
+
+		if (pats && resolve_patterns(cfg, rt, pats)) {
+			cJSON_Delete(pats);
+			status = 2;
+			goto cleanup;
+		}
+		print_json(rt, stdout, pats);
+	} else {
 		print_text(rt, stdout);
+		if ((cfg->nexprs || cfg->pattern_file) && resolve_patterns(cfg, rt, NULL))
+			status = 2;
+	}
 cleanup:
 	if (launched)
 		launch_abort(pid);

@@ -36,6 +36,8 @@ int main(int argc, char **argv)
 		return cmd_info(&cfg);
 	case CMD_TRACE:
 		return cmd_trace(&cfg);
+	case CMD_CHECK:
+		return cmd_check(&cfg);
 	case CMD_VERSION:
 		printf("pyscope " PYSCOPE_VERSION "\n");
 		return 0;

@@ -11,14 +11,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/hw_breakpoint.h>
+#include <linux/perf_event.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define MAX_LINKS 16
+#define MAX_WATCHES 4		/* x86 has 4 debug registers per CPU */
+
+/* One watched byte: a breakpoint event per CPU, each running on_breakpoint. */
+struct watch {
+	uint64_t addr;
+	int ncpu;
+	int *fds;
+	struct bpf_link **links;
+};
 
 struct tracer {
 	struct pyscope_bpf *skel;
 	struct bpf_link *links[MAX_LINKS];
 	int nlinks;
+	struct watch watches[MAX_WATCHES];
+	int nwatches;
 	struct ring_buffer *rb;
 	struct model *m;
 	const struct pyrt *rt;
@@ -88,6 +102,8 @@ int tracer__open(struct tracer **out, const struct pyrt *rt, const struct patter
 	t->skel->rodata->targ_tgid = (__u32)rt->pid;
 	t->skel->rodata->runtime_addr = rt->runtime + rt->bias;
 	t->skel->rodata->cell_type_addr = rt->cell_type ? rt->cell_type + rt->bias : 0;
+	t->skel->rodata->eval_lo = rt->eval ? rt->eval + rt->bias : 0;
+	t->skel->rodata->eval_hi = rt->eval ? rt->eval + rt->bias + rt->eval_size : 0;
 	t->skel->rodata->hash_init = ps_hash_str("__init__");
 	t->skel->rodata->hash_new = ps_hash_str("__new__");
 	t->skel->rodata->class_patterns = classes;
@@ -150,26 +166,28 @@ static int attach_one(struct tracer *t, const struct probe *p, char *err, size_t
 	return 0;
 }
 
-int tracer__attach(struct tracer *t, char *err, size_t errlen)
+int tracer__attach(struct tracer *t, unsigned what, char *err, size_t errlen)
 {
 	struct pyscope_bpf *s = t->skel;
 	const struct pyrt *rt = t->rt;
 	struct probe probes[MAX_LINKS];
-	int n = 0, i, ret;
+	int n = 0, i, ret, first = t->nlinks;
 
 	if (t->plan.mech == MECH_EVAL) {
-		probes[n++] = (struct probe){ rt->eval, s->progs.on_eval_entry, false, 0,
-					      "_PyEval_EvalFrameDefault entry" };
-		probes[n++] = (struct probe){ rt->eval, s->progs.on_eval_return, true, 0,
-					      "_PyEval_EvalFrameDefault return" };
+		if (what & ATTACH_ENTRY)
+			probes[n++] = (struct probe){ rt->eval, s->progs.on_eval_entry, false, 0,
+						      "_PyEval_EvalFrameDefault entry" };
+		if ((what & ATTACH_EXIT) && t->plan.exit == EXIT_URETPROBE)
+			probes[n++] = (struct probe){ rt->eval, s->progs.on_eval_return, true, 0,
+						      "_PyEval_EvalFrameDefault return" };
 	} else if (t->plan.mech == MECH_RESUME) {
-		for (i = 0; i < (int)rt->nhandlers; i++)
+		for (i = 0; (what & ATTACH_ENTRY) && i < (int)rt->nhandlers; i++)
 			probes[n++] = (struct probe){ rt->handlers[i], s->progs.on_resume, false, 0,
 						      rt->handler_ops[i] };
-		if (t->plan.exit == EXIT_FRAME_CLEAR)
+		if ((what & ATTACH_EXIT) && t->plan.exit == EXIT_FRAME_CLEAR)
 			probes[n++] = (struct probe){ rt->frame_clear, s->progs.on_frame_clear,
 						      false, 0, rt->frame_clear_sym };
-		else if (t->plan.exit == EXIT_USDT_RETURN)
+		else if ((what & ATTACH_EXIT) && t->plan.exit == EXIT_USDT_RETURN)
 			probes[n++] = (struct probe){ rt->usdt_return.pc,
 						      s->progs.on_frame_exit_cur, false,
 						      rt->usdt_return.sema, "python:function__return" };
@@ -178,20 +196,141 @@ int tracer__attach(struct tracer *t, char *err, size_t errlen)
 			 mech_name(t->plan.mech));
 		return -ENOTSUP;
 	}
-	if (rt->code_dealloc)
+	if ((what & ATTACH_DEALLOC) && rt->code_dealloc)
 		probes[n++] = (struct probe){ rt->code_dealloc, s->progs.on_code_dealloc, false, 0,
 					      "code object dealloc" };
-	if (rt->type_dealloc)
+	if ((what & ATTACH_DEALLOC) && rt->type_dealloc)
 		probes[n++] = (struct probe){ rt->type_dealloc, s->progs.on_type_dealloc, false, 0,
 					      "type object dealloc" };
 	for (i = 0; i < n; i++) {
 		ret = attach_one(t, &probes[i], err, errlen);
 		if (ret) {
-			tracer__detach(t);
+			/* nothing of this call stays attached */
+			while (t->nlinks > first)
+				bpf_link__destroy(t->links[--t->nlinks]);
 			return ret;
 		}
 	}
 	return 0;
+}
+
+static void watch_free(struct watch *w)
+{
+	int c;
+
+	for (c = 0; c < w->ncpu; c++) {
+		bpf_link__destroy(w->links[c]);
+		if (w->fds[c] >= 0)
+			close(w->fds[c]);
+	}
+	free(w->fds);
+	free(w->links);
+	memset(w, 0, sizeof(*w));
+}
+
+int tracer__watch(struct tracer *t, uint64_t addr, char *err, size_t errlen)
+{
+	struct perf_event_attr attr;
+	struct watch *w;
+	int c, ret = 0, opened = 0;
+	__u8 on = 1;
+
+	for (c = 0; c < t->nwatches; c++)
+		if (t->watches[c].addr == addr)
+			return 0;
+	if (t->nwatches == MAX_WATCHES) {
+		snprintf(err, errlen, "all %d hardware breakpoints are in use", MAX_WATCHES);
+		return -ENOSPC;
+	}
+	w = &t->watches[t->nwatches];
+	w->fds = malloc((size_t)t->ncpu * sizeof(*w->fds));
+	w->links = calloc((size_t)t->ncpu, sizeof(*w->links));
+	if (!w->fds || !w->links) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	w->addr = addr;
+	w->ncpu = t->ncpu;
+	for (c = 0; c < t->ncpu; c++)
+		w->fds[c] = -1;
+	memset(&attr, 0, sizeof(attr));
+	attr.type = PERF_TYPE_BREAKPOINT;
+	attr.size = sizeof(attr);
+	attr.bp_type = HW_BREAKPOINT_RW;	/* x86 has no read-only watch */
+	attr.bp_addr = addr;
+	attr.bp_len = HW_BREAKPOINT_LEN_1;
+	attr.sample_period = 1;
+	attr.exclude_kernel = 1;
+	attr.exclude_hv = 1;
+	/*
+	 * Per CPU, for every process: covers the target's threads, present and
+	 * future; the BPF program filters on the target's tgid.
+	 */
+	for (c = 0; c < t->ncpu; c++) {
+		w->fds[c] = (int)syscall(SYS_perf_event_open, &attr, -1, c, -1, PERF_FLAG_FD_CLOEXEC);
+		if (w->fds[c] < 0) {
+			if (errno == ENODEV)	/* offline CPU */
+				continue;
+			ret = -errno;
+			snprintf(err, errlen, "cannot set a hardware breakpoint on CPU %d: %s%s", c,
+				 strerror(errno), errno == ENOSPC ? " (no free debug register)" : "");
+			goto fail;
+		}
+		w->links[c] = bpf_program__attach_perf_event(t->skel->progs.on_breakpoint,
+							      w->fds[c]);
+		if (!w->links[c]) {
+			ret = -errno;
+			snprintf(err, errlen, "cannot attach to a breakpoint event: %s",
+				 strerror(-ret));
+			goto fail;
+		}
+		opened++;
+	}
+	if (!opened) {
+		ret = -ENODEV;
+		snprintf(err, errlen, "no CPU accepted a breakpoint");
+		goto fail;
+	}
+	t->nwatches++;
+	t->skel->bss->bp_active = on;
+	debug(t->verbose, "watching 0x%lx on %d CPUs", (unsigned long)addr, opened);
+	return 0;
+fail:
+	if (!w->fds)
+		w->ncpu = 0;
+	watch_free(w);
+	return ret;
+}
+
+void tracer__unwatch(struct tracer *t, uint64_t addr)
+{
+	int i;
+
+	for (i = 0; i < t->nwatches; i++) {
+		if (t->watches[i].addr != addr)
+			continue;
+		watch_free(&t->watches[i]);
+		t->watches[i] = t->watches[t->nwatches - 1];
+		memset(&t->watches[t->nwatches - 1], 0, sizeof(t->watches[0]));
+		t->nwatches--;
+		return;
+	}
+}
+
+int tracer__bp_code(struct tracer *t, uint64_t code, bool on)
+{
+	int fd = bpf_map__fd(t->skel->maps.bp_codes);
+	__u8 one = 1;
+
+	if (on)
+		return bpf_map_update_elem(fd, &code, &one, BPF_ANY) ? -errno : 0;
+	bpf_map_delete_elem(fd, &code);
+	return 0;
+}
+
+int tracer__free_watches(const struct tracer *t)
+{
+	return MAX_WATCHES - t->nwatches;
 }
 
 /* Lower a code's kind in the kernel once the model has ruled a pattern out. */
@@ -302,6 +441,8 @@ void tracer__close(struct tracer *t)
 {
 	if (!t)
 		return;
+	while (t->nwatches)
+		tracer__unwatch(t, t->watches[0].addr);
 	tracer__detach(t);
 	ring_buffer__free(t->rb);
 	pyscope_bpf__destroy(t->skel);

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "model.h"
 #include "pattern.h"
 #include "plan.h"
@@ -24,8 +25,15 @@ struct tracer;
 int tracer__open(struct tracer **out, const struct pyrt *rt, const struct patterns *ps,
 		 const struct plan *plan, struct model *m, const struct tracer_opts *o, char *err,
 		 size_t errlen);
-/* Attach every probe of the plan; nothing is attached on failure. */
-int tracer__attach(struct tracer *t, char *err, size_t errlen);
+enum {
+	ATTACH_ENTRY = 1,	/* the plan's frame-start probes */
+	ATTACH_EXIT = 2,	/* its frame-end probe, if it has one */
+	ATTACH_DEALLOC = 4,	/* code and type deallocation */
+	ATTACH_ALL = 7,
+};
+
+/* Attach the plan's probes of the given kinds; none of them stays attached on failure. */
+int tracer__attach(struct tracer *t, unsigned what, char *err, size_t errlen);
 /*
  * Wait up to timeout_ms for ring-buffer records (or for wake_fd, if >= 0, to
  * become readable) and consume them into the model.  Returns 1 when wake_fd
@@ -34,6 +42,17 @@ int tracer__attach(struct tracer *t, char *err, size_t errlen);
 int tracer__poll(struct tracer *t, int timeout_ms, int wake_fd);
 /* Copy statistics and loss counters into the model. */
 int tracer__refresh(struct tracer *t);
+/*
+ * Hardware breakpoints: watch one byte of the target (every CPU, the BPF
+ * program filters the process); -ENOSPC when the debug registers are all
+ * taken.  tracer__bp_code() tells the kernel a code object is counted by
+ * breakpoints (the uprobe programs then leave it alone).
+ */
+int tracer__watch(struct tracer *t, uint64_t addr, char *err, size_t errlen);
+void tracer__unwatch(struct tracer *t, uint64_t addr);
+int tracer__bp_code(struct tracer *t, uint64_t code, bool on);
+int tracer__free_watches(const struct tracer *t);
+
 /* Remove all probes (the maps stay readable). */
 void tracer__detach(struct tracer *t);
 void tracer__close(struct tracer *t);

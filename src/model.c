@@ -30,6 +30,14 @@ struct model {
 	void *src_ctx;
 	struct src_ent src[SRC_CACHE];
 	size_t nsrc;
+	struct coverage *cover;		/* one per pattern */
+	agg_hook_fn hook;
+	void *hook_ctx;
+	struct resolved {
+		uint64_t addr;
+		char module[PS_QUAL_LEN], qualname[PS_QUAL_LEN];
+	} resolved[64];
+	size_t nresolved;
 };
 
 struct model *model__new(const struct patterns *ps, unsigned pyminor)
@@ -43,7 +51,8 @@ struct model *model__new(const struct patterns *ps, unsigned pyminor)
 	m->codes_cap = 1024;
 	m->codes = calloc(m->codes_cap, sizeof(*m->codes));
 	m->aggs = calloc(PS_MAX_AGGS, sizeof(*m->aggs));
-	if (!m->codes || !m->aggs) {
+	m->cover = calloc(ps->n ? ps->n : 1, sizeof(*m->cover));
+	if (!m->codes || !m->aggs || !m->cover) {
 		model__free(m);
 		return NULL;
 	}
@@ -68,7 +77,19 @@ void model__free(struct model *m)
 	}
 	free(m->codes);
 	free(m->aggs);
+	free(m->cover);
 	free(m);
+}
+
+void model__set_coverage(struct model *m, size_t pidx, const struct coverage *c)
+{
+	if (pidx < m->pats->n)
+		m->cover[pidx] = *c;
+}
+
+const struct coverage *model__coverage(const struct model *m, size_t pidx)
+{
+	return pidx < m->pats->n ? &m->cover[pidx] : NULL;
 }
 
 void model__set_source_reader(struct model *m, source_reader_fn fn, void *ctx)
@@ -178,8 +199,41 @@ static bool func_candidate(const struct model *m, const struct code_info *ci)
 	return false;
 }
 
+static void apply_resolved(const struct resolved *r, struct code_info *ci)
+{
+	str_copy(ci->module, r->module, sizeof(ci->module));
+	str_copy(ci->qualname, r->qualname, sizeof(ci->qualname));
+	ci->qual_known = true;
+}
+
+void model__set_resolved(struct model *m, uint64_t addr, const char *module, const char *qualname)
+{
+	struct resolved *r = NULL;
+	size_t i;
+
+	for (i = 0; i < m->nresolved; i++)
+		if (m->resolved[i].addr == addr)
+			r = &m->resolved[i];
+	if (!r) {
+		if (m->nresolved == ARRAY_SIZE(m->resolved))
+			memmove(&m->resolved[0], &m->resolved[1],
+				(ARRAY_SIZE(m->resolved) - 1) * sizeof(m->resolved[0]));
+		else
+			m->nresolved++;
+		r = &m->resolved[m->nresolved - 1];
+	}
+	r->addr = addr;
+	str_copy(r->module, module, sizeof(r->module));
+	str_copy(r->qualname, qualname, sizeof(r->qualname));
+	/* codes already announced at that address */
+	for (i = 0; i < m->codes_cap; i++)
+		if (m->codes[i] && m->codes[i]->addr == addr)
+			apply_resolved(r, m->codes[i]);
+}
+
 uint32_t model__add_code(struct model *m, const struct ps_ev_code *ev)
 {
+	size_t k;
 	struct code_info *ci = calloc(1, sizeof(*ci));
 
 	if (!ci)
@@ -215,14 +269,17 @@ uint32_t model__add_code(struct model *m, const struct ps_ev_code *ev)
 			ci->qual_known = true;
 		}
 	}
+	for (k = 0; k < m->nresolved; k++)
+		if (m->resolved[k].addr == ci->addr)
+			apply_resolved(&m->resolved[k], ci);
 	if ((ci->kind & PS_CODE_FUNC) && !func_candidate(m, ci))
 		ci->kind &= ~(uint32_t)PS_CODE_FUNC;
 	if (codes_insert(m, ci)) {
-		uint32_t k = ci->kind;
+		uint32_t kind = ci->kind;
 
 		free(ci->lt);
 		free(ci);
-		return k;
+		return kind;
 	}
 	return ci->kind;
 }
@@ -244,8 +301,18 @@ void model__add_agg(struct model *m, const struct ps_ev_agg *ev)
 	a->nkw = 0;
 	for (i = 0; i < PS_MAX_KW && (uint32_t)i < ev->nkw; i++)
 		str_copy(a->kw[a->nkw++], ev->kwnames[i], PS_KW_LEN);
+	a->first_tid = ev->tid;
+	a->first_ns = ev->ts_ns;
 	if (ev->agg_id + 1 > m->max_agg)
 		m->max_agg = ev->agg_id + 1;
+	if (m->hook)
+		m->hook(m->hook_ctx, m, ev->agg_id);
+}
+
+void model__set_agg_hook(struct model *m, agg_hook_fn fn, void *ctx)
+{
+	m->hook = fn;
+	m->hook_ctx = ctx;
 }
 
 void model__set_stats(struct model *m, uint32_t agg_id, const struct ps_stats *st)
@@ -389,10 +456,10 @@ uint64_t model__lost(const struct model *m)
 	       m->counters[PS_CNT_TSTATE_MISS];
 }
 
-static void sig_text(const struct agg_info *a, const struct pattern *p, char *buf, size_t n)
+void model__agg_sig(const struct agg_info *a, bool skip_self, char *buf, size_t n)
 {
 	struct strbuf sb;
-	int i, first = p->skip_self ? 1 : 0;
+	int i, first = skip_self ? 1 : 0;
 
 	sb_init(&sb);
 	sb_printf(&sb, "(");
@@ -407,6 +474,18 @@ static void sig_text(const struct agg_info *a, const struct pattern *p, char *bu
 	sb_printf(&sb, ")");
 	str_copy(buf, sb.buf && !sb.oom ? sb.buf : "(?)", n);
 	sb_free(&sb);
+}
+
+static void site_where(const struct model *m, const struct agg_info *a, struct site_row *r);
+
+void model__agg_site(const struct model *m, const struct agg_info *a, char *where, size_t wlen,
+		     char *func, size_t flen)
+{
+	struct site_row r;
+
+	site_where(m, a, &r);
+	str_copy(where, r.where, wlen);
+	str_copy(func, r.func, flen);
 }
 
 static int sig_cmp(const void *x, const void *y)
@@ -474,7 +553,7 @@ int model__result(const struct model *m, size_t pidx, struct pat_result *out)
 		max = MAX(max, a->st.max_ns);
 		hist_add(out->hist, a->st.hist);
 
-		sig_text(a, p, text, sizeof(text));
+		model__agg_sig(a, p->skip_self, text, sizeof(text));
 		for (j = 0; j < out->nsigs; j++)
 			if (!strcmp(out->sigs[j].text, text))
 				break;

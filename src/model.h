@@ -31,6 +31,8 @@ struct code_info {
 
 struct agg_info {
 	bool known;
+	uint32_t first_tid;
+	uint64_t first_ns;		/* CLOCK_MONOTONIC of its first call */
 	struct ps_aggkey key;
 	char types[PS_MAX_SIG][PS_TYPE_LEN];
 	char kw[PS_MAX_KW][PS_KW_LEN];
@@ -47,9 +49,23 @@ struct model *model__new(const struct patterns *ps, unsigned pyminor);
 void model__free(struct model *m);
 void model__set_source_reader(struct model *m, source_reader_fn fn, void *ctx);
 
+/*
+ * The code object at addr is module:qualname, as found by walking the live
+ * objects (breakpoint mode): better than a source file for <= 3.10.
+ */
+void model__set_resolved(struct model *m, uint64_t addr, const char *module, const char *qualname);
+
 /* Record a code sighting; returns the kind the kernel should keep for it. */
 uint32_t model__add_code(struct model *m, const struct ps_ev_code *ev);
 void model__add_agg(struct model *m, const struct ps_ev_agg *ev);
+/* Called after each new aggregate is added (e.g. pyscope check's evidence). */
+typedef void (*agg_hook_fn)(void *ctx, const struct model *m, uint32_t agg_id);
+void model__set_agg_hook(struct model *m, agg_hook_fn fn, void *ctx);
+/* file:line and function of an aggregate's call site. */
+void model__agg_site(const struct model *m, const struct agg_info *a, char *where, size_t wlen,
+		     char *func, size_t flen);
+/* "(T1, T2, **{k})" for an aggregate, leaving out self when skip_self. */
+void model__agg_sig(const struct agg_info *a, bool skip_self, char *buf, size_t n);
 void model__set_stats(struct model *m, uint32_t agg_id, const struct ps_stats *st);
 void model__set_counter(struct model *m, unsigned which, uint64_t v);
 uint64_t model__counter(const struct model *m, unsigned which);
@@ -84,6 +100,24 @@ struct pat_result {
 	struct site_row *sites;
 	size_t nsites;
 };
+
+/* How a pattern was covered during the trace. */
+enum cover_mech {
+	COVER_NONE = 0,		/* not covered (yet): see why */
+	COVER_UPROBE,		/* eval/resume uprobes: from the first instruction */
+	COVER_BREAKPOINT,	/* a hardware breakpoint on its code */
+};
+
+struct coverage {
+	enum cover_mech mech;
+	bool timed;		/* its returns are seen */
+	bool partial;		/* armed after the trace started: earlier calls were not seen */
+	uint64_t armed_ns;	/* since the trace started */
+	char why[320];		/* why not covered, or how */
+};
+
+void model__set_coverage(struct model *m, size_t pidx, const struct coverage *c);
+const struct coverage *model__coverage(const struct model *m, size_t pidx);
 
 /* Per-pattern totals, signatures (by count) and call sites (by count). */
 int model__result(const struct model *m, size_t pidx, struct pat_result *out);

@@ -57,6 +57,10 @@ const struct py_offsets pyoff_table[] = {
 		.tp_flags = 168,
 		.ht_qualname = 864,
 		.tp_dealloc = 48,
+		.tp_dict = 264,
+		.tp_mro = 344,
+		.md_dict = 16,
+		.cm_callable = 16,
 		.u_hash = 24,
 		.u_state = 32,
 		.u_length = 16,
@@ -95,6 +99,8 @@ const struct py_offsets pyoff_table[] = {
 		.op_load_const = 100,
 		.op_call_kw = 141,
 		.op_kw_names = 0xffff,
+		.op_hasjabs = { 0x0ull, 0x20f800000000000ull, 0x0ull, 0x0ull },
+		.jump_units = 1,
 	},
 	{
 		/* generated from Python 3.11.7 headers */
@@ -147,6 +153,10 @@ const struct py_offsets pyoff_table[] = {
 		.tp_flags = 168,
 		.ht_qualname = 864,
 		.tp_dealloc = 48,
+		.tp_dict = 264,
+		.tp_mro = 344,
+		.md_dict = 16,
+		.cm_callable = 16,
 		.u_hash = 24,
 		.u_state = 32,
 		.u_length = 16,
@@ -186,6 +196,8 @@ const struct py_offsets pyoff_table[] = {
 		.op_call_kw = 0xffff,
 		.op_kw_names = 172,
 		.op_defined = { 0xffffffffffffffffull, 0xffffffffffffffffull, 0x1fffffffffffffull, 0x8000000000000000ull },
+		.op_hasjabs = { 0x0ull, 0x0ull, 0x0ull, 0x0ull },
+		.jump_units = 0,
 	},
 	{
 		/* generated from Python 3.12.1 headers */
@@ -238,6 +250,10 @@ const struct py_offsets pyoff_table[] = {
 		.tp_flags = 168,
 		.ht_qualname = 872,
 		.tp_dealloc = 48,
+		.tp_dict = 264,
+		.tp_mro = 344,
+		.md_dict = 16,
+		.cm_callable = 16,
 		.u_hash = 24,
 		.u_state = 32,
 		.u_length = 16,
@@ -277,6 +293,8 @@ const struct py_offsets pyoff_table[] = {
 		.op_call_kw = 0xffff,
 		.op_kw_names = 172,
 		.op_defined = { 0xffffffffffffffffull, 0xffffffffffffffffull, 0x1f9ffffffffffull, 0x7fffe00000000000ull },
+		.op_hasjabs = { 0x0ull, 0x0ull, 0x0ull, 0x0ull },
+		.jump_units = 0,
 	},
 	{
 		/* generated from Python 3.13.0 headers */
@@ -329,6 +347,10 @@ const struct py_offsets pyoff_table[] = {
 		.tp_flags = 168,
 		.ht_qualname = 872,
 		.tp_dealloc = 48,
+		.tp_dict = 264,
+		.tp_mro = 344,
+		.md_dict = 16,
+		.cm_callable = 16,
 		.u_hash = 24,
 		.u_state = 32,
 		.u_length = 16,
@@ -368,6 +390,8 @@ const struct py_offsets pyoff_table[] = {
 		.op_call_kw = 57,
 		.op_kw_names = 0xffff,
 		.op_defined = { 0xffffffffffffffffull, 0x7fffffffffffffull, 0xffffffffffe00000ull, 0x7ffff0007fffffffull },
+		.op_hasjabs = { 0x0ull, 0x0ull, 0x0ull, 0x0ull },
+		.jump_units = 0,
 	},
 	{
 		/* generated from Python 3.8.18 headers */
@@ -420,6 +444,10 @@ const struct py_offsets pyoff_table[] = {
 		.tp_flags = 168,
 		.ht_qualname = 864,
 		.tp_dealloc = 48,
+		.tp_dict = 264,
+		.tp_mro = 344,
+		.md_dict = 16,
+		.cm_callable = 16,
 		.u_hash = 24,
 		.u_state = 32,
 		.u_length = 16,
@@ -458,6 +486,8 @@ const struct py_offsets pyoff_table[] = {
 		.op_load_const = 100,
 		.op_call_kw = 141,
 		.op_kw_names = 0xffff,
+		.op_hasjabs = { 0x0ull, 0xf800000000000ull, 0x0ull, 0x0ull },
+		.jump_units = 0,
 	},
 	{
 		/* generated from Python 3.9.18 headers */
@@ -510,6 +540,10 @@ const struct py_offsets pyoff_table[] = {
 		.tp_flags = 168,
 		.ht_qualname = 856,
 		.tp_dealloc = 48,
+		.tp_dict = 264,
+		.tp_mro = 344,
+		.md_dict = 16,
+		.cm_callable = 16,
 		.u_hash = 24,
 		.u_state = 32,
 		.u_length = 16,
@@ -548,6 +582,8 @@ const struct py_offsets pyoff_table[] = {
 		.op_load_const = 100,
 		.op_call_kw = 141,
 		.op_kw_names = 0xffff,
+		.op_hasjabs = { 0x0ull, 0x20f800000000000ull, 0x0ull, 0x0ull },
+		.jump_units = 0,
 	},
 	{
 		/* generated from Python 3.11.2 headers */
@@ -600,6 +636,10 @@ const struct py_offsets pyoff_table[] = {
 		.tp_flags = 168,
 		.ht_qualname = 864,
 		.tp_dealloc = 48,
+		.tp_dict = 264,
+		.tp_mro = 344,
+		.md_dict = 16,
+		.cm_callable = 16,
 		.u_hash = 24,
 		.u_state = 32,
 		.u_length = 16,
@@ -639,6 +679,8 @@ const struct py_offsets pyoff_table[] = {
 		.op_call_kw = 0xffff,
 		.op_kw_names = 172,
 		.op_defined = { 0xffffffffffffffffull, 0xffffffffffffffffull, 0x1fffffffffffffull, 0x8000000000000000ull },
+		.op_hasjabs = { 0x0ull, 0x0ull, 0x0ull, 0x0ull },
+		.jump_units = 0,
 	},
 };
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "pyrt.h"
 #include "procmaps.h"
+#include "pywalk.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -321,7 +322,14 @@ static void assess_mechanisms(struct pyrt *rt)
 		mech_set(rt, MECH_USDT, false, "%u probes, but no function__entry/return",
 			 rt->nusdt);
 
-	mech_set(rt, MECH_BREAKPOINT, false, "not implemented in this version of pyscope");
+	if (!rt->function_type || !rt->module_type || !rt->code_type)
+		mech_set(rt, MECH_BREAKPOINT, false,
+			 "PyFunction_Type, PyModule_Type or PyCode_Type not found: cannot find "
+			 "code objects");
+	else
+		mech_set(rt, MECH_BREAKPOINT, true,
+			 "hardware watch on the argument byte of each target's start "
+			 "instruction; code objects found through sys.modules; count only");
 }
 
 int pyrt__from_file(const char *open_path, const char *target_path, struct pyrt **out,
@@ -423,6 +431,16 @@ int pyrt__from_file(const char *open_path, const char *target_path, struct pyrt 
 	}
 	s = elf_file__sym(rt->ef, "PyCell_Type");
 	rt->cell_type = s ? s->value : 0;
+	s = elf_file__sym(rt->ef, "PyFunction_Type");
+	rt->function_type = s ? s->value : 0;
+	s = elf_file__sym(rt->ef, "PyClassMethod_Type");
+	rt->classmethod_type = s ? s->value : 0;
+	s = elf_file__sym(rt->ef, "PyStaticMethod_Type");
+	rt->staticmethod_type = s ? s->value : 0;
+	s = elf_file__sym(rt->ef, "PyModule_Type");
+	rt->module_type = s ? s->value : 0;
+	s = elf_file__sym(rt->ef, "PyCode_Type");
+	rt->code_type = s ? s->value : 0;
 	rt->code_dealloc = type_dealloc_of(rt, "PyCode_Type");
 	rt->type_dealloc = type_dealloc_of(rt, "PyType_Type");
 	rt->nusdt = (unsigned)elf_file__usdt(rt->ef, &notes);
@@ -440,6 +458,21 @@ int pyrt__from_file(const char *open_path, const char *target_path, struct pyrt 
 fail:
 	pyrt__free(rt);
 	return ret;
+}
+
+void pyrt_walker(const struct pyrt *rt, struct pywalk *w,
+		 int (*read)(void *ctx, struct mr_item *items, size_t n), void *ctx)
+{
+	memset(w, 0, sizeof(*w));
+	w->off = &rt->off;
+	w->runtime = rt->runtime + rt->bias;
+	w->t.function = rt->function_type ? rt->function_type + rt->bias : 0;
+	w->t.classmethod = rt->classmethod_type ? rt->classmethod_type + rt->bias : 0;
+	w->t.staticmethod = rt->staticmethod_type ? rt->staticmethod_type + rt->bias : 0;
+	w->t.module = rt->module_type ? rt->module_type + rt->bias : 0;
+	w->t.code = rt->code_type ? rt->code_type + rt->bias : 0;
+	w->read = read;
+	w->ctx = ctx;
 }
 
 void pyrt__free(struct pyrt *rt)

@@ -49,6 +49,8 @@ struct pyrt {
 	char frame_clear_sym[48];
 	uint64_t code_dealloc, type_dealloc;
 	uint64_t cell_type;		/* PyCell_Type */
+	/* link-time addresses of the types the object walk recognises (0: absent) */
+	uint64_t function_type, classmethod_type, staticmethod_type, module_type, code_type;
 	uint64_t opcode_targets;
 	char opcode_targets_how[64];
 	uint64_t handlers[PYRT_MAX_HANDLERS];	/* distinct RESUME handler addresses */
@@ -89,6 +91,12 @@ int pyrt_detect_version(const struct elf_file *ef, struct pyver *v, char *how, s
  * sits exactly at the opcodes not set in defined[].
  */
 int pyrt_scan_opcode_table(const struct elf_file *ef, const __u64 defined[4], uint64_t *addr);
+
+struct pywalk;
+struct mr_item;
+/* A walker over the live process's objects, reading through read/ctx. */
+void pyrt_walker(const struct pyrt *rt, struct pywalk *w,
+		 int (*read)(void *ctx, struct mr_item *items, size_t n), void *ctx);
 
 /* Does this process map a CPython interpreter?  (Cheap check for launch.) */
 bool pyrt_pid_has_python(int pid);

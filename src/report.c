@@ -46,6 +46,39 @@ static void ns(char *buf, size_t n, uint64_t v, bool have)
 		fmt_ns(buf, n, (double)v);
 }
 
+static const char *mech_word(enum cover_mech m)
+{
+	return m == COVER_BREAKPOINT ? "breakpoint" : m == COVER_UPROBE ? "uprobe" : "none";
+}
+
+/* What the table cannot show: patterns not timed, armed late, or not armed. */
+static void coverage_notes(FILE *out, const struct model *m)
+{
+	const struct patterns *ps = model__patterns(m);
+	bool header = false;
+	size_t i;
+
+	for (i = 0; i < ps->n; i++) {
+		const struct coverage *c = model__coverage(m, i);
+
+		if (c->mech == COVER_UPROBE && c->timed && !c->partial)
+			continue;
+		if (!header)
+			fprintf(out, "\ncoverage:\n");
+		header = true;
+		fprintf(out, "  %-26.26s ", ps->v[i].name);
+		if (c->mech == COVER_NONE) {
+			fprintf(out, "not armed: %.66s\n", c->why);
+			continue;
+		}
+		fprintf(out, "%s%s", mech_word(c->mech), c->timed ? "" : ", count only");
+		if (c->partial)
+			fprintf(out, ", armed after %.3fs (earlier calls not seen)",
+				(double)c->armed_ns / 1e9);
+		fprintf(out, "\n");
+	}
+}
+
 void report_text(FILE *out, const struct model *m, const struct run_meta *meta,
 		 const struct report_opts *o)
 {
@@ -117,9 +150,8 @@ void report_text(FILE *out, const struct model *m, const struct run_meta *meta,
 	}
 	if (!o->final)
 		return;
+	coverage_notes(out, m);
 	exact = report_exact(m, reason, sizeof(reason));
-	if (!meta->timed)
-		fprintf(out, "latency: not measured (%s)\n", meta->returns);
 	fprintf(out, "exact: %s (%s)\n", exact ? "yes" : "NO", reason);
 }
 
@@ -190,6 +222,16 @@ cJSON *report_json(const struct model *m, const struct run_meta *meta, const str
 		cJSON_AddNumberToObject(po, "count", (double)r.count);
 		cJSON_AddNumberToObject(po, "timed", (double)r.timed);
 		cJSON_AddItemToObject(po, "latency_ns", lat_json(&r.lat));
+		{
+			const struct coverage *c = model__coverage(m, i);
+			cJSON *co = cJSON_AddObjectToObject(po, "coverage");
+
+			cJSON_AddStringToObject(co, "mechanism", mech_word(c->mech));
+			cJSON_AddBoolToObject(co, "timed", c->timed);
+			cJSON_AddBoolToObject(co, "partial", c->partial);
+			cJSON_AddNumberToObject(co, "armed_after_s", (double)c->armed_ns / 1e9);
+			cJSON_AddStringToObject(co, "detail", c->why);
+		}
 		if (p->forbid)
 			cJSON_AddBoolToObject(po, "forbid", true);
 		if (p->legacy)

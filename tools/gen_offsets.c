@@ -192,6 +192,14 @@ int main(void)
 	F(tp_flags, offsetof(PyTypeObject, tp_flags));
 	F(ht_qualname, offsetof(PyHeapTypeObject, ht_qualname));
 	F(tp_dealloc, offsetof(PyTypeObject, tp_dealloc));
+	F(tp_dict, offsetof(PyTypeObject, tp_dict));
+	F(tp_mro, offsetof(PyTypeObject, tp_mro));
+	/*
+	 * PyModuleObject and the classmethod/staticmethod structs are private to
+	 * Objects/ in every version: { PyObject_HEAD; PyObject *first; ... }.
+	 */
+	F(md_dict, sizeof(PyObject));
+	F(cm_callable, sizeof(PyObject));
 	F(u_hash, offsetof(PyASCIIObject, hash));
 	F(u_state, offsetof(PyASCIIObject, state));
 	F(u_length, offsetof(PyASCIIObject, length));
@@ -329,6 +337,20 @@ int main(void)
 		printf("\t\t.op_defined = { 0x%llxull, 0x%llxull, 0x%llxull, 0x%llxull },\n",
 		       m[0], m[1], m[2], m[3]);
 	}
+#endif
+#ifdef HASJABS_MASK
+	{
+		/* from the interpreter's own opcode.hasjabs, passed in by gen_offsets.sh */
+		unsigned long long j[4] = { HASJABS_MASK };
+
+		printf("\t\t.op_hasjabs = { 0x%llxull, 0x%llxull, 0x%llxull, 0x%llxull },\n",
+		       j[0], j[1], j[2], j[3]);
+	}
+#endif
+#if PY_VERSION_HEX >= 0x030A0000 && PY_VERSION_HEX < 0x030B0000
+	F(jump_units, 1);
+#else
+	F(jump_units, 0);
 #endif
 	printf("\t},\n");
 	return 0;

@@ -33,7 +33,12 @@ for py in "$@"; do
 	inc=$1 plat=$2
 	[ -f "$inc/internal/pycore_runtime.h" ] || [ -f "$inc/internal/pycore_pystate.h" ] || {
 		echo "gen_offsets: $py has no internal headers in $inc" >&2; exit 1; }
-	"$cc" -w -DPy_BUILD_CORE -I"$inc" -I"$inc/internal" -I"$plat" \
+	jabs=$("$py" -c 'import opcode, sys
+m = [0, 0, 0, 0]
+for op in (opcode.hasjabs if sys.version_info < (3, 11) else []):
+    m[op // 64] |= 1 << (op % 64)
+print(",".join("0x%xull" % v for v in m))')
+	"$cc" -w -DPy_BUILD_CORE -I"$inc" -I"$inc/internal" -I"$plat" "-DHASJABS_MASK=$jabs" \
 		"$here/gen_offsets.c" -o "$tmp/gen" || { echo "gen_offsets: $py: compile failed" >&2; exit 1; }
 	"$tmp/gen"
 done

@@ -5,6 +5,7 @@ that raise through the target; 4 threads x 251 calls.  Usage:
   micro_calls.py [N]   (fib argument, default 15)
 """
 import asyncio
+import os
 import sys
 import threading
 import time
@@ -54,7 +55,17 @@ def work_item(i):
     return i * 2
 
 
+def wait_for_go():
+    """With WAIT_FILE set, block until it exists (tests arm probes on a live process)."""
+    path = os.environ.get("WAIT_FILE")
+    if path:
+        open(path + ".ready", "w").close()
+        while not os.path.exists(path):
+            time.sleep(0.005)
+
+
 def main():
+    wait_for_go()
     t0 = time.perf_counter()
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 15
     print(fib(n))

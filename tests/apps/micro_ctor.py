@@ -7,6 +7,7 @@ Captured() whose __init__ captures self in a closure; 5 constructions of a
 same-named class in another module (mod_a/mod_b).  Everything in a loop, so
 3.13 specialises the call sites (CALL_ALLOC_AND_ENTER_INIT).
 """
+import os
 import sys
 import time
 
@@ -64,6 +65,11 @@ def build():
 
 
 repeat = int(sys.argv[1]) if len(sys.argv) > 1 else 1
+if os.environ.get("WAIT_FILE"):
+    # tests arm probes on the live process first
+    open(os.environ["WAIT_FILE"] + ".ready", "w").close()
+    while not os.path.exists(os.environ["WAIT_FILE"]):
+        time.sleep(0.005)
 t0 = time.perf_counter()
 n = sum(len(build()) for _ in range(repeat))
 print("built %d\nelapsed: %.6f" % (n, time.perf_counter() - t0), file=sys.stderr)

@@ -303,6 +303,182 @@ def t_lifecycle(ctx, py, tmp):
         proc.wait()
 
 
+BP_CALLS = os.path.join(APPS, "bp_calls.json")
+BP_CTOR = os.path.join(APPS, "bp_ctor.json")
+
+
+def attach_armed(ctx, py, tmp, script, args, patterns, name):
+    """Start script held by WAIT_FILE, attach pyscope (args), release it once
+    armed, and return pyscope's JSON report."""
+    go = os.path.join(tmp, "go")
+    env = dict(os.environ, WAIT_FILE=go)
+    target = subprocess.Popen([py, os.path.join(APPS, script)], cwd=APPS, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              universal_newlines=True)
+    out = os.path.join(tmp, name + ".json")
+    try:
+        deadline = time.time() + 30
+        while not os.path.exists(go + ".ready"):
+            if time.time() > deadline or target.poll() is not None:
+                raise Fail("%s did not get ready" % script)
+            time.sleep(0.01)
+        tr = subprocess.Popen([ctx.pyscope] + args + ["-p", str(target.pid), "-f", patterns,
+                                                     "--format", "json", "-o", out],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              universal_newlines=True)
+        line = tr.stderr.readline()
+        if "tracing pid" not in line:
+            tr.kill()
+            raise Fail("pyscope did not arm: %s%s" % (line, tr.stderr.read()[-500:]))
+        open(go, "w").close()
+        target.wait(timeout=120)
+        tr.wait(timeout=60)
+        err = tr.stderr.read()
+        if tr.returncode != 0:
+            raise Fail("pyscope exited %d: %s" % (tr.returncode, err[-500:]))
+    finally:
+        if target.poll() is None:
+            target.kill()
+    with open(out) as f:
+        return json.load(f), err
+
+
+def t_breakpoint(ctx, py, tmp, script, patterns):
+    """Hardware breakpoints count exactly what the oracle counts, and no uprobe is used."""
+    rep, err = attach_armed(ctx, py, tmp, script, ["trace", "--via", "breakpoint"], patterns,
+                            "bp")
+    for p in rep["patterns"]:
+        if p["coverage"]["mechanism"] != "breakpoint" or p["coverage"]["partial"]:
+            raise Fail("%s covered by %s: %s" % (p["name"], p["coverage"], err[-300:]))
+    orc = oracle(py, patterns, [os.path.join(APPS, script)], APPS, tmp, "bp")
+    compare(rep, orc)
+
+
+BP_DEMO = os.path.join(APPS, "bp_demo.json")
+
+
+def t_bp_demo(ctx, py, tmp):
+    """Breakpoints on the demo's constructors and factories, threads + asyncio."""
+    go = os.path.join(tmp, "go")
+    ready = os.path.join(tmp, "ready")
+    args = demo_args(13, "mixed", 300)
+    target = subprocess.Popen([py] + args + ["--ready-file", ready, "--wait-file", go],
+                              cwd=APPS, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    out = os.path.join(tmp, "bp.json")
+    try:
+        while not os.path.exists(ready):
+            if target.poll() is not None:
+                raise Fail("demo did not start")
+            time.sleep(0.01)
+        tr = subprocess.Popen([ctx.pyscope, "trace", "--via", "breakpoint", "-p", str(target.pid),
+                               "-f", BP_DEMO, "--format", "json", "-o", out],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              universal_newlines=True)
+        if "tracing pid" not in tr.stderr.readline():
+            raise Fail("not armed: %s" % tr.stderr.read())
+        open(go, "w").close()
+        target.wait(timeout=120)
+        tr.wait(timeout=60)
+    finally:
+        if target.poll() is None:
+            target.kill()
+    with open(out) as f:
+        rep = json.load(f)
+    for p in rep["patterns"]:
+        if p["coverage"]["mechanism"] != "breakpoint":
+            raise Fail("%s not on a breakpoint: %s" % (p["name"], p["coverage"]))
+    compare(rep, oracle(py, BP_DEMO, args, APPS, tmp, "bp-demo"))
+
+
+def t_redefine(ctx, py, tmp):
+    """A redefined function is followed: the new code is watched once pyscope
+    notices, and the report says when."""
+    pats = os.path.join(APPS, "redefine.json")
+    rep, err = attach_armed(ctx, py, tmp, "redefine.py", ["trace", "--via", "breakpoint"], pats,
+                            "redef")
+    n = rep["patterns"][0]["count"]
+    cov = rep["patterns"][0]["coverage"]
+    if n != 23 + 29 or cov["mechanism"] != "breakpoint" or "re-armed" not in cov["detail"]:
+        raise Fail("redefinition: count %d (want 52), coverage %s" % (n, cov))
+
+
+def t_check_json(ctx, py, tmp):
+    """check --format json and --fail-fast on the demo's legacy constructor."""
+    pats = os.path.join(tmp, "forbid.json")
+    with open(pats, "w") as f:
+        json.dump({"patterns": [
+            {"name": "legacy", "class": "chatdemo.engine:UserExecutionEngine", "forbid": True,
+             "args": ["AgentRegistry", "AgentWebSocketBridge", "UserExecutionContext"]},
+            {"name": "modern", "class": "chatdemo.engine:UserExecutionEngine",
+             "args": ["UserExecutionContext"]}]}, f)
+    args = demo_args(5, "threads", 200)
+    r = run([ctx.pyscope, "check", "--format", "json", "-f", pats, "--", py] + args, cwd=APPS)
+    doc = json.loads(r.stdout)
+    if r.returncode != 1 or doc["result"] != "fail" or not doc["hits"]:
+        raise Fail("check json: exit %d, %s" % (r.returncode, r.stdout[:500]))
+    sites = {h["site"].rsplit("/", 1)[-1] for h in doc["hits"]}
+    want = {"server.py:16", "server.py:21", "engine.py:46"}
+    if not sites <= want or any(h["pattern"] != "legacy" for h in doc["hits"]):
+        raise Fail("check json hits %s, expected sites within %s" % (doc["hits"], want))
+    r = run([ctx.pyscope, "check", "--fail-fast", "-f", pats, "--", py] + args, cwd=APPS)
+    hits = [l for l in r.stdout.splitlines() if l.startswith("HIT ")]
+    if r.returncode != 1 or len(hits) != 1 or "RESULT FAIL" not in r.stdout:
+        raise Fail("fail-fast: exit %d, %r" % (r.returncode, r.stdout))
+
+
+def t_check(ctx, py, tmp):
+    """check: exit 1 on a forbidden hit in a module imported late, 0 when never
+    imported or the target exits first, with evidence lines."""
+    pats = os.path.join(APPS, "check_late.json")
+
+    def run_check(extra, via=None):
+        ready, go = os.path.join(tmp, "ready"), os.path.join(tmp, "go")
+        for f in (ready, go):
+            if os.path.exists(f):
+                os.unlink(f)
+        target = subprocess.Popen([py, os.path.join(APPS, "late_import.py"), ready, go] + extra,
+                                  cwd=APPS, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            while not os.path.exists(ready):
+                time.sleep(0.01)
+            ck = subprocess.Popen([ctx.pyscope, "check", "-p", str(target.pid), "-f", pats] +
+                                  (["--via", via] if via else []),
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  universal_newlines=True)
+            line = ck.stderr.readline()
+            if "tracing pid" not in line:
+                ck.kill()
+                raise Fail("check did not arm: %s" % line)
+            open(go, "w").close()
+            out, err = ck.communicate(timeout=60)
+            target.wait(timeout=30)
+            return ck.returncode, out, line + err
+        finally:
+            if target.poll() is None:
+                target.kill()
+
+    # auto: a pattern does not resolve yet, so uprobes cover everything from the start
+    code, out, err = run_check([])
+    if code != 1 or "PATTERN legacy calls=7 mechanism=uprobe\n" not in out:
+        raise Fail("late import (auto): exit %d, out %r" % (code, out))
+    # breakpoints: armed when the module appears, and the report says when
+    code, out, err = run_check([], "breakpoint")
+    hits = [l for l in out.splitlines() if l.startswith("HIT ")]
+    if code != 1 or len(hits) != 1 or "pattern=legacy" not in hits[0] \
+            or "late_import.py:" not in hits[0] or "args=(int)" not in hits[0]:
+        raise Fail("late import: exit %d, out %r, err %r" % (code, out, err[-300:]))
+    if "PATTERN legacy calls=7 mechanism=breakpoint armed_after=" not in out:
+        raise Fail("late import: no armed window or wrong count: %r" % out)
+    if "RESULT FAIL" not in out:
+        raise Fail("late import: no RESULT line: %r" % out)
+    code, out, err = run_check(["--no-import"], "breakpoint")
+    if code != 0 or "HIT" in out or "RESULT PASS" not in out or "not imported" not in out:
+        raise Fail("never imported: exit %d, out %r" % (code, out))
+    code, out, err = run_check(["--exit-early"], "breakpoint")
+    if code != 0 or "RESULT PASS" not in out or "target exited" not in out:
+        raise Fail("exits during check: exit %d, out %r" % (code, out))
+
+
 # -- runner -------------------------------------------------------------------
 
 class Ctx:
@@ -323,6 +499,14 @@ def build_tests(ctx):
     for label, py in interpreters():
         if label in ("py3.8.18", "py3.13.0", "debian3.11"):
             tests.append(("lifecycle/" + label, lambda tmp, py=py: t_lifecycle(ctx, py, tmp)))
+        tests.append(("bp-calls/" + label, lambda tmp, py=py: t_breakpoint(
+            ctx, py, tmp, "micro_calls.py", BP_CALLS)))
+        tests.append(("bp-ctor/" + label, lambda tmp, py=py: t_breakpoint(
+            ctx, py, tmp, "micro_ctor.py", BP_CTOR)))
+        tests.append(("check/" + label, lambda tmp, py=py: t_check(ctx, py, tmp)))
+        tests.append(("bp-demo/" + label, lambda tmp, py=py: t_bp_demo(ctx, py, tmp)))
+        tests.append(("bp-redefine/" + label, lambda tmp, py=py: t_redefine(ctx, py, tmp)))
+        tests.append(("check-json/" + label, lambda tmp, py=py: t_check_json(ctx, py, tmp)))
     return tests
 
 

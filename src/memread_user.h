@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Batched reads of a target's memory through the BPF task iterator in
+ * bpf/memread.bpf.c.  One call of memread__batch() costs one iterator run
+ * per 128 requests (or 28 KiB), whatever their addresses.
+ */
+#ifndef PYSCOPE_MEMREAD_USER_H
+#define PYSCOPE_MEMREAD_USER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct mr_item {
+	uint64_t addr;
+	uint32_t len;
+	void *dst;
+	int status;		/* out: 0, or a negative errno (-EFAULT: not mapped) */
+};
+
+/* Reads items[i].len bytes at items[i].addr into items[i].dst, for each i. */
+typedef int (*mem_read_fn)(void *ctx, struct mr_item *items, size_t n);
+
+struct memread;
+
+int memread__open(struct memread **out, int pid, char *err, size_t errlen);
+int memread__batch(struct memread *mr, struct mr_item *items, size_t n);
+/* The mem_read_fn for a struct memread. */
+int memread_fn(void *ctx, struct mr_item *items, size_t n);
+void memread__close(struct memread *mr);
+
+#endif

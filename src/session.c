@@ -1,0 +1,644 @@
+// SPDX-License-Identifier: MIT
+#include "session.h"
+#include "cmds.h"
+#include "launch.h"
+#include "mech_uprobe.h"
+#include "memread_user.h"
+#include "pattern.h"
+#include "plan.h"
+#include "pyrt.h"
+#include "pywalk.h"
+#include "util.h"
+
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define RESOLVE_PENDING_NS	(50ull * 1000000)	/* look for late imports */
+#define RESOLVE_ARMED_NS	(500ull * 1000000)	/* notice redefinitions */
+
+/* The only global: set by SIGINT/SIGTERM, read by the event loop. */
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+/* Per pattern: how breakpoints cover it. */
+struct bp_state {
+	bool want;		/* meant for breakpoints (else uprobes) */
+	bool armed;
+	uint64_t code, watch;
+};
+
+struct src_ctx {
+	int pid;
+	char cwd[PATH_MAX];
+};
+
+struct session {
+	const struct config *cfg;
+	struct patterns ps;
+	struct pyrt *rt;
+	struct model *m;
+	struct tracer *t;
+	struct memread *mr;
+	struct pywalk walk;
+	struct plan plan;
+	struct run_meta meta;
+	struct src_ctx sctx;
+	struct bp_state *bp;
+	FILE *out;
+	int pid, pidfd;
+	bool launched, released, count_only;
+	bool uprobes_on;		/* frame-start uprobes attached */
+	bool exits_on;			/* frame-end probe attached: calls are timed */
+	uint64_t t0, start, last_pending, last_armed;
+	int64_t wall_minus_mono;
+};
+
+static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	(void)fmt;
+	(void)ap;
+	return 0;
+}
+
+static int libbpf_loud(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	return vfprintf(stderr, fmt, ap);
+}
+
+/* Read a target's source file: through its root, then directly. */
+static int read_source(void *ctx, const char *filename, char **text, size_t *len)
+{
+	const struct src_ctx *s = ctx;
+	char path[PATH_MAX * 2 + 64];
+
+	if (filename[0] == '<')
+		return -ENOENT;
+	if (filename[0] == '/')
+		snprintf(path, sizeof(path), "/proc/%d/root%s", s->pid, filename);
+	else
+		snprintf(path, sizeof(path), "/proc/%d/cwd/%s", s->pid, filename);
+	if (!read_file(path, 16u << 20, text, len))
+		return 0;
+	if (filename[0] == '/')
+		snprintf(path, sizeof(path), "%s", filename);
+	else
+		snprintf(path, sizeof(path), "%s/%s", s->cwd, filename);
+	return read_file(path, 16u << 20, text, len);
+}
+
+static FILE *open_output(const char *path, char *err, size_t errlen)
+{
+	int fd;
+	FILE *f;
+
+	if (!path)
+		return stdout;
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || !(f = fdopen(fd, "w"))) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	return f;
+}
+
+static int load_patterns(const struct config *cfg, struct patterns *ps, char *err, size_t errlen)
+{
+	int i, ret;
+
+	for (i = 0; i < cfg->nexprs; i++) {
+		ret = patterns_add_expr(ps, cfg->exprs[i], err, errlen);
+		if (ret)
+			return ret;
+	}
+	if (cfg->pattern_file)
+		return patterns_load_file(ps, cfg->pattern_file, err, errlen);
+	return 0;
+}
+
+static uint64_t since(const struct session *s)
+{
+	return now_ns() - s->start;
+}
+
+static void set_cover(struct session *s, size_t i, enum cover_mech mech, bool timed,
+		      const char *why)
+{
+	struct coverage c = { .mech = mech, .timed = timed };
+
+	c.armed_ns = s->start ? since(s) : 0;
+	c.partial = s->start && c.armed_ns > 0;
+	str_copy(c.why, why ? why : "", sizeof(c.why));
+	model__set_coverage(s->m, i, &c);
+}
+
+/* Attach the eval/resume uprobes (once), for patterns breakpoints cannot cover. */
+static int uprobes_on(struct session *s, char *err, size_t errlen)
+{
+	int ret;
+
+	if (s->uprobes_on)
+		return 0;
+	ret = tracer__attach(s->t, ATTACH_ENTRY, err, errlen);
+	if (!ret)
+		s->uprobes_on = true;
+	return ret;
+}
+
+/* The frame-end probe and deallocation probes: attached once, before anything counts. */
+static int base_probes(struct session *s, char *err, size_t errlen)
+{
+	unsigned what = ATTACH_DEALLOC;
+	int ret;
+
+	if (s->plan.exit != EXIT_NONE && !s->count_only)
+		what |= ATTACH_EXIT;
+	ret = tracer__attach(s->t, what, err, errlen);
+	if (!ret)
+		s->exits_on = what & ATTACH_EXIT;
+	return ret;
+}
+
+/*
+ * Put pattern i under a breakpoint on its code's start unit.  Returns 0, or
+ * -ENOSPC when the debug registers are full, or another negative errno.
+ */
+static int arm(struct session *s, size_t i, const struct pw_target *t, bool rearm, char *err,
+	       size_t errlen)
+{
+	struct bp_state *b = &s->bp[i];
+	char how[320];
+	int ret;
+
+	ret = tracer__bp_code(s->t, t->code, true);
+	if (!ret)
+		ret = tracer__watch(s->t, t->watch, err, errlen);
+	if (ret) {
+		tracer__bp_code(s->t, t->code, false);
+		return ret;
+	}
+	b->armed = true;
+	b->code = t->code;
+	b->watch = t->watch;
+	if (s->ps.v[i].kind == PAT_FUNC)
+		model__set_resolved(s->m, t->code, s->ps.v[i].module, s->ps.v[i].qualname);
+	if (rearm)
+		snprintf(how, sizeof(how), "breakpoint on %s at 0x%lx, re-armed at %.3fs after the "
+			 "code was redefined (calls in between may be missed)", t->how,
+			 (unsigned long)t->watch, (double)since(s) / 1e9);
+	else
+		snprintf(how, sizeof(how), "breakpoint on %s at 0x%lx", t->how,
+			 (unsigned long)t->watch);
+	/* <= 3.10 without the eval entry probe: a resumed generator is not found again */
+	set_cover(s, i, COVER_BREAKPOINT, s->exits_on, how);
+	debug(s->cfg->verbose, "pattern %s: %s", s->ps.v[i].name, how);
+	return 0;
+}
+
+/* Is this watch address still needed by another armed pattern? */
+static bool watch_used(const struct session *s, uint64_t addr, size_t except)
+{
+	size_t i;
+
+	for (i = 0; i < s->ps.n; i++)
+		if (i != except && s->bp[i].armed && s->bp[i].watch == addr)
+			return true;
+	return false;
+}
+
+static bool code_used(const struct session *s, uint64_t code, size_t except)
+{
+	size_t i;
+
+	for (i = 0; i < s->ps.n; i++)
+		if (i != except && s->bp[i].armed && s->bp[i].code == code)
+			return true;
+	return false;
+}
+
+static void disarm(struct session *s, size_t i)
+{
+	struct bp_state *b = &s->bp[i];
+
+	if (!b->armed)
+		return;
+	b->armed = false;
+	if (!watch_used(s, b->watch, i))
+		tracer__unwatch(s->t, b->watch);
+	if (!code_used(s, b->code, i))
+		tracer__bp_code(s->t, b->code, false);
+}
+
+/* A breakpoint pattern that cannot be watched goes to the uprobes. */
+static int fall_back(struct session *s, size_t i, const char *why)
+{
+	char err[256], msg[200];
+	int ret;
+
+	s->bp[i].want = false;
+	ret = uprobes_on(s, err, sizeof(err));
+	if (ret) {
+		report_error(s->cfg, err);
+		return ret;
+	}
+	snprintf(msg, sizeof(msg), "%s: %s", mech_name(s->plan.mech), why);
+	set_cover(s, i, COVER_UPROBE, s->exits_on, msg);
+	warn("pattern %s: %s; using the %s mechanism", s->ps.v[i].name, why,
+	     mech_name(s->plan.mech));
+	return 0;
+}
+
+/* Resolve breakpoint patterns: arm the new ones, follow redefinitions. */
+static int resolve(struct session *s, bool armed_too)
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; i < s->ps.n; i++) {
+		struct bp_state *b = &s->bp[i];
+		struct pw_target t;
+		char why[256] = "", err[256];
+		bool rearm;
+		int st;
+
+		if (!b->want || (b->armed && !armed_too))
+			continue;
+		st = pywalk_resolve(&s->walk, &s->ps.v[i], &t, why, sizeof(why));
+		if (st < 0) {
+			/* exiting, or caught mid-update: the loop notices an exit, else retry */
+			debug(s->cfg->verbose, "resolving %s: %s", s->ps.v[i].name, strerror(-st));
+			return 0;
+		}
+		if (st != PW_OK) {
+			/*
+			 * Not imported, or not defined yet: a module is in sys.modules
+			 * while it still runs.  Keep looking; keep an armed watch.
+			 */
+			if (!b->armed)
+				set_cover(s, i, COVER_NONE, false, why);
+			continue;
+		}
+		if (t.unsafe) {
+			if (b->armed)
+				continue;
+			ret = fall_back(s, i, "its first instruction is also a jump target");
+			if (ret)
+				return ret;
+			continue;
+		}
+		if (b->armed && b->code == t.code)
+			continue;
+		rearm = b->armed;
+		if (rearm) {
+			debug(s->cfg->verbose, "pattern %s: code moved (redefined or reloaded)",
+			      s->ps.v[i].name);
+			disarm(s, i);
+		}
+		ret = arm(s, i, &t, rearm, err, sizeof(err));
+		if (ret == -ENOSPC) {
+			ret = fall_back(s, i, "no free hardware breakpoint");
+			if (ret)
+				return ret;
+		} else if (ret) {
+			report_error(s->cfg, err);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Which mechanism covers which pattern.  Breakpoints cost nothing until a
+ * target runs but cannot time calls (here) and only watch code that exists:
+ * --via breakpoint uses them for every pattern they can cover; --via auto
+ * only when calls are not timed and every pattern resolves now and fits.
+ */
+static int cover(struct session *s)
+{
+	const struct config *cfg = s->cfg;
+	bool try_bp = cfg->via == VIA_BREAKPOINT || (cfg->via == VIA_AUTO && s->count_only);
+	char err[512];
+	size_t i;
+	int ret;
+
+	if (try_bp && !s->rt->mech[MECH_BREAKPOINT].ok) {
+		if (cfg->via == VIA_BREAKPOINT) {
+			report_error(cfg, s->rt->mech[MECH_BREAKPOINT].why);
+			return -ENOTSUP;
+		}
+		try_bp = false;
+	}
+	if (try_bp) {
+		ret = memread__open(&s->mr, s->pid, err, sizeof(err));
+		if (ret) {
+			if (cfg->via == VIA_BREAKPOINT) {
+				report_error(cfg, err);
+				return ret;
+			}
+			debug(cfg->verbose, "no breakpoints: %s", err);
+			try_bp = false;
+		} else {
+			pyrt_walker(s->rt, &s->walk, memread_fn, s->mr);
+		}
+	}
+	if (try_bp && cfg->via == VIA_AUTO) {
+		/* auto: all or nothing, so that every count is exact from the start */
+		uint64_t addrs[8];
+		size_t naddr = 0, k;
+
+		for (i = 0; i < s->ps.n && try_bp; i++) {
+			struct pw_target t;
+
+			if (pywalk_resolve(&s->walk, &s->ps.v[i], &t, NULL, 0) != PW_OK || t.unsafe) {
+				try_bp = false;
+				break;
+			}
+			for (k = 0; k < naddr; k++)
+				if (addrs[k] == t.watch)
+					break;
+			if (k == naddr) {
+				if (naddr == 4) {
+					try_bp = false;
+					break;
+				}
+				addrs[naddr++] = t.watch;
+			}
+		}
+		debug(cfg->verbose, "auto: %s", try_bp ? "every pattern fits in breakpoints" :
+		      "using uprobes (a pattern does not resolve now or the breakpoints are too few)");
+	}
+	for (i = 0; i < s->ps.n; i++)
+		s->bp[i].want = try_bp;
+	ret = base_probes(s, err, sizeof(err));
+	if (ret) {
+		report_error(cfg, err);
+		return ret;
+	}
+	if (!try_bp) {
+		ret = uprobes_on(s, err, sizeof(err));
+		if (ret) {
+			report_error(cfg, err);
+			return ret;
+		}
+		for (i = 0; i < s->ps.n; i++)
+			set_cover(s, i, COVER_UPROBE, s->exits_on, s->plan.desc);
+		return 0;
+	}
+	return resolve(s, false);
+}
+
+int session__open(struct session **out, const struct config *cfg, bool count_only)
+{
+	struct session *s;
+	struct tracer_opts topts = { .capture_args = !cfg->no_args, .verbose = cfg->verbose };
+	char err[768] = "", link[64];
+	ssize_t n;
+	int ret;
+
+	*out = NULL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->cfg = cfg;
+	s->pid = cfg->pid;
+	s->pidfd = -1;
+	s->count_only = count_only;
+	s->t0 = now_ns();
+	s->wall_minus_mono = (int64_t)(wall_ns() - now_ns());
+	libbpf_set_print(cfg->verbose >= 2 ? libbpf_loud : libbpf_quiet);
+	ret = load_patterns(cfg, &s->ps, err, sizeof(err));
+	if (ret)
+		goto fail;
+	s->bp = calloc(s->ps.n ? s->ps.n : 1, sizeof(*s->bp));
+	if (!s->bp) {
+		ret = -ENOMEM;
+		snprintf(err, sizeof(err), "out of memory");
+		goto fail;
+	}
+	s->out = open_output(cfg->output, err, sizeof(err));
+	if (!s->out) {
+		ret = -EIO;
+		goto fail;
+	}
+	if (!s->pid) {
+		ret = launch_start(cfg->argv, &s->pid, err, sizeof(err));
+		if (ret)
+			goto fail;
+		s->launched = true;
+	}
+	debug(cfg->verbose, "%.1f ms: target ready", (now_ns() - s->t0) / 1e6);
+	ret = pyrt__from_pid(s->pid, &s->rt, err, sizeof(err));
+	if (ret)
+		goto fail;
+	debug(cfg->verbose, "%.1f ms: interpreter model built", (now_ns() - s->t0) / 1e6);
+	ret = plan_make(s->rt, cfg->via == VIA_BREAKPOINT ? VIA_AUTO : cfg->via, &s->plan, err,
+			sizeof(err));
+	if (ret)
+		goto fail;
+	if (count_only)
+		s->plan.exit = EXIT_NONE;
+	s->m = model__new(&s->ps, s->rt->ver.minor);
+	if (!s->m) {
+		ret = -ENOMEM;
+		snprintf(err, sizeof(err), "out of memory");
+		goto fail;
+	}
+	s->sctx.pid = s->pid;
+	snprintf(link, sizeof(link), "/proc/%d/cwd", s->pid);
+	n = readlink(link, s->sctx.cwd, sizeof(s->sctx.cwd) - 1);
+	s->sctx.cwd[n > 0 ? n : 0] = '\0';
+	model__set_source_reader(s->m, read_source, &s->sctx);
+	ret = tracer__open(&s->t, s->rt, &s->ps, &s->plan, s->m, &topts, err, sizeof(err));
+	if (ret)
+		goto fail;
+	debug(cfg->verbose, "%.1f ms: BPF loaded", (now_ns() - s->t0) / 1e6);
+	ret = cover(s);
+	if (ret) {
+		err[0] = '\0';
+		goto fail;
+	}
+	debug(cfg->verbose, "%.1f ms: armed", (now_ns() - s->t0) / 1e6);
+
+	s->meta.pid = s->pid;
+	s->meta.launched = s->launched;
+	str_copy(s->meta.python, s->rt->version, sizeof(s->meta.python));
+	str_copy(s->meta.interpreter, s->rt->path, sizeof(s->meta.interpreter));
+	str_copy(s->meta.mechanism, s->uprobes_on ? mech_name(s->plan.mech) : "breakpoint",
+		 sizeof(s->meta.mechanism));
+	if (s->uprobes_on && s->mr)
+		str_copy(s->meta.mechanism, "mixed", sizeof(s->meta.mechanism));
+	str_copy(s->meta.returns, s->exits_on ? plan_exit_str(s->plan.exit) : "none (count only)",
+		 sizeof(s->meta.returns));
+	s->meta.timed = s->exits_on;
+	*out = s;
+	return 0;
+fail:
+	if (err[0])
+		report_error(cfg, err);
+	session__close(s);
+	return ret ? ret : -EINVAL;
+}
+
+/* Has the target exited?  (A zombie counts: nothing is left to trace.) */
+static bool target_gone(const struct session *s, bool pidfd_ready, int *code)
+{
+	char path[64];
+
+	if (s->launched)
+		return launch_exited(s->pid, code);
+	if (s->pidfd >= 0)
+		return pidfd_ready;
+	snprintf(path, sizeof(path), "/proc/%d/exe", s->pid);
+	return access(path, F_OK) != 0 && (errno == ENOENT || errno == ESRCH);
+}
+
+int session__run(struct session *s, session_tick_fn tick, void *ctx)
+{
+	const struct config *cfg = s->cfg;
+	struct sigaction sa;
+	int ret, code = 0;
+	bool pending;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	pending = false;
+	for (i = 0; i < s->ps.n; i++)
+		pending |= s->bp[i].want && !s->bp[i].armed;
+	fprintf(stderr, "pyscope: tracing pid %d (Python %s, via %s) for %zu pattern(s)%s; "
+		"Ctrl-C to stop\n", s->pid, s->rt->version, s->meta.mechanism, s->ps.n,
+		pending ? ", some not imported yet" : "");
+	/* a pidfd becomes readable when the target exits: no polling delay */
+	s->pidfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
+	s->start = s->last_pending = s->last_armed = now_ns();
+	s->meta.start_wall_ns = wall_ns();
+	if (s->launched) {
+		ret = launch_release(s->pid);
+		if (ret) {
+			char err[128];
+
+			snprintf(err, sizeof(err), "cannot resume pid %d: %s", s->pid, strerror(-ret));
+			report_error(cfg, err);
+			return ret;
+		}
+		s->released = true;
+	}
+	while (!stop_requested) {
+		uint64_t now;
+
+		ret = tracer__poll(s->t, 50, s->pidfd);
+		if (ret < 0) {
+			char err[128];
+
+			snprintf(err, sizeof(err), "reading events: %s", strerror(-ret));
+			report_error(cfg, err);
+			return ret;
+		}
+		now = now_ns();
+		if (target_gone(s, ret == 1, &code)) {
+			s->meta.target_exited = true;
+			s->meta.exited_after_ns = now - s->start;
+			s->meta.exit_code = code;
+			break;
+		}
+		if (s->mr && now - s->last_pending >= RESOLVE_PENDING_NS) {
+			bool armed_too = now - s->last_armed >= RESOLVE_ARMED_NS;
+
+			s->last_pending = now;
+			if (armed_too)
+				s->last_armed = now;
+			ret = resolve(s, armed_too);
+			if (ret)
+				return ret;
+		}
+		if (cfg->duration_ms && now - s->start >= cfg->duration_ms * 1000000ull)
+			break;
+		if (tick && tick(ctx, s, now))
+			break;
+	}
+	s->meta.stopped_by_signal = stop_requested;
+	s->meta.duration_ns = now_ns() - s->start;
+	debug(cfg->verbose, "%.1f ms: stopping", (now_ns() - s->t0) / 1e6);
+	return 0;
+}
+
+void session__refresh(struct session *s)
+{
+	s->meta.duration_ns = now_ns() - s->start;
+	tracer__refresh(s->t);
+}
+
+void session__finish(struct session *s)
+{
+	tracer__poll(s->t, 0, -1);
+	tracer__refresh(s->t);
+}
+
+int session__close(struct session *s)
+{
+	int status = 0;
+
+	if (!s)
+		return 0;
+	if (s->t) {
+		tracer__close(s->t);
+		debug(s->cfg->verbose, "%.1f ms: detached", (now_ns() - s->t0) / 1e6);
+	}
+	if (s->launched && !s->released)
+		launch_abort(s->pid);
+	else if (s->launched)
+		status = s->meta.target_exited ? s->meta.exit_code : launch_wait(s->pid);
+	if (s->pidfd >= 0)
+		close(s->pidfd);
+	memread__close(s->mr);
+	model__free(s->m);
+	pyrt__free(s->rt);
+	patterns_free(&s->ps);
+	free(s->bp);
+	if (s->out && s->out != stdout)
+		fclose(s->out);
+	free(s);
+	return status;
+}
+
+struct model *session__model(struct session *s)
+{
+	return s->m;
+}
+
+struct run_meta *session__meta(struct session *s)
+{
+	return &s->meta;
+}
+
+FILE *session__out(struct session *s)
+{
+	return s->out;
+}
+
+bool session__launched(const struct session *s)
+{
+	return s->launched;
+}
+
+uint64_t session__wall(const struct session *s, uint64_t mono_ns)
+{
+	return (uint64_t)((int64_t)mono_ns + s->wall_minus_mono);
+}
