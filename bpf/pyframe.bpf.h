@@ -71,8 +71,11 @@ static __always_inline bool tstate_is_mine(__u64 ts, __u32 tid)
 	return ts && (__u32)rd_u64(ts + off.ts_native_thread_id) == tid;
 }
 
-/* Walk every interpreter's thread list for the calling thread (3.12+). */
-static __always_inline __u64 tstate_walk(__u32 tid)
+/*
+ * Walk every interpreter's thread list for the calling thread (3.12+) and
+ * cache what is found in tstates.  A global function: verified once.
+ */
+__noinline int tstate_walk(__u32 tid)
 {
 	__u64 interp = rd_u64(runtime_addr + off.rt_interp_head);
 
@@ -82,7 +85,7 @@ static __always_inline __u64 tstate_walk(__u32 tid)
 		for (int j = 0; j < PS_MAX_THREADS && ts; j++) {
 			if ((__u32)rd_u64(ts + off.ts_native_thread_id) == tid) {
 				bpf_map_update_elem(&tstates, &tid, &ts, BPF_ANY);
-				return ts;
+				return 1;
 			}
 			ts = rd_u64(ts + off.ts_next);
 		}
@@ -115,7 +118,10 @@ static __always_inline __u64 get_tstate(void)
 	cached = bpf_map_lookup_elem(&tstates, &tid);
 	if (cached && tstate_is_mine(*cached, tid))
 		return *cached;
-	return tstate_walk(tid);
+	if (!tstate_walk(tid))
+		return 0;
+	cached = bpf_map_lookup_elem(&tstates, &tid);
+	return cached ? *cached : 0;
 }
 
 static __always_inline __u64 current_frame(__u64 ts)

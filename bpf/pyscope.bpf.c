@@ -32,6 +32,12 @@ const volatile __u64 hash_init = 0;	/* ps_hash_str("__init__") */
 const volatile __u64 hash_new = 0;	/* ps_hash_str("__new__") */
 const volatile __u8 class_patterns = 0;	/* any class:... pattern */
 const volatile __u8 capture_args = 1;
+/* call paths: frames walked per hit (0: only the immediate caller) */
+const volatile __u32 path_depth = 0;
+/* --capture: the names are in capnames; values are str or int */
+const volatile __u8 capture_on = 0;
+const volatile __u64 str_type_addr = 0;		/* &PyUnicode_Type */
+const volatile __u64 long_type_addr = 0;	/* &PyLong_Type */
 /* _PyEval_EvalFrameDefault's range in the target (breakpoints on <= 3.10) */
 const volatile __u64 eval_lo = 0;
 const volatile __u64 eval_hi = 0;
@@ -75,6 +81,21 @@ struct {
 	__type(key, __u64);			/* type object */
 	__type(value, __u8);			/* 1: a class pattern's name */
 } class_types SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16);
+	__type(key, __u64);			/* ps_hash_str(parameter name) */
+	__type(value, __u8);
+} capnames SEC(".maps");
+
+/* call paths already announced */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u8);
+} stacks_seen SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -146,6 +167,11 @@ struct scratch {
 	char name[PS_QUAL_LEN];
 	__u16 units[PS_RESUME_SCAN];
 	struct ps_aggkey key;
+	__u64 fcode[PS_MAX_DEPTH];		/* the path being built */
+	__u64 fframe[PS_MAX_DEPTH];
+	__u32 foff[PS_MAX_DEPTH];
+	__u32 nframes, truncated;
+	char cap[PS_CAP_LEN];
 };
 
 struct {
@@ -185,8 +211,27 @@ static __always_inline __u16 find_resume(__u64 code, struct scratch *s)
 	return 0;
 }
 
-/* Decide what a code object seen for the first time may be. */
-static __always_inline struct ps_code_ent *classify(__u64 code)
+/* 1 + the parameter slot whose name is a --capture name, or 0. */
+static __always_inline __u8 find_capture(__u64 code, struct scratch *s)
+{
+	__u64 names = rd_u64(code + off.co_varnames);
+	__u32 n = (__u32)rd_s32(code + off.co_argcount) + (__u32)rd_s32(code + off.co_kwonlyargcount);
+
+	for (__u32 i = 0; i < PS_CAP_SCAN; i++) {
+		__u64 h;
+
+		if (i >= n)
+			break;
+		read_pystr(rd_u64(names + off.tup_item + i * 8), s->name, sizeof(s->name));
+		h = ps_hash_str(s->name);
+		if (bpf_map_lookup_elem(&capnames, &h))
+			return (__u8)(i + 1);
+	}
+	return 0;
+}
+
+/* Decide what a code object seen for the first time may be (global: verified once). */
+__noinline int classify(__u64 code)
 {
 	struct ps_code_ent ent = {};
 	struct scratch *s;
@@ -195,7 +240,7 @@ static __always_inline struct ps_code_ent *classify(__u64 code)
 
 	s = bpf_map_lookup_elem(&scratch_map, &zero);
 	if (!s)
-		return NULL;
+		return 0;
 	read_pystr(rd_u64(code + off.co_name), s->name, sizeof(s->name));
 	h = ps_hash_str(s->name);
 	if (class_patterns && h == hash_init)
@@ -208,18 +253,23 @@ static __always_inline struct ps_code_ent *classify(__u64 code)
 	}
 	if (bpf_map_lookup_elem(&names, &h))
 		ent.kind |= PS_CODE_FUNC;
-	if (ent.kind != PS_CODE_IGNORE)
+	if (ent.kind != PS_CODE_IGNORE) {
 		ent.resume_off = find_resume(code, s);
+		if (capture_on)
+			ent.cap_slot = find_capture(code, s);
+	}
 	ent.id = __sync_fetch_and_add(&next_code_id, 1);
 	bpf_map_update_elem(&codes, &code, &ent, BPF_ANY);
-	return bpf_map_lookup_elem(&codes, &code);
+	return 1;
 }
 
 static __always_inline struct ps_code_ent *code_ent(__u64 code)
 {
 	struct ps_code_ent *ent = bpf_map_lookup_elem(&codes, &code);
 
-	return ent ? ent : classify(code);
+	if (ent || !classify(code))
+		return ent;
+	return bpf_map_lookup_elem(&codes, &code);
 }
 
 /* Announce a code object's names and line table, once per code id. */
@@ -317,6 +367,142 @@ static __always_inline __u64 kwargs_hash(__u64 dict, __u16 *flags)
 	return h;
 }
 
+/* The value of the --capture argument: a str (by hash), an int, or a type. */
+static __always_inline void capture(struct ps_aggkey *k, __u64 frame, __u64 code, __u32 slot)
+{
+	__u64 obj = read_arg(frame, code, slot), type;
+	struct scratch *s;
+	__u32 zero = 0;
+
+	if (!obj)
+		return;
+	type = rd_u64(obj + off.ob_type);
+	if (type == str_type_addr) {
+		s = bpf_map_lookup_elem(&scratch_map, &zero);
+		if (!s)
+			return;
+		read_pystr(obj, s->cap, sizeof(s->cap));
+		k->capval = ps_hash_strn(s->cap, sizeof(s->cap));
+		k->flags |= PS_AGG_CAP_STR;
+	} else if (type == long_type_addr) {
+		/* up to two 30-bit digits; the sign is in ob_size (<= 3.11) or lv_tag */
+		__u64 size = rd_u64(obj + off.lg_size), ndig, d0, d1;
+		bool neg;
+
+		if (off.lg_tag) {
+			ndig = size >> 3;
+			neg = (size & 3) == 2;
+		} else {
+			neg = (__s64)size < 0;
+			ndig = neg ? -size : size;
+		}
+		if (ndig > 2) {
+			k->flags |= PS_AGG_CAP_BIG;
+			return;
+		}
+		d0 = ndig > 0 ? (__u32)rd_s32(obj + off.lg_digit) : 0;
+		d1 = ndig > 1 ? (__u32)rd_s32(obj + off.lg_digit + 4) : 0;
+		k->capval = (d0 & 0x3fffffff) | ((d1 & 0x3fffffff) << 30);
+		if (neg)
+			k->capval = -k->capval;
+		k->flags |= PS_AGG_CAP_INT;
+	} else {
+		k->capval = type;
+		k->flags |= PS_AGG_CAP_OTHER;
+	}
+}
+
+/*
+ * The call path above @frame: code and call offset of each Python frame,
+ * innermost first, and a hash of it that identifies it in aggregate keys.
+ */
+static __always_inline __u64 walk_path(__u64 frame, struct scratch *s)
+{
+	__u64 h = PS_FNV_OFFSET, f = caller_frame(frame);
+	__u32 n = 0;
+
+	s->truncated = 0;
+	for (int i = 0; i < PS_MAX_DEPTH; i++) {
+		__u64 code;
+		__u32 o;
+
+		if (!f)
+			break;
+		if (i >= path_depth) {
+			s->truncated = 1;
+			break;
+		}
+		code = frame_code(f);
+		o = frame_offset(f, code);
+		s->fcode[i & (PS_MAX_DEPTH - 1)] = code;
+		s->fframe[i & (PS_MAX_DEPTH - 1)] = f;
+		s->foff[i & (PS_MAX_DEPTH - 1)] = o;
+		h = (h ^ code) * PS_FNV_PRIME;
+		h = (h ^ o) * PS_FNV_PRIME;
+		n++;
+		f = caller_frame(f);
+	}
+	s->nframes = n;
+	return h | 1;		/* never 0: 0 means "no path" */
+}
+
+struct announce_ctx {
+	struct scratch *s;
+	struct ps_ev_stack *ev;
+};
+
+/* bpf_loop callback: the code id of path frame i, announcing the code once. */
+static long announce_frame(__u32 i, void *data)
+{
+	struct announce_ctx *c = data;
+	struct ps_code_ent *ent;
+	__u64 code;
+
+	if (i >= PS_MAX_DEPTH)
+		return 1;
+	code = c->s->fcode[i];
+	ent = code_ent(code);
+	c->ev->frames[i].offset = c->s->foff[i];
+	c->ev->frames[i].code_id = ent ? ent->id : 0;
+	if (ent)
+		send_code(code, ent, c->s->fframe[i]);
+	return 0;
+}
+
+/*
+ * First sighting of the path in scratch: announce it with code ids (and each
+ * code once).  Global: verified once.
+ */
+__noinline int new_path(__u64 stack)
+{
+	struct announce_ctx c = {};
+	struct ps_ev_stack *ev;
+	struct scratch *s;
+	__u32 zero = 0;
+	__u8 one = 1;
+
+	s = bpf_map_lookup_elem(&scratch_map, &zero);
+	if (!s)
+		return 0;
+	c.s = s;
+	if (bpf_map_update_elem(&stacks_seen, &stack, &one, BPF_NOEXIST))
+		return 0;	/* announced already (or by another CPU just now) */
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		count(PS_CNT_RB_LOST);
+		bpf_map_delete_elem(&stacks_seen, &stack);
+		return 0;
+	}
+	ev->type = PS_EV_STACK;
+	ev->stack = stack;
+	ev->nframes = s->nframes;
+	ev->truncated = s->truncated;
+	c.ev = ev;
+	bpf_loop(s->nframes, announce_frame, &c, 0);
+	bpf_ringbuf_submit(ev, 0);
+	return 1;
+}
+
 /* Fill the aggregate key for a call of @code starting in @frame. */
 static __always_inline void build_key(struct ps_aggkey *k, __u64 frame, __u64 code,
 				      struct ps_code_ent *ent, __u64 *callerp)
@@ -363,6 +549,8 @@ static __always_inline void build_key(struct ps_aggkey *k, __u64 frame, __u64 co
 			k->kwhash = kwargs_hash(read_arg(frame, code, slot), &k->flags);
 	}
 	k->nargs = n;
+	if (ent->cap_slot)
+		capture(k, frame, code, ent->cap_slot - 1);
 
 	caller = caller_frame(frame);
 	*callerp = caller;
@@ -387,12 +575,22 @@ static __always_inline void build_key(struct ps_aggkey *k, __u64 frame, __u64 co
 	}
 }
 
-/* First sighting of an aggregate: allocate its id and announce it. */
-static __always_inline __s64 new_agg(struct ps_aggkey *k, __u64 code, struct ps_code_ent *ent,
-				     __u64 frame, __u64 caller)
+/*
+ * First sighting of the aggregate whose key is in scratch: allocate its id
+ * and announce it (and its codes).  Global: verified once.
+ */
+__noinline int new_agg(__u64 code, __u64 frame, __u64 caller)
 {
+	struct ps_code_ent *ent = bpf_map_lookup_elem(&codes, &code);
+	struct ps_aggkey *k;
 	struct ps_ev_agg *ev;
-	__u32 id, *idp;
+	struct scratch *s;
+	__u32 id, *idp, zero = 0;
+
+	s = bpf_map_lookup_elem(&scratch_map, &zero);
+	if (!s || !ent)
+		return -1;
+	k = &s->key;
 
 	id = __sync_fetch_and_add(&next_agg_id, 1);
 	if (id >= PS_MAX_AGGS) {
@@ -433,6 +631,12 @@ static __always_inline __s64 new_agg(struct ps_aggkey *k, __u64 code, struct ps_
 	}
 	for (int i = 0; i < PS_MAX_KW; i++)
 		ev->kwnames[i][0] = '\0';
+	ev->capture[0] = '\0';
+	if (k->flags & PS_AGG_CAP_STR) {
+		__builtin_memcpy(ev->capture, s->cap, sizeof(ev->capture));
+	} else if (k->flags & PS_AGG_CAP_OTHER) {
+		read_type_name(k->capval, ev->capture, sizeof(ev->capture));
+	}
 	if (k->kwhash) {
 		/* names of the **kwargs keys, for the report */
 		__u32 argc = (__u32)rd_s32(code + off.co_argcount);
@@ -456,41 +660,51 @@ static __always_inline __s64 new_agg(struct ps_aggkey *k, __u64 code, struct ps_
 	return id;
 }
 
-/* A frame of a code that may match has started. */
-static __always_inline void frame_started(__u64 frame, __u64 code, struct ps_code_ent *ent)
+/*
+ * A frame of a code that may match has started: count it and start its
+ * timer.  A global function, so the verifier checks it once on its own
+ * rather than once per calling program and path.
+ */
+__noinline int count_start(__u64 frame, __u64 code)
 {
 	struct ps_inflight rec = {};
+	struct ps_code_ent *ent;
 	struct ps_stats *st;
 	struct scratch *s;
 	__u32 zero = 0, *idp;
 	__u64 caller = 0;
 	__s64 id;
 
+	ent = bpf_map_lookup_elem(&codes, &code);
 	s = bpf_map_lookup_elem(&scratch_map, &zero);
-	if (!s)
-		return;
+	if (!ent || !s)
+		return 0;
 	build_key(&s->key, frame, code, ent, &caller);
+	if (path_depth) {
+		s->key.stack = walk_path(frame, s);
+		new_path(s->key.stack);
+	}
 	if (!(ent->kind & PS_CODE_FUNC)) {
 		/* only class patterns could want it: check the instance's class */
 		__u64 t = s->key.types[0];
 
 		if (!t || !class_wanted(t))
-			return;
+			return 0;
 	}
 	idp = bpf_map_lookup_elem(&aggs, &s->key);
 	if (idp)
 		id = *idp;
 	else
-		id = new_agg(&s->key, code, ent, frame, caller);
+		id = new_agg(code, frame, caller);
 	if (id < 0)
-		return;
+		return 0;
 	rec.agg_id = (__u32)id;
 	st = bpf_map_lookup_elem(&stats, &rec.agg_id);
 	if (!st)
-		return;
+		return 0;
 	__sync_fetch_and_add(&st->count, 1);
-
 	rec.start_ns = bpf_ktime_get_ns();
+	st->last_ns = rec.start_ns;
 	rec.tid = cur_tid();
 	if (off.frame_kind == PYFRAME_OBJECT) {
 		rec.caller_frame = rd_u64(frame + off.fr_back);
@@ -501,6 +715,7 @@ static __always_inline void frame_started(__u64 frame, __u64 code, struct ps_cod
 		if (bpf_map_update_elem(&inflight, &frame, &rec, BPF_ANY))
 			count(PS_CNT_INFLIGHT_FULL);
 	}
+	return 0;
 }
 
 /* A timed frame has ended. */
@@ -564,7 +779,7 @@ int BPF_KPROBE(on_eval_entry)
 		return 0;
 	if (rd_s32(frame + off.fr_lasti) == -1) {
 		if (!left_to_breakpoint(frame, code))
-			frame_started(frame, code, ent);
+			count_start(frame, code);
 	} else {
 		/* a generator resumes: find it again at its next return */
 		struct ps_inflight *rec = bpf_map_lookup_elem(&inflight, &frame);
@@ -660,7 +875,7 @@ int BPF_KPROBE(on_resume)
 	if (resume_will_redispatch(ts, code))
 		return 0;
 	if (!left_to_breakpoint(frame, code))
-		frame_started(frame, code, ent);
+		count_start(frame, code);
 	return 0;
 }
 
@@ -716,7 +931,7 @@ int on_breakpoint(struct bpf_perf_event_data *ctx)
 		if (resume_will_redispatch(ts, code))
 			return 0;
 	}
-	frame_started(frame, code, ent);
+	count_start(frame, code);
 	seen.frame = frame;
 	seen.code = code;
 	tid = cur_tid();

@@ -14,17 +14,25 @@
 #define PS_FNV_OFFSET 0xcbf29ce484222325ULL
 #define PS_FNV_PRIME 0x100000001b3ULL
 
-static inline __u64 ps_hash_str(const char *s)
+/* The hash of at most n bytes of s (n <= PS_HASH_MAX). */
+static inline __u64 ps_hash_strn(const char *s, int n)
 {
 	__u64 h = PS_FNV_OFFSET;
 
 	for (int i = 0; i < PS_HASH_MAX; i++) {
+		if (i >= n)
+			break;
 		if (!s[i])
 			break;
 		h ^= (__u8)s[i];
 		h *= PS_FNV_PRIME;
 	}
 	return h;
+}
+
+static inline __u64 ps_hash_str(const char *s)
+{
+	return ps_hash_strn(s, PS_HASH_MAX);
 }
 
 #endif /* PYSCOPE_PSHASH_H */

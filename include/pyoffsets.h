@@ -86,6 +86,10 @@ struct py_offsets {
 	__u16 co_code_adaptive;		/* inline code units (3.11+) */
 	__u16 co_linetable;		/* co_lnotab (<=3.9), co_linetable (3.10+) */
 	__u16 co_consts;
+	__u16 co_varnames;		/* co_varnames (<= 3.10) / co_localsplusnames (3.11+) */
+	__u16 lg_size;			/* PyLongObject: ob_size (<= 3.11) or lv_tag (3.12+) */
+	__u16 lg_digit;			/* ob_digit */
+	__u16 lg_tag;			/* 1 when lg_size is 3.12's lv_tag */
 
 	/* PyFunctionObject */
 	__u16 fn_code;

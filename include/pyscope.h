@@ -27,6 +27,9 @@
 #define PS_MAX_CODES	65536
 #define PS_MAX_INFLIGHT	65536
 #define PS_RESUME_SCAN	64	/* code units searched for the first RESUME */
+#define PS_MAX_DEPTH	64	/* frames of a call path */
+#define PS_CAP_LEN	48	/* bytes of a captured str value */
+#define PS_CAP_SCAN	16	/* parameters searched for a --capture name */
 
 /* Latency histogram: log2 buckets, each cut into 8 linear sub-buckets. */
 #define PS_HIST_SUB_BITS 3
@@ -47,10 +50,16 @@ enum ps_code_kind {
 #define PS_AGG_NEW	0x2	/* the code is __new__: argument 0 is the class */
 #define PS_AGG_KW_TRUNC	0x4	/* more **kwargs keys than PS_MAX_KW */
 #define PS_AGG_NO_CALLER 0x8	/* entered from C with no Python caller */
+#define PS_AGG_CAP_STR	0x10	/* capval: hash of a captured str */
+#define PS_AGG_CAP_INT	0x20	/* capval: a captured int (two's complement) */
+#define PS_AGG_CAP_OTHER 0x40	/* capval: the captured object's type */
+#define PS_AGG_CAP_BIG	0x80	/* an int too big to capture exactly */
 
 struct ps_aggkey {
 	__u64 types[PS_MAX_SIG];	/* type object of each argument slot */
 	__u64 kwhash;			/* hash of the **kwargs key set, 0 if none */
+	__u64 stack;			/* call-path id (hash), 0 when paths are off */
+	__u64 capval;			/* captured argument, see PS_AGG_CAP_* */
 	__u32 code_id;
 	__u32 caller_id;		/* code id of the calling Python frame */
 	__u32 caller_off;		/* byte offset of the call in the caller */
@@ -60,6 +69,7 @@ struct ps_aggkey {
 
 struct ps_stats {
 	__u64 count;			/* calls started */
+	__u64 last_ns;			/* start of the latest call (CLOCK_MONOTONIC) */
 	__u64 timed;			/* calls whose return was seen */
 	__u64 sum_ns;
 	__u64 max_ns;
@@ -67,11 +77,10 @@ struct ps_stats {
 };
 
 struct ps_code_ent {
-	__u64 check;			/* name pointer ^ first line: detects reuse */
 	__u32 id;
 	__u16 resume_off;		/* code units before the first RESUME (3.11+) */
 	__u8 kind;			/* enum ps_code_kind, may be lowered by user space */
-	__u8 info_sent;
+	__u8 cap_slot;			/* 1 + local slot of the --capture argument, 0 if none */
 };
 
 struct ps_inflight {
@@ -96,6 +105,22 @@ enum ps_counter {
 enum ps_event_type {
 	PS_EV_CODE = 1,
 	PS_EV_AGG = 2,
+	PS_EV_STACK = 3,
+};
+
+struct ps_frame {
+	__u32 code_id;
+	__u32 offset;			/* byte offset of the call in that code */
+};
+
+/* A call path seen for the first time: callers, innermost first. */
+struct ps_ev_stack {
+	__u32 type;			/* PS_EV_STACK */
+	__u32 nframes;
+	__u64 stack;			/* its id in aggregate keys */
+	__u32 truncated;		/* deeper than the capture depth */
+	__u32 pad;
+	struct ps_frame frames[PS_MAX_DEPTH];
 };
 
 struct ps_ev_code {
@@ -124,6 +149,7 @@ struct ps_ev_agg {
 	__u64 ts_ns;			/* its start, CLOCK_MONOTONIC */
 	char type_names[PS_MAX_SIG][PS_TYPE_LEN];	/* qualified names when heap types */
 	char kwnames[PS_MAX_KW][PS_KW_LEN];
+	char capture[PS_CAP_LEN];	/* the captured str, or the type name */
 };
 
 #endif /* PYSCOPE_H */

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "cli.h"
+#include "pyscope.h"
 #include "util.h"
 
 #include <errno.h>
+#include <ctype.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,15 +32,21 @@ void cli_usage(FILE *out)
 	      "  -f, --file FILE        patterns from a JSON file (see docs/patterns.md)\n"
 	      "  -d, --duration TIME    stop after TIME (10, 10s, 500ms, 2m)\n"
 	      "  -i, --interval TIME    print a live table every TIME\n"
-	      "      --format FMT       text (default), json, or ndjson (one object per line,\n"
-	      "                         per -i interval and at the end)\n"
+	      "      --format FMT       text (default), json, ndjson (one object per line, per\n"
+	      "                         -i interval and at the end), folded, speedscope\n"
 	      "      --via MECH         auto (default), eval, resume or breakpoint\n"
 	      "      --count-only       do not time calls; lets auto use hardware breakpoints,\n"
 	      "                         which cost nothing until a target runs\n"
 	      "      --fail-fast        (check) exit at the first forbidden hit\n"
 	      "      --no-args          do not read call arguments (no signatures)\n"
-	      "      --paths            call sites and signatures for every pattern (text);\n"
-	      "                         by default only for legacy and forbidden patterns\n"
+	      "      --paths            capture call paths; call sites, paths and signatures\n"
+	      "                         for every pattern (text), not only legacy/forbidden\n"
+	      "      --depth N          frames per call path (default 64 with --paths)\n"
+	      "      --capture NAME     break counts down by the value of argument NAME\n"
+	      "                         (str or int; repeatable, at most 4 names)\n"
+	      "      --weight W         folded/speedscope weight: count (default) or latency\n"
+	      "      --migration        for legacy/forbidden patterns: live call sites, counts,\n"
+	      "                         first and last seen, an example path each\n"
 	      "      --top N            rows per call-site or signature table (default 10)\n"
 	      "  -o, --output FILE      write the final report to FILE\n"
 	      "  -v, --verbose          more detail, twice for libbpf's own messages\n"
@@ -88,7 +96,7 @@ static int parse_pid(const char *s, int *pid)
 int cli_parse(int argc, char **argv, struct config *cfg)
 {
 	enum { OPT_FORMAT = 256, OPT_VIA, OPT_NO_ARGS, OPT_PATHS, OPT_TOP, OPT_COUNT_ONLY,
-	       OPT_FAIL_FAST };
+	       OPT_FAIL_FAST, OPT_DEPTH, OPT_CAPTURE, OPT_WEIGHT, OPT_MIGRATION };
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "expr", required_argument, NULL, 'e' },
@@ -102,6 +110,10 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 		{ "paths", no_argument, NULL, OPT_PATHS },
 		{ "count-only", no_argument, NULL, OPT_COUNT_ONLY },
 		{ "fail-fast", no_argument, NULL, OPT_FAIL_FAST },
+		{ "depth", required_argument, NULL, OPT_DEPTH },
+		{ "capture", required_argument, NULL, OPT_CAPTURE },
+		{ "weight", required_argument, NULL, OPT_WEIGHT },
+		{ "migration", no_argument, NULL, OPT_MIGRATION },
 		{ "top", required_argument, NULL, OPT_TOP },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -168,8 +180,13 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 				cfg->format = FMT_JSON;
 			} else if (!strcmp(optarg, "ndjson")) {
 				cfg->format = FMT_NDJSON;
+			} else if (!strcmp(optarg, "folded")) {
+				cfg->format = FMT_FOLDED;
+			} else if (!strcmp(optarg, "speedscope")) {
+				cfg->format = FMT_SPEEDSCOPE;
 			} else {
-				warn("unknown format '%s' (text, json or ndjson)", optarg);
+				warn("unknown format '%s' (text, json, ndjson, folded, speedscope)",
+				     optarg);
 				return -EINVAL;
 			}
 			break;
@@ -198,6 +215,48 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 			break;
 		case OPT_FAIL_FAST:
 			cfg->fail_fast = true;
+			break;
+		case OPT_DEPTH: {
+			char *end = NULL;
+			long v = strtol(optarg, &end, 10);
+
+			if (!end || *end || v < 1 || v > PS_MAX_DEPTH) {
+				warn("invalid --depth '%s' (1..%d)", optarg, PS_MAX_DEPTH);
+				return -EINVAL;
+			}
+			cfg->depth = (unsigned)v;
+			break;
+		}
+		case OPT_CAPTURE: {
+			const char *q = optarg;
+
+			if (cfg->ncapture == PS_MAX_CAPTURE) {
+				warn("at most %d --capture names", PS_MAX_CAPTURE);
+				return -EINVAL;
+			}
+			for (; *q; q++)
+				if (!(isalnum((unsigned char)*q) || *q == '_'))
+					break;
+			if (*q || !optarg[0] || strlen(optarg) >= PS_QUAL_LEN ||
+			    isdigit((unsigned char)optarg[0])) {
+				warn("invalid --capture '%s': a parameter name", optarg);
+				return -EINVAL;
+			}
+			cfg->capture[cfg->ncapture++] = optarg;
+			break;
+		}
+		case OPT_WEIGHT:
+			if (!strcmp(optarg, "count")) {
+				cfg->weight_latency = false;
+			} else if (!strcmp(optarg, "latency")) {
+				cfg->weight_latency = true;
+			} else {
+				warn("unknown --weight '%s' (count or latency)", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_MIGRATION:
+			cfg->migration = true;
 			break;
 		case OPT_TOP: {
 			char *end = NULL;
@@ -236,6 +295,10 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 			return -EINVAL;
 		}
 	}
+	/* full paths are needed by these outputs; --paths turns them on too */
+	if (!cfg->depth && (cfg->paths || cfg->migration || cfg->format == FMT_FOLDED ||
+			    cfg->format == FMT_SPEEDSCOPE))
+		cfg->depth = PS_MAX_DEPTH;
 	if ((cfg->cmd == CMD_TRACE || cfg->cmd == CMD_CHECK) && !cfg->nexprs && !cfg->pattern_file) {
 		warn("no patterns: give -e NAME=SPEC or -f FILE");
 		return -EINVAL;

@@ -19,7 +19,11 @@ enum ps_format {
 	FMT_TEXT = 0,
 	FMT_JSON,
 	FMT_NDJSON,		/* one JSON object per line: every -i interval, then the final */
+	FMT_FOLDED,		/* collapsed stacks for flame graph tools */
+	FMT_SPEEDSCOPE,		/* a speedscope profile file */
 };
+
+#define PS_MAX_CAPTURE 4
 
 enum ps_via {
 	VIA_AUTO = 0,
@@ -47,6 +51,11 @@ struct config {
 	const char *output;		/* -o FILE for the final report */
 	bool paths;			/* --paths: call sites and signatures for every pattern */
 	bool count_only;		/* --count-only: do not time calls */
+	unsigned depth;			/* --depth: frames per call path (paths on when > 0) */
+	bool weight_latency;		/* --weight latency (folded, speedscope) */
+	bool migration;			/* --migration report */
+	const char *capture[PS_MAX_CAPTURE];	/* --capture NAME */
+	int ncapture;
 	bool fail_fast;			/* check --fail-fast */
 	int top;			/* --top N rows per detail table */
 };

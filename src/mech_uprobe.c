@@ -102,19 +102,63 @@ int tracer__open(struct tracer **out, const struct pyrt *rt, const struct patter
 	t->skel->rodata->targ_tgid = (__u32)rt->pid;
 	t->skel->rodata->runtime_addr = rt->runtime + rt->bias;
 	t->skel->rodata->cell_type_addr = rt->cell_type ? rt->cell_type + rt->bias : 0;
+	t->skel->rodata->path_depth = o->path_depth > PS_MAX_DEPTH ? PS_MAX_DEPTH : o->path_depth;
+	t->skel->rodata->capture_on = o->ncapture > 0;
+	t->skel->rodata->str_type_addr = rt->str_type ? rt->str_type + rt->bias : 0;
+	t->skel->rodata->long_type_addr = rt->long_type ? rt->long_type + rt->bias : 0;
 	t->skel->rodata->eval_lo = rt->eval ? rt->eval + rt->bias : 0;
 	t->skel->rodata->eval_hi = rt->eval ? rt->eval + rt->bias + rt->eval_size : 0;
 	t->skel->rodata->hash_init = ps_hash_str("__init__");
 	t->skel->rodata->hash_new = ps_hash_str("__new__");
 	t->skel->rodata->class_patterns = classes;
 	t->skel->rodata->capture_args = o->capture_args;
+	/* load only what the plan can attach: each program costs verification time */
+	bpf_program__set_autoload(t->skel->progs.on_eval_entry, plan->mech == MECH_EVAL);
+	bpf_program__set_autoload(t->skel->progs.on_eval_return, plan->exit == EXIT_URETPROBE);
+	bpf_program__set_autoload(t->skel->progs.on_resume, plan->mech == MECH_RESUME);
+	bpf_program__set_autoload(t->skel->progs.on_frame_clear, plan->exit == EXIT_FRAME_CLEAR);
+	bpf_program__set_autoload(t->skel->progs.on_frame_exit_cur,
+				  plan->exit == EXIT_USDT_RETURN);
+	bpf_program__set_autoload(t->skel->progs.on_breakpoint, rt->mech[MECH_BREAKPOINT].ok);
+	if (getenv("PYSCOPE_VERIFIER_STATS")) {
+		/* verifier statistics per program, for tuning load time */
+		struct bpf_program *prog;
+
+		bpf_object__for_each_program(prog, t->skel->obj) {
+			static char logs[16][4096];
+			static int nlog;
+
+			if (nlog < 16) {
+				bpf_program__set_log_buf(prog, logs[nlog++], sizeof(logs[0]));
+				bpf_program__set_log_level(prog, 4);
+			}
+		}
+	}
 	ret = pyscope_bpf__load(t->skel);
+	if (!ret && getenv("PYSCOPE_VERIFIER_STATS")) {
+		struct bpf_program *prog;
+
+		bpf_object__for_each_program(prog, t->skel->obj) {
+			size_t sz = 0;
+			const char *log = bpf_program__log_buf(prog, &sz);
+
+			if (log && log[0])
+				fprintf(stderr, "%s: %s", bpf_program__name(prog), log);
+		}
+	}
 	if (ret) {
 		snprintf(err, errlen, "cannot load the BPF programs: %s%s", strerror(-ret),
 			 ret == -EPERM ? " (needs CAP_BPF and CAP_PERFMON, or root)" : "");
 		goto fail;
 	}
 	ret = set_names(t, ps);
+	for (i = 0; !ret && i < (size_t)o->ncapture; i++) {
+		__u64 h = ps_hash_str(o->capture[i]);
+		__u8 one = 1;
+
+		if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.capnames), &h, &one, BPF_ANY))
+			ret = -errno;
+	}
 	if (ret) {
 		snprintf(err, errlen, "cannot fill the pattern maps: %s", strerror(-ret));
 		goto fail;
@@ -365,6 +409,8 @@ static int on_event(void *ctx, void *data, size_t len)
 			lower_kind(t, ev->code_addr, ev->code_id, kind);
 	} else if (type == PS_EV_AGG && len >= sizeof(struct ps_ev_agg)) {
 		model__add_agg(t->m, data);
+	} else if (type == PS_EV_STACK && len >= sizeof(struct ps_ev_stack)) {
+		model__add_stack(t->m, data);
 	}
 	return 0;
 }

@@ -18,6 +18,9 @@
 struct tracer_opts {
 	bool capture_args;
 	int verbose;
+	unsigned path_depth;		/* 0: immediate callers only */
+	int ncapture;
+	const char *const *capture;	/* parameter names whose values are captured */
 };
 
 struct tracer;

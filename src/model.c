@@ -33,6 +33,8 @@ struct model {
 	struct coverage *cover;		/* one per pattern */
 	agg_hook_fn hook;
 	void *hook_ctx;
+	struct stack_info **stacks;	/* open addressing on id */
+	size_t stacks_cap, nstacks;
 	struct resolved {
 		uint64_t addr;
 		char module[PS_QUAL_LEN], qualname[PS_QUAL_LEN];
@@ -52,7 +54,9 @@ struct model *model__new(const struct patterns *ps, unsigned pyminor)
 	m->codes = calloc(m->codes_cap, sizeof(*m->codes));
 	m->aggs = calloc(PS_MAX_AGGS, sizeof(*m->aggs));
 	m->cover = calloc(ps->n ? ps->n : 1, sizeof(*m->cover));
-	if (!m->codes || !m->aggs || !m->cover) {
+	m->stacks_cap = 256;
+	m->stacks = calloc(m->stacks_cap, sizeof(*m->stacks));
+	if (!m->codes || !m->aggs || !m->cover || !m->stacks) {
 		model__free(m);
 		return NULL;
 	}
@@ -75,10 +79,101 @@ void model__free(struct model *m)
 		free(m->src[i].filename);
 		free(m->src[i].text);
 	}
+	for (i = 0; i < m->stacks_cap && m->stacks; i++)
+		free(m->stacks[i]);
+	free(m->stacks);
 	free(m->codes);
 	free(m->aggs);
 	free(m->cover);
 	free(m);
+}
+
+static size_t stack_slot(uint64_t id, size_t cap)
+{
+	return (size_t)((id * 0x9e3779b97f4a7c15ull) >> 17) & (cap - 1);
+}
+
+const struct stack_info *model__stack(const struct model *m, uint64_t id)
+{
+	size_t i;
+
+	if (!id)
+		return NULL;
+	for (i = stack_slot(id, m->stacks_cap); m->stacks[i]; i = (i + 1) & (m->stacks_cap - 1))
+		if (m->stacks[i]->id == id)
+			return m->stacks[i];
+	return NULL;
+}
+
+void model__add_stack(struct model *m, const struct ps_ev_stack *ev)
+{
+	struct stack_info *si;
+	size_t i;
+
+	if (!ev->stack || model__stack(m, ev->stack))
+		return;
+	if ((m->nstacks + 1) * 2 > m->stacks_cap) {
+		size_t ncap = m->stacks_cap * 2, j;
+		struct stack_info **ns = calloc(ncap, sizeof(*ns));
+
+		if (!ns)
+			return;
+		for (j = 0; j < m->stacks_cap; j++) {
+			if (!m->stacks[j])
+				continue;
+			for (i = stack_slot(m->stacks[j]->id, ncap); ns[i]; i = (i + 1) & (ncap - 1))
+				;
+			ns[i] = m->stacks[j];
+		}
+		free(m->stacks);
+		m->stacks = ns;
+		m->stacks_cap = ncap;
+	}
+	si = calloc(1, sizeof(*si));
+	if (!si)
+		return;
+	si->id = ev->stack;
+	si->n = ev->nframes > PS_MAX_DEPTH ? PS_MAX_DEPTH : ev->nframes;
+	si->truncated = ev->truncated;
+	memcpy(si->frames, ev->frames, si->n * sizeof(si->frames[0]));
+	for (i = stack_slot(si->id, m->stacks_cap); m->stacks[i]; i = (i + 1) & (m->stacks_cap - 1))
+		;
+	m->stacks[i] = si;
+	m->nstacks++;
+}
+
+/* Line of a byte offset in a code, or -1. */
+static int code_line(const struct model *m, const struct code_info *c, uint32_t off)
+{
+	return linetable_line(m->pyminor, c->lt, c->lt_len, c->lt_len >= c->lt_total,
+			      c->firstlineno, off);
+}
+
+void model__frame_parts(const struct model *m, const struct ps_frame *f, char *func, size_t flen,
+			char *where, size_t wlen)
+{
+	const struct code_info *c = model__code(m, f->code_id);
+	int line;
+
+	if (!c) {
+		str_copy(func, "?", flen);
+		str_copy(where, "?", wlen);
+		return;
+	}
+	line = code_line(m, c, f->offset);
+	str_copy(func, c->qualname, flen);
+	if (line > 0)
+		snprintf(where, wlen, "%s:%d", c->filename, line);
+	else
+		snprintf(where, wlen, "%s:?", c->filename);
+}
+
+void model__frame_text(const struct model *m, const struct ps_frame *f, char *buf, size_t n)
+{
+	char func[PS_QUAL_LEN], where[PS_FILE_LEN + 16];
+
+	model__frame_parts(m, f, func, sizeof(func), where, sizeof(where));
+	snprintf(buf, n, "%s (%s)", func, where);
 }
 
 void model__set_coverage(struct model *m, size_t pidx, const struct coverage *c)
@@ -303,6 +398,15 @@ void model__add_agg(struct model *m, const struct ps_ev_agg *ev)
 		str_copy(a->kw[a->nkw++], ev->kwnames[i], PS_KW_LEN);
 	a->first_tid = ev->tid;
 	a->first_ns = ev->ts_ns;
+	a->capture[0] = '\0';
+	if (a->key.flags & PS_AGG_CAP_INT)
+		snprintf(a->capture, sizeof(a->capture), "%lld", (long long)a->key.capval);
+	else if (a->key.flags & PS_AGG_CAP_BIG)
+		str_copy(a->capture, "<int too big>", sizeof(a->capture));
+	else if (a->key.flags & PS_AGG_CAP_STR)
+		snprintf(a->capture, sizeof(a->capture), "'%.*s'", PS_CAP_LEN - 1, ev->capture);
+	else if (a->key.flags & PS_AGG_CAP_OTHER)
+		snprintf(a->capture, sizeof(a->capture), "<%.*s>", PS_CAP_LEN - 1, ev->capture);
 	if (ev->agg_id + 1 > m->max_agg)
 		m->max_agg = ev->agg_id + 1;
 	if (m->hook)
@@ -497,6 +601,24 @@ static int sig_cmp(const void *x, const void *y)
 	return strcmp(a->text, b->text);
 }
 
+static int path_cmp(const void *x, const void *y)
+{
+	const struct path_row *a = x, *b = y;
+
+	if (a->count != b->count)
+		return a->count < b->count ? 1 : -1;
+	return a->stack < b->stack ? -1 : a->stack > b->stack;
+}
+
+static int cap_cmp(const void *x, const void *y)
+{
+	const struct cap_row *a = x, *b = y;
+
+	if (a->count != b->count)
+		return a->count < b->count ? 1 : -1;
+	return strcmp(a->value, b->value);
+}
+
 static int site_cmp(const void *x, const void *y)
 {
 	const struct site_row *a = x, *b = y;
@@ -521,8 +643,7 @@ static void site_where(const struct model *m, const struct agg_info *a, struct s
 		r->func[0] = '\0';
 		return;
 	}
-	line = linetable_line(m->pyminor, c->lt, c->lt_len, c->lt_len >= c->lt_total,
-			      c->firstlineno, a->key.caller_off);
+	line = code_line(m, c, a->key.caller_off);
 	if (line > 0)
 		snprintf(r->where, sizeof(r->where), "%s:%d", c->filename, line);
 	else
@@ -588,17 +709,63 @@ int model__result(const struct model *m, size_t pidx, struct pat_result *out)
 			out->nsites++;
 		}
 		site = &out->sites[j];
+		if (!site->first_ns || a->first_ns < site->first_ns)
+			site->first_ns = a->first_ns;
+		if (a->st.last_ns > site->last_ns)
+			site->last_ns = a->st.last_ns;
+		if (!site->example_stack)
+			site->example_stack = a->key.stack;
 		site->count += a->st.count;
 		site->timed += a->st.timed;
 		site->sum_ns += a->st.sum_ns;
 		site->max_ns = MAX(site->max_ns, a->st.max_ns);
 		hist_add(site->hist, a->st.hist);
+
+		if (a->key.stack) {
+			for (j = 0; j < out->npaths; j++)
+				if (out->paths[j].stack == a->key.stack)
+					break;
+			if (j == out->npaths) {
+				struct path_row *n = realloc(out->paths, (j + 1) * sizeof(*n));
+
+				if (!n)
+					goto oom;
+				out->paths = n;
+				memset(&n[j], 0, sizeof(n[j]));
+				n[j].stack = a->key.stack;
+				out->npaths++;
+			}
+			out->paths[j].count += a->st.count;
+			out->paths[j].timed += a->st.timed;
+			out->paths[j].sum_ns += a->st.sum_ns;
+			out->paths[j].max_ns = MAX(out->paths[j].max_ns, a->st.max_ns);
+		}
+		if (a->capture[0]) {
+			for (j = 0; j < out->ncaps; j++)
+				if (!strcmp(out->caps[j].value, a->capture))
+					break;
+			if (j == out->ncaps) {
+				struct cap_row *n = realloc(out->caps, (j + 1) * sizeof(*n));
+
+				if (!n)
+					goto oom;
+				out->caps = n;
+				memset(&n[j], 0, sizeof(n[j]));
+				str_copy(n[j].value, a->capture, sizeof(n[j].value));
+				out->ncaps++;
+			}
+			out->caps[j].count += a->st.count;
+		}
 	}
 	hist_summary(out->hist, sum, max, &out->lat);
 	if (out->nsigs)
 		qsort(out->sigs, out->nsigs, sizeof(*out->sigs), sig_cmp);
 	if (out->nsites)
 		qsort(out->sites, out->nsites, sizeof(*out->sites), site_cmp);
+	if (out->npaths)
+		qsort(out->paths, out->npaths, sizeof(*out->paths), path_cmp);
+	if (out->ncaps)
+		qsort(out->caps, out->ncaps, sizeof(*out->caps), cap_cmp);
 	return 0;
 oom:
 	pat_result_free(out);
@@ -609,7 +776,11 @@ void pat_result_free(struct pat_result *r)
 {
 	free(r->sigs);
 	free(r->sites);
+	free(r->paths);
+	free(r->caps);
 	r->sigs = NULL;
 	r->sites = NULL;
-	r->nsigs = r->nsites = 0;
+	r->paths = NULL;
+	r->caps = NULL;
+	r->nsigs = r->nsites = r->npaths = r->ncaps = 0;
 }

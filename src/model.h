@@ -31,6 +31,7 @@ struct code_info {
 
 struct agg_info {
 	bool known;
+	char capture[PS_CAP_LEN + 24];	/* the captured value as text, "" if none */
 	uint32_t first_tid;
 	uint64_t first_ns;		/* CLOCK_MONOTONIC of its first call */
 	struct ps_aggkey key;
@@ -58,6 +59,22 @@ void model__set_resolved(struct model *m, uint64_t addr, const char *module, con
 /* Record a code sighting; returns the kind the kernel should keep for it. */
 uint32_t model__add_code(struct model *m, const struct ps_ev_code *ev);
 void model__add_agg(struct model *m, const struct ps_ev_agg *ev);
+
+/* Call paths, as announced by the kernel (innermost caller first). */
+struct stack_info {
+	uint64_t id;
+	uint32_t n;
+	bool truncated;
+	struct ps_frame frames[PS_MAX_DEPTH];
+};
+
+void model__add_stack(struct model *m, const struct ps_ev_stack *ev);
+const struct stack_info *model__stack(const struct model *m, uint64_t id);
+/* "qualname (file:line)" of frame i of a path. */
+void model__frame_text(const struct model *m, const struct ps_frame *f, char *buf, size_t n);
+/* qualname and file:line of a code at a byte offset, separately. */
+void model__frame_parts(const struct model *m, const struct ps_frame *f, char *func, size_t flen,
+			char *where, size_t wlen);
 /* Called after each new aggregate is added (e.g. pyscope check's evidence). */
 typedef void (*agg_hook_fn)(void *ctx, const struct model *m, uint32_t agg_id);
 void model__set_agg_hook(struct model *m, agg_hook_fn fn, void *ctx);
@@ -87,7 +104,21 @@ struct site_row {
 	char where[PS_FILE_LEN + 16];	/* file:line */
 	char func[PS_QUAL_LEN];
 	uint64_t count, timed, sum_ns, max_ns;
+	uint64_t first_ns, last_ns;	/* CLOCK_MONOTONIC of the first and latest call */
+	uint64_t example_stack;		/* a path through this site, 0 if none */
 	__u64 hist[PS_NBUCKETS];
+};
+
+/* One distinct call path of a pattern's calls. */
+struct path_row {
+	uint64_t stack;
+	uint64_t count, timed, sum_ns, max_ns;
+};
+
+/* Calls per captured value. */
+struct cap_row {
+	char value[PS_CAP_LEN + 24];
+	uint64_t count;
 };
 
 struct pat_result {
@@ -99,6 +130,10 @@ struct pat_result {
 	size_t nsigs;
 	struct site_row *sites;
 	size_t nsites;
+	struct path_row *paths;
+	size_t npaths;
+	struct cap_row *caps;
+	size_t ncaps;
 };
 
 /* How a pattern was covered during the trace. */

@@ -441,6 +441,10 @@ int pyrt__from_file(const char *open_path, const char *target_path, struct pyrt 
 	rt->module_type = s ? s->value : 0;
 	s = elf_file__sym(rt->ef, "PyCode_Type");
 	rt->code_type = s ? s->value : 0;
+	s = elf_file__sym(rt->ef, "PyUnicode_Type");
+	rt->str_type = s ? s->value : 0;
+	s = elf_file__sym(rt->ef, "PyLong_Type");
+	rt->long_type = s ? s->value : 0;
 	rt->code_dealloc = type_dealloc_of(rt, "PyCode_Type");
 	rt->type_dealloc = type_dealloc_of(rt, "PyType_Type");
 	rt->nusdt = (unsigned)elf_file__usdt(rt->ef, &notes);

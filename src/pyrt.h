@@ -51,6 +51,7 @@ struct pyrt {
 	uint64_t cell_type;		/* PyCell_Type */
 	/* link-time addresses of the types the object walk recognises (0: absent) */
 	uint64_t function_type, classmethod_type, staticmethod_type, module_type, code_type;
+	uint64_t str_type, long_type;
 	uint64_t opcode_targets;
 	char opcode_targets_how[64];
 	uint64_t handlers[PYRT_MAX_HANDLERS];	/* distinct RESUME handler addresses */

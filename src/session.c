@@ -405,7 +405,9 @@ static int cover(struct session *s)
 int session__open(struct session **out, const struct config *cfg, bool count_only)
 {
 	struct session *s;
-	struct tracer_opts topts = { .capture_args = !cfg->no_args, .verbose = cfg->verbose };
+	struct tracer_opts topts = { .capture_args = !cfg->no_args, .verbose = cfg->verbose,
+				     .path_depth = cfg->depth, .ncapture = cfg->ncapture,
+				     .capture = cfg->capture };
 	char err[768] = "", link[64];
 	ssize_t n;
 	int ret;

@@ -166,6 +166,20 @@ int main(void)
 	F(co_name, offsetof(PyCodeObject, co_name));
 	F(co_consts, offsetof(PyCodeObject, co_consts));
 #if PY_VERSION_HEX >= 0x030B0000
+	F(co_varnames, offsetof(PyCodeObject, co_localsplusnames));
+#else
+	F(co_varnames, offsetof(PyCodeObject, co_varnames));
+#endif
+#if PY_VERSION_HEX >= 0x030C0000
+	F(lg_size, offsetof(PyLongObject, long_value.lv_tag));
+	F(lg_digit, offsetof(PyLongObject, long_value.ob_digit));
+	F(lg_tag, 1);
+#else
+	F(lg_size, offsetof(PyVarObject, ob_size));
+	F(lg_digit, offsetof(PyLongObject, ob_digit));
+	F(lg_tag, 0);
+#endif
+#if PY_VERSION_HEX >= 0x030B0000
 	F(co_qualname, offsetof(PyCodeObject, co_qualname));
 	FN(co_code);
 	F(co_code_adaptive, offsetof(PyCodeObject, co_code_adaptive));
