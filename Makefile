@@ -30,7 +30,7 @@ SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 
 # Pure logic: linked into the unit tests and fuzzers as well as pyscope.
 CORE_SRCS := src/elf_file.c src/offsets.c src/offsets_table.c src/pattern.c src/hist.c \
-	     src/linetable.c src/srcscan.c src/model.c src/report.c src/util.c src/procmaps.c \
+	     src/linetable.c src/srcscan.c src/model.c src/report.c src/report_stacks.c src/util.c src/procmaps.c \
 	     src/pyrt.c src/pywalk.c
 APP_SRCS := src/main.c src/cli.c src/plan.c src/mech_uprobe.c src/memread.c src/session.c \
 	    src/check.c \
@@ -50,7 +50,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all deps demo test unit e2e clean offsets bench fuzz asan
+.PHONY: all deps demo test unit e2e clean offsets bench fuzz asan test-deps
 
 all: $(OUTPUT)/pyscope
 
@@ -101,8 +101,11 @@ unit: $(UNIT_BINS)
 e2e: $(OUTPUT)/pyscope
 	@tests/e2e/run.sh
 
+test-deps:
+	@tools/test-deps.sh
+
 # One summary line at the end: "N passed, N failed".
-test: $(OUTPUT)/pyscope $(UNIT_BINS)
+test: $(OUTPUT)/pyscope $(UNIT_BINS) test-deps
 	@tests/run_all.sh
 
 asan:

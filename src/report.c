@@ -132,6 +132,12 @@ void report_text(FILE *out, const struct model *m, const struct run_meta *meta,
 					fprintf(out, "  %10" PRIu64 "  %.84s\n", r.sigs[j].count,
 						r.sigs[j].text);
 			}
+			if (r.ncaps) {
+				fprintf(out, "  %10s  %s\n", "CALLS", "CAPTURED VALUE");
+				for (j = 0; j < r.ncaps && (int)j < o->top; j++)
+					fprintf(out, "  %10" PRIu64 "  %.84s\n", r.caps[j].count,
+						r.caps[j].value);
+			}
 			if (o->sites) {
 				fprintf(out, "  %10s %9s %9s  %s\n", "CALLS", "P50", "MAX", "CALL SITE");
 				for (j = 0; j < r.nsites && (int)j < o->top; j++) {
@@ -143,6 +149,19 @@ void report_text(FILE *out, const struct model *m, const struct run_meta *meta,
 					ns(e, sizeof(e), s->max_ns, s->timed);
 					fprintf(out, "  %10" PRIu64 " %9s %9s  %.60s%s%.40s\n", s->count, b,
 						e, s->where, s->func[0] ? " in " : "", s->func);
+				}
+			}
+			for (j = 0; o->all_details && j < r.npaths && (int)j < o->top; j++) {
+				const struct stack_info *si = model__stack(m, r.paths[j].stack);
+				uint32_t k;
+
+				fprintf(out, "  path #%zu: %" PRIu64 " calls%s\n", j + 1, r.paths[j].count,
+					si && si->truncated ? " (deeper frames cut)" : "");
+				for (k = 0; si && k < si->n; k++) {
+					char fr[PS_QUAL_LEN + PS_FILE_LEN + 32];
+
+					model__frame_text(m, &si->frames[k], fr, sizeof(fr));
+					fprintf(out, "      %.92s\n", fr);
 				}
 			}
 			pat_result_free(&r);
@@ -167,6 +186,35 @@ static cJSON *lat_json(const struct latency *l)
 	cJSON_AddNumberToObject(o, "p99", (double)l->p99_ns);
 	cJSON_AddNumberToObject(o, "max", (double)l->max_ns);
 	return o;
+}
+
+static void add_times(cJSON *o, const struct run_meta *meta, uint64_t first, uint64_t last)
+{
+	if (first)
+		cJSON_AddNumberToObject(o, "first_seen_unix_s",
+					(double)((int64_t)first + meta->wall_minus_mono) / 1e9);
+	if (last)
+		cJSON_AddNumberToObject(o, "last_seen_unix_s",
+					(double)((int64_t)last + meta->wall_minus_mono) / 1e9);
+}
+
+/* A path as [{function, site}], innermost caller first. */
+static cJSON *path_json(const struct model *m, uint64_t stack)
+{
+	const struct stack_info *si = model__stack(m, stack);
+	cJSON *arr = cJSON_CreateArray();
+	uint32_t k;
+
+	for (k = 0; si && k < si->n; k++) {
+		char func[PS_QUAL_LEN], where[PS_FILE_LEN + 16];
+		cJSON *f = cJSON_CreateObject();
+
+		model__frame_parts(m, &si->frames[k], func, sizeof(func), where, sizeof(where));
+		cJSON_AddStringToObject(f, "function", func);
+		cJSON_AddStringToObject(f, "site", where);
+		cJSON_AddItemToArray(arr, f);
+	}
+	return arr;
 }
 
 cJSON *report_json(const struct model *m, const struct run_meta *meta, const struct report_opts *o)
@@ -255,6 +303,26 @@ cJSON *report_json(const struct model *m, const struct run_meta *meta, const str
 			cJSON_AddStringToObject(so, "function", s->func);
 			cJSON_AddNumberToObject(so, "count", (double)s->count);
 			cJSON_AddItemToObject(so, "latency_ns", lat_json(&l));
+			add_times(so, meta, s->first_ns, s->last_ns);
+			cJSON_AddItemToArray(ca, so);
+		}
+		ca = cJSON_AddArrayToObject(po, "paths");
+		for (j = 0; j < r.npaths; j++) {
+			cJSON *so = cJSON_CreateObject();
+
+			cJSON_AddNumberToObject(so, "count", (double)r.paths[j].count);
+			cJSON_AddNumberToObject(so, "timed", (double)r.paths[j].timed);
+			cJSON_AddNumberToObject(so, "total_ns", (double)r.paths[j].sum_ns);
+			cJSON_AddNumberToObject(so, "max_ns", (double)r.paths[j].max_ns);
+			cJSON_AddItemToObject(so, "frames", path_json(m, r.paths[j].stack));
+			cJSON_AddItemToArray(ca, so);
+		}
+		ca = cJSON_AddArrayToObject(po, "captures");
+		for (j = 0; j < r.ncaps; j++) {
+			cJSON *so = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(so, "value", r.caps[j].value);
+			cJSON_AddNumberToObject(so, "count", (double)r.caps[j].count);
 			cJSON_AddItemToArray(ca, so);
 		}
 		cJSON_AddItemToArray(arr, po);

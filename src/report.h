@@ -24,6 +24,7 @@ struct run_meta {
 	uint64_t exited_after_ns;	/* since start, when target_exited */
 	int exit_code;			/* when launched and exited */
 	bool stopped_by_signal;
+	int64_t wall_minus_mono;	/* CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
 };
 
 struct report_opts {
@@ -41,6 +42,15 @@ void report_text(FILE *out, const struct model *m, const struct run_meta *meta,
 cJSON *report_json(const struct model *m, const struct run_meta *meta, const struct report_opts *o);
 int report_json_print(FILE *out, const struct model *m, const struct run_meta *meta,
 		      const struct report_opts *o);
+
+/* Collapsed stacks ("root;...;leaf weight") per pattern, weighted by count or latency. */
+int report_folded(FILE *out, const struct model *m, bool by_latency);
+/* A speedscope file: one sampled profile per pattern. */
+int report_speedscope(FILE *out, const struct model *m, const struct run_meta *meta,
+		      bool by_latency);
+/* For legacy and forbidden patterns: live call sites, counts, first/last seen, a path. */
+void report_migration_text(FILE *out, const struct model *m, const struct run_meta *meta);
+cJSON *report_migration_json(const struct model *m, const struct run_meta *meta);
 
 /* Is every count in the report exact?  reason gets why not. */
 bool report_exact(const struct model *m, char *reason, size_t len);

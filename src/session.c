@@ -487,6 +487,7 @@ int session__open(struct session **out, const struct config *cfg, bool count_onl
 	str_copy(s->meta.returns, s->exits_on ? plan_exit_str(s->plan.exit) : "none (count only)",
 		 sizeof(s->meta.returns));
 	s->meta.timed = s->exits_on;
+	s->meta.wall_minus_mono = s->wall_minus_mono;
 	*out = s;
 	return 0;
 fail:

@@ -5,6 +5,9 @@
 #include "session.h"
 #include "util.h"
 
+#include <cJSON.h>
+#include <stdlib.h>
+
 struct live {
 	const struct config *cfg;
 	struct report_opts opts;
@@ -55,12 +58,40 @@ int cmd_trace(const struct config *cfg)
 		 * Report first: the maps stay readable while the probes are removed,
 		 * which takes a grace period per probe in the kernel.
 		 */
+		FILE *out = session__out(s);
+		struct model *m = session__model(s);
+		struct run_meta *meta = session__meta(s);
+
 		session__finish(s);
-		if (cfg->format != FMT_TEXT)
-			report_json_print(session__out(s), session__model(s), session__meta(s), &fin);
-		else
-			report_text(session__out(s), session__model(s), session__meta(s), &fin);
-		fflush(session__out(s));
+		switch (cfg->format) {
+		case FMT_FOLDED:
+			report_folded(out, m, cfg->weight_latency);
+			break;
+		case FMT_SPEEDSCOPE:
+			report_speedscope(out, m, meta, cfg->weight_latency);
+			break;
+		case FMT_JSON:
+		case FMT_NDJSON: {
+			cJSON *root = report_json(m, meta, &fin);
+			char *txt;
+
+			if (root && cfg->migration)
+				cJSON_AddItemToObject(root, "migration", report_migration_json(m, meta));
+			txt = root ? (fin.compact ? cJSON_PrintUnformatted(root) : cJSON_Print(root)) :
+				     NULL;
+			if (txt)
+				fprintf(out, "%s\n", txt);
+			free(txt);
+			cJSON_Delete(root);
+			break;
+		}
+		default:
+			report_text(out, m, meta, &fin);
+			if (cfg->migration)
+				report_migration_text(out, m, meta);
+			break;
+		}
+		fflush(out);
 	}
 	status = session__close(s);
 	if (ret)

@@ -13,8 +13,10 @@ in docs/patterns.md, computed independently of pyscope:
     is an instance of exactly C and whose calling frame does not hold the same
     object in its first local (super().__init__() chains).
 
-Usage: oracle.py --patterns FILE --out FILE -- (-m MODULE | SCRIPT) [ARGS...]
-Writes {"python": ..., "counts": {name: n}, "sites": {name: {"file:line": n}}}.
+Usage: oracle.py --patterns FILE --out FILE [--capture NAME] -- (-m MODULE | SCRIPT) [ARGS...]
+Writes {"python": ..., "counts": {name: n}, "sites": {name: {"file:line": n}},
+"paths": {name: [[["file:line", ...] innermost caller first, n], ...]},
+"captures": {name: {value: n}}}.
 """
 import gc
 import json
@@ -133,11 +135,33 @@ def sig_ok(p, slots, kw):
     return all(k in kw for k in p["kwargs"])
 
 
+def capture_text(v):
+    """A captured argument as pyscope prints it."""
+    if type(v) is str:
+        return "'%s'" % v[:47]
+    if type(v) is int:
+        return str(v) if -(1 << 60) < v < (1 << 60) else "<int too big>"
+    return "<%s>" % type_name(type(v))[:47]
+
+
+def path_of(frame):
+    """file:line of every caller, innermost first (what pyscope walks)."""
+    out = []
+    f = frame.f_back
+    while f is not None and len(out) < 64:
+        out.append("%s:%d" % (f.f_code.co_filename, f.f_lineno))
+        f = f.f_back
+    return tuple(out)
+
+
 class Oracle:
-    def __init__(self, pats):
+    def __init__(self, pats, capture=None):
         self.pats = pats
+        self.capture = capture
         self.counts = {p["name"]: 0 for p in pats}
         self.sites = {p["name"]: {} for p in pats}
+        self.paths = {p["name"]: {} for p in pats}
+        self.captures = {p["name"]: {} for p in pats}
         self.lock = threading.Lock()
         self.leaves = {p["qualname"].rpartition(".")[2] for p in pats if p["kind"] == "function"}
         self.classes = any(p["kind"] == "class" for p in pats)
@@ -186,11 +210,18 @@ class Oracle:
             return
         caller = frame.f_back
         site = "%s:%d" % (caller.f_code.co_filename, caller.f_lineno) if caller else "<called from C>"
+        path = path_of(frame)
+        cap = None
+        if self.capture and self.capture in code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]:
+            cap = capture_text(frame.f_locals.get(self.capture))
         with self.lock:
             for p in hits:
                 n = p["name"]
                 self.counts[n] += 1
                 self.sites[n][site] = self.sites[n].get(site, 0) + 1
+                self.paths[n][path] = self.paths[n].get(path, 0) + 1
+                if cap is not None:
+                    self.captures[n][cap] = self.captures[n].get(cap, 0) + 1
                 if p["kind"] == "class" and name == "__init__":
                     self.inits.add(n)
 
@@ -258,7 +289,8 @@ def main():
     opts, target = argv[:sep], argv[sep + 1:]
     patterns = opts[opts.index("--patterns") + 1]
     out = opts[opts.index("--out") + 1]
-    oracle = Oracle(load_patterns(patterns))
+    capture = opts[opts.index("--capture") + 1] if "--capture" in opts else None
+    oracle = Oracle(load_patterns(patterns), capture)
     status = 0
     oracle.install()
     try:
@@ -275,7 +307,9 @@ def main():
         oracle.uninstall()
     with open(out, "w") as f:
         json.dump({"python": sys.version.split()[0], "counts": oracle.counts,
-                   "sites": oracle.sites}, f, indent=1, sort_keys=True)
+                   "sites": oracle.sites, "captures": oracle.captures,
+                   "paths": {k: [[list(p), n] for p, n in v.items()]
+                             for k, v in oracle.paths.items()}}, f, indent=1, sort_keys=True)
     sys.exit(status)
 
 

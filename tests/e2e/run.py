@@ -59,9 +59,10 @@ def run(cmd, timeout=180, **kw):
                           universal_newlines=True, **kw)
 
 
-def oracle(py, patterns, target, cwd, tmp, name):
+def oracle(py, patterns, target, cwd, tmp, name, extra=()):
     out = os.path.join(tmp, name + ".oracle.json")
-    r = run([py, ORACLE, "--patterns", patterns, "--out", out, "--"] + target, cwd=cwd)
+    r = run([py, ORACLE, "--patterns", patterns, "--out", out] + list(extra) + ["--"] + target,
+            cwd=cwd)
     if r.returncode != 0:
         raise Fail("oracle failed (%d): %s" % (r.returncode, r.stderr[-800:]))
     with open(out) as f:
@@ -426,6 +427,97 @@ def t_check_json(ctx, py, tmp):
         raise Fail("fail-fast: exit %d, %r" % (r.returncode, r.stdout))
 
 
+def norm_path(frames):
+    """A path up to the script's module frame: the launchers below it differ
+    (python -m's runpy vs the oracle's)."""
+    out = []
+    for f in frames:
+        if f.rsplit(":", 1)[0].endswith(("/runpy.py", "/oracle.py", "<frozen runpy>")):
+            break
+        out.append(f)
+    return tuple(out)
+
+
+def t_paths(ctx, py, tmp):
+    """Full call paths and captured values equal the oracle's, per pattern."""
+    args = demo_args(17, "mixed", 200)
+    _, rep = pyscope_trace(ctx, ["--paths", "--capture", "user_id", "-f", DEMO_PATTERNS, "--", py]
+                           + args, APPS, tmp, "paths")
+    orc = oracle(py, DEMO_PATTERNS, args, APPS, tmp, "paths", ["--capture", "user_id"])
+    compare(rep, orc)
+    for p in rep["patterns"]:
+        name = p["name"]
+        got, want = {}, {}
+        for row in p["paths"]:
+            k = norm_path([f["site"] for f in row["frames"]])
+            got[k] = got.get(k, 0) + row["count"]
+        for frames, n in orc["paths"][name]:
+            k = norm_path(frames)
+            want[k] = want.get(k, 0) + n
+        if got != want:
+            extra = {k: v for k, v in got.items() if want.get(k) != v}
+            missing = {k: v for k, v in want.items() if got.get(k) != v}
+            raise Fail("paths of %s differ:\n  pyscope only %s\n  oracle only %s"
+                       % (name, list(extra.items())[:2], list(missing.items())[:2]))
+        caps = {c["value"]: c["count"] for c in p["captures"]}
+        if caps != orc["captures"][name]:
+            raise Fail("captures of %s: pyscope %s, oracle %s"
+                       % (name, caps, orc["captures"][name]))
+    ctx_caps = {p["name"]: p["captures"] for p in rep["patterns"]}["execute_agent"]
+    if ctx_caps:
+        raise Fail("execute_agent has no user_id parameter, yet captured %s" % ctx_caps)
+
+
+def t_outputs(ctx, py, tmp):
+    """Folded stacks sum to the counts; the migration view lists exactly the
+    legacy call sites, with times and an example path each."""
+    args = demo_args(19, "mixed", 150)
+    orc = oracle(py, DEMO_PATTERNS, args, APPS, tmp, "outputs")
+    folded = os.path.join(tmp, "demo.folded")
+    r = run([ctx.pyscope, "trace", "--format", "folded", "-o", folded, "-f", DEMO_PATTERNS, "--",
+             py] + args, cwd=APPS)
+    if r.returncode != 0:
+        raise Fail("folded: %s" % r.stderr[-300:])
+    sums = {}
+    with open(folded) as f:
+        for line in f:
+            stack, w = line.rsplit(" ", 1)
+            name = stack.rsplit(";", 1)[1].split("]")[0].lstrip("[")
+            sums[name] = sums.get(name, 0) + int(w)
+    want = {k: v for k, v in orc["counts"].items() if v}
+    if sums != want:
+        raise Fail("folded weights %s, oracle %s" % (sums, want))
+    _, rep = pyscope_trace(ctx, ["--migration", "-f", DEMO_PATTERNS, "--", py] + args, APPS, tmp,
+                           "migration")
+    mig = {p["name"]: p for p in rep["migration"]}
+    legacy = mig["legacy_construct"]
+    sites = {s["site"]: s["count"] for s in legacy["call_sites"]}
+    if sites != orc["sites"]["legacy_construct"]:
+        raise Fail("migration sites %s, oracle %s" % (sites, orc["sites"]["legacy_construct"]))
+    for s in legacy["call_sites"]:
+        if not s["example_path"] or s["first_seen_unix_s"] > s["last_seen_unix_s"] or \
+                abs(s["first_seen_unix_s"] - time.time()) > 600:
+            raise Fail("migration site without a path or times: %s" % s)
+    if set(mig) != {"legacy_construct", "create_from_legacy"}:
+        raise Fail("migration lists %s" % sorted(mig))
+
+
+def t_speedscope(ctx, py, tmp):
+    """A speedscope file of the demo opens in the real viewer, headless Chromium."""
+    prof = os.path.join(tmp, "demo.speedscope.json")
+    r = run([ctx.pyscope, "trace", "--format", "speedscope", "-o", prof, "-f", DEMO_PATTERNS,
+             "--", py] + demo_args(3, "mixed", 60), cwd=APPS)
+    if r.returncode != 0 or not os.path.exists(prof):
+        raise Fail("pyscope: %s" % r.stderr[-300:])
+    viewer = os.path.join(ROOT, "tests", "e2e", "speedscope", "view.js")
+    shot = os.path.join(tmp, "speedscope.png")
+    v = run(["node", viewer, prof, shot, "handle_legacy_b", "serve_request_thread",
+             "UserExecutionEngine.create_from_legacy"], timeout=120)
+    if v.returncode != 0:
+        raise Fail("speedscope viewer: %s %s" % (v.stdout[-300:], v.stderr[-600:]))
+    shutil.copy(shot, os.path.join(ROOT, "build", "speedscope-demo.png"))
+
+
 def t_check(ctx, py, tmp):
     """check: exit 1 on a forbidden hit in a module imported late, 0 when never
     imported or the target exits first, with evidence lines."""
@@ -496,6 +588,9 @@ def build_tests(ctx):
                       lambda tmp, py=py: t_micro(ctx, py, tmp, "micro_ctor.py", "micro_ctor.json")))
         tests.append(("attach/" + label, lambda tmp, py=py: t_attach(ctx, py, tmp)))
     tests.append(("errors/bad-input", lambda tmp: t_bad_input(ctx, tmp)))
+    newest = [py for label, py in interpreters() if label.startswith("py3.12")]
+    if newest:
+        tests.append(("speedscope/viewer", lambda tmp: t_speedscope(ctx, newest[0], tmp)))
     for label, py in interpreters():
         if label in ("py3.8.18", "py3.13.0", "debian3.11"):
             tests.append(("lifecycle/" + label, lambda tmp, py=py: t_lifecycle(ctx, py, tmp)))
@@ -507,6 +602,8 @@ def build_tests(ctx):
         tests.append(("bp-demo/" + label, lambda tmp, py=py: t_bp_demo(ctx, py, tmp)))
         tests.append(("bp-redefine/" + label, lambda tmp, py=py: t_redefine(ctx, py, tmp)))
         tests.append(("check-json/" + label, lambda tmp, py=py: t_check_json(ctx, py, tmp)))
+        tests.append(("paths/" + label, lambda tmp, py=py: t_paths(ctx, py, tmp)))
+        tests.append(("outputs/" + label, lambda tmp, py=py: t_outputs(ctx, py, tmp)))
     return tests
 
 

@@ -1,0 +1,25 @@
+#!/bin/sh
+# What make test needs beyond make deps: Chromium and the speedscope viewer
+# (npm) for the speedscope end-to-end test.  Installs only what is missing.
+set -eu
+cd "$(dirname "$0")/.."
+missing=""
+for p in chromium nodejs npm; do
+	if ! command -v "$p" >/dev/null 2>&1 && \
+	   ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+# nodejs may come from elsewhere: only ask apt for what has no command
+[ -n "$(command -v node || true)" ] && missing=$(echo "$missing" | sed 's/ nodejs//; s/ npm//')
+if [ -n "$missing" ]; then
+	echo "test-deps: installing$missing"
+	SUDO=""
+	[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
+fi
+if [ ! -d tests/e2e/speedscope/node_modules/speedscope ] || \
+   [ ! -d tests/e2e/speedscope/node_modules/playwright-core ]; then
+	(cd tests/e2e/speedscope && npm ci --no-audit --no-fund --loglevel=error)
+fi
