@@ -64,11 +64,21 @@ struct {
 	__type(value, __u64);		/* PyThreadState * */
 } tstates SEC(".maps");
 
+/*
+ * Does this thread state belong to the calling thread?  3.11+ keep the kernel
+ * tid; before, thread_id is pthread_self(), which glibc on x86-64 makes the
+ * thread's FS base.
+ */
 static __always_inline bool tstate_is_mine(__u64 ts, __u32 tid)
 {
-	if (off.ts_native_thread_id == NONE)
-		return ts != 0;
-	return ts && (__u32)rd_u64(ts + off.ts_native_thread_id) == tid;
+	if (!ts)
+		return false;
+	if (off.ts_native_thread_id == NONE) {
+		struct task_struct *task = bpf_get_current_task_btf();
+
+		return rd_u64(ts + off.ts_thread_id) == task->thread.fsbase;
+	}
+	return (__u32)rd_u64(ts + off.ts_native_thread_id) == tid;
 }
 
 /*
@@ -83,7 +93,7 @@ __noinline int tstate_walk(__u32 tid)
 		__u64 ts = rd_u64(interp + off.is_threads_head);
 
 		for (int j = 0; j < PS_MAX_THREADS && ts; j++) {
-			if ((__u32)rd_u64(ts + off.ts_native_thread_id) == tid) {
+			if (tstate_is_mine(ts, tid)) {
 				bpf_map_update_elem(&tstates, &tid, &ts, BPF_ANY);
 				return 1;
 			}
@@ -95,7 +105,8 @@ __noinline int tstate_walk(__u32 tid)
 }
 
 /*
- * The calling thread's PyThreadState.  Up to 3.11 the GIL holder is kept in
+ * The calling thread's PyThreadState, for probes inside the interpreter
+ * (the thread holds the GIL).  Up to 3.11 the GIL holder is kept in
  * _PyRuntime.  From 3.12 it lives in thread-local storage; the GIL's last
  * holder is the running thread for the main interpreter, and a cache plus
  * a walk of the thread lists covers the rest.
@@ -115,6 +126,31 @@ static __always_inline __u64 get_tstate(void)
 		if (tstate_is_mine(ts, tid))
 			return ts;
 	}
+	cached = bpf_map_lookup_elem(&tstates, &tid);
+	if (cached && tstate_is_mine(*cached, tid))
+		return *cached;
+	if (!tstate_walk(tid))
+		return 0;
+	cached = bpf_map_lookup_elem(&tstates, &tid);
+	return cached ? *cached : 0;
+}
+
+/*
+ * The calling thread's PyThreadState from anywhere (a timer sample, a
+ * context switch): the thread may not hold the GIL, so the GIL holder is
+ * only a first guess that must prove to be ours.
+ */
+static __always_inline __u64 get_tstate_any(void)
+{
+	__u32 tid = cur_tid();
+	__u64 ts = 0, *cached;
+
+	if (off.rt_tstate_current != NONE)
+		ts = rd_u64(runtime_addr + off.rt_tstate_current);
+	else
+		ts = get_tstate();
+	if (tstate_is_mine(ts, tid))
+		return ts;
 	cached = bpf_map_lookup_elem(&tstates, &tid);
 	if (cached && tstate_is_mine(*cached, tid))
 		return *cached;

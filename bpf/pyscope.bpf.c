@@ -469,22 +469,13 @@ static long announce_frame(__u32 i, void *data)
 	return 0;
 }
 
-/*
- * First sighting of the path in scratch: announce it with code ids (and each
- * code once).  Global: verified once.
- */
-__noinline int new_path(__u64 stack)
+/* Announce a new path (frames in s), with code ids and each code once. */
+static __always_inline int announce_path(__u64 stack, struct scratch *s)
 {
-	struct announce_ctx c = {};
+	struct announce_ctx c = { .s = s };
 	struct ps_ev_stack *ev;
-	struct scratch *s;
-	__u32 zero = 0;
 	__u8 one = 1;
 
-	s = bpf_map_lookup_elem(&scratch_map, &zero);
-	if (!s)
-		return 0;
-	c.s = s;
 	if (bpf_map_update_elem(&stacks_seen, &stack, &one, BPF_NOEXIST))
 		return 0;	/* announced already (or by another CPU just now) */
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
@@ -501,6 +492,16 @@ __noinline int new_path(__u64 stack)
 	bpf_loop(s->nframes, announce_frame, &c, 0);
 	bpf_ringbuf_submit(ev, 0);
 	return 1;
+}
+
+/* First sighting of the path in the probes' scratch.  Global: verified once. */
+__noinline int new_path(__u64 stack)
+{
+	struct scratch *s;
+	__u32 zero = 0;
+
+	s = bpf_map_lookup_elem(&scratch_map, &zero);
+	return s ? announce_path(stack, s) : 0;
 }
 
 /* Fill the aggregate key for a call of @code starting in @frame. */
@@ -718,6 +719,8 @@ __noinline int count_start(__u64 frame, __u64 code)
 	return 0;
 }
 
+#include "sample.bpf.h"
+
 /* A timed frame has ended. */
 static __always_inline void frame_ended(__u64 frame)
 {
@@ -743,6 +746,24 @@ static __always_inline void frame_ended(__u64 frame)
 			break;
 		cur = seen;
 	}
+}
+
+/* A timed pattern call (generator, coroutine) resumes after awaiting at off. */
+static __always_inline void note_await(__u64 frame, __u32 off_bytes)
+{
+	struct ps_inflight *rec = bpf_map_lookup_elem(&inflight, &frame);
+	struct ps_await_key k;
+	__u64 one = 1, *n;
+
+	if (!rec)
+		return;
+	k.agg_id = rec->agg_id;
+	k.offset = off_bytes;
+	n = bpf_map_lookup_elem(&awaits, &k);
+	if (n)
+		__sync_fetch_and_add(n, 1);
+	else
+		bpf_map_update_elem(&awaits, &k, &one, BPF_NOEXIST);
 }
 
 /* For the uprobe programs: was this start already counted by a breakpoint? */
@@ -784,6 +805,8 @@ int BPF_KPROBE(on_eval_entry)
 		/* a generator resumes: find it again at its next return */
 		struct ps_inflight *rec = bpf_map_lookup_elem(&inflight, &frame);
 
+		if (prof_on)
+			note_await(frame, frame_offset(frame, code));
 		if (rec) {
 			rec->caller_frame = rd_u64(frame + off.fr_back);
 			bpf_map_update_elem(&callers, &rec->caller_frame, &frame, BPF_ANY);
@@ -870,8 +893,12 @@ int BPF_KPROBE(on_resume)
 	/* the function start is the first RESUME; later ones resume generators */
 	ip = rd_u64(frame + off.fr_ip);
 	at = code_units(code) + (__u64)ent->resume_off * 2;
-	if (ip > at)
+	if (ip > at) {
+		/* a resume: profiling notes where a pattern's coroutine awaited */
+		if (prof_on)
+			note_await(frame, (__u32)(ip - code_units(code)));
 		return 0;
+	}
 	if (resume_will_redispatch(ts, code))
 		return 0;
 	if (!left_to_breakpoint(frame, code))

@@ -90,6 +90,33 @@ struct ps_inflight {
 	__u32 tid;
 };
 
+/* pyscope profile: samples and waits per (pattern call, Python stack). */
+enum ps_sample_kind {
+	PS_SAMPLE_CPU = 1,		/* a timer sample while running */
+	PS_SAMPLE_OFFCPU = 2,		/* a wait: blocked, then woken */
+};
+
+#define PS_NO_WINDOW 0xffffffffu	/* a sample outside every pattern call (--all) */
+
+struct ps_sample_key {
+	__u64 stack;			/* the whole Python stack, leaf first (a path id) */
+	__u32 agg_id;			/* innermost pattern call on it, or PS_NO_WINDOW */
+	__u16 win_depth;		/* that call's frame index in the stack */
+	__u8 kind;			/* enum ps_sample_kind */
+	__u8 pad;
+};
+
+struct ps_sample_val {
+	__u64 count;
+	__u64 ns;			/* off-CPU: time blocked */
+};
+
+/* Where a pattern's coroutine or generator was suspended, when it resumed. */
+struct ps_await_key {
+	__u32 agg_id;
+	__u32 offset;			/* byte offset of the await (yield) in its code */
+};
+
 /* Counters the user side must print: anything here means "not exact". */
 enum ps_counter {
 	PS_CNT_RB_LOST = 0,	/* ring buffer full: a sighting was dropped */

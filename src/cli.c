@@ -22,6 +22,8 @@ void cli_usage(FILE *out)
 	      "           with -e/-f, where each pattern's code is now\n"
 	      "  check    exit 1 if a pattern marked \"forbid\" is hit, 0 if not (a CI or\n"
 	      "           production gate), with the evidence of each hit\n"
+	      "  profile  where the time inside each pattern's calls goes: CPU samples\n"
+	      "           (-F HZ, default 99) and, with --off-cpu, waits\n"
 	      "  help     this text\n"
 	      "  version  print the version\n"
 	      "\n"
@@ -38,6 +40,9 @@ void cli_usage(FILE *out)
 	      "      --count-only       do not time calls; lets auto use hardware breakpoints,\n"
 	      "                         which cost nothing until a target runs\n"
 	      "      --fail-fast        (check) exit at the first forbidden hit\n"
+	      "  -F, --freq HZ          (profile) samples per second per CPU (default 99)\n"
+	      "      --all              (profile) keep samples outside the patterns' calls too\n"
+	      "      --off-cpu          (profile) attribute waits (blocked time) as well\n"
 	      "      --no-args          do not read call arguments (no signatures)\n"
 	      "      --paths            capture call paths; call sites, paths and signatures\n"
 	      "                         for every pattern (text), not only legacy/forbidden\n"
@@ -59,7 +64,8 @@ void cli_usage(FILE *out)
 	      "  pyscope trace -p 1234 -e legacy=class:app.engine:UserExecutionEngine -d 30s\n"
 	      "  pyscope trace -f patterns.json -i 5s -- python3 app.py --requests 1000\n"
 	      "  pyscope trace --format json -e 'app.engine:Engine.run' -- python3 app.py\n"
-	      "  pyscope check -p 1234 -f forbidden.json -d 1h --fail-fast\n",
+	      "  pyscope check -p 1234 -f forbidden.json -d 1h --fail-fast\n"
+	      "  pyscope profile -p 1234 --off-cpu -e legacy=class:app.engine:Engine -d 30s\n",
 	      out);
 }
 
@@ -67,6 +73,7 @@ static int parse_cmd(const char *s, enum ps_cmd *cmd)
 {
 	static const struct { const char *name; enum ps_cmd cmd; } cmds[] = {
 		{ "trace", CMD_TRACE }, { "info", CMD_INFO }, { "check", CMD_CHECK },
+		{ "profile", CMD_PROFILE },
 		{ "help", CMD_HELP }, { "version", CMD_VERSION },
 	};
 	size_t i;
@@ -96,7 +103,8 @@ static int parse_pid(const char *s, int *pid)
 int cli_parse(int argc, char **argv, struct config *cfg)
 {
 	enum { OPT_FORMAT = 256, OPT_VIA, OPT_NO_ARGS, OPT_PATHS, OPT_TOP, OPT_COUNT_ONLY,
-	       OPT_FAIL_FAST, OPT_DEPTH, OPT_CAPTURE, OPT_WEIGHT, OPT_MIGRATION };
+	       OPT_FAIL_FAST, OPT_DEPTH, OPT_CAPTURE, OPT_WEIGHT, OPT_MIGRATION, OPT_ALL,
+	       OPT_OFF_CPU };
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "expr", required_argument, NULL, 'e' },
@@ -114,6 +122,9 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 		{ "capture", required_argument, NULL, OPT_CAPTURE },
 		{ "weight", required_argument, NULL, OPT_WEIGHT },
 		{ "migration", no_argument, NULL, OPT_MIGRATION },
+		{ "freq", required_argument, NULL, 'F' },
+		{ "all", no_argument, NULL, OPT_ALL },
+		{ "off-cpu", no_argument, NULL, OPT_OFF_CPU },
 		{ "top", required_argument, NULL, OPT_TOP },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -140,7 +151,7 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 		return -EINVAL;
 	}
 	optind = 2;
-	while ((c = getopt_long(argc, argv, "+p:e:f:d:i:o:vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+p:e:f:d:i:o:F:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (parse_pid(optarg, &cfg->pid)) {
@@ -258,6 +269,23 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 		case OPT_MIGRATION:
 			cfg->migration = true;
 			break;
+		case 'F': {
+			char *end = NULL;
+			long v = strtol(optarg, &end, 10);
+
+			if (!end || *end || v < 1 || v > 10000) {
+				warn("invalid -F '%s' (1..10000 Hz)", optarg);
+				return -EINVAL;
+			}
+			cfg->hz = (unsigned)v;
+			break;
+		}
+		case OPT_ALL:
+			cfg->prof_all = true;
+			break;
+		case OPT_OFF_CPU:
+			cfg->off_cpu = true;
+			break;
 		case OPT_TOP: {
 			char *end = NULL;
 			long v = strtol(optarg, &end, 10);
@@ -289,7 +317,10 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 			return -EINVAL;
 		}
 	}
-	if (cfg->cmd == CMD_TRACE || cfg->cmd == CMD_INFO || cfg->cmd == CMD_CHECK) {
+	if (cfg->cmd == CMD_PROFILE && !cfg->hz)
+		cfg->hz = 99;
+	if (cfg->cmd == CMD_TRACE || cfg->cmd == CMD_INFO || cfg->cmd == CMD_CHECK ||
+	    cfg->cmd == CMD_PROFILE) {
 		if (!cfg->pid == !cfg->argv) {
 			warn("give either -p PID or -- CMD");
 			return -EINVAL;
@@ -299,7 +330,8 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 	if (!cfg->depth && (cfg->paths || cfg->migration || cfg->format == FMT_FOLDED ||
 			    cfg->format == FMT_SPEEDSCOPE))
 		cfg->depth = PS_MAX_DEPTH;
-	if ((cfg->cmd == CMD_TRACE || cfg->cmd == CMD_CHECK) && !cfg->nexprs && !cfg->pattern_file) {
+	if ((cfg->cmd == CMD_TRACE || cfg->cmd == CMD_CHECK || cfg->cmd == CMD_PROFILE) &&
+	    !cfg->nexprs && !cfg->pattern_file) {
 		warn("no patterns: give -e NAME=SPEC or -f FILE");
 		return -EINVAL;
 	}

@@ -11,6 +11,7 @@ enum ps_cmd {
 	CMD_TRACE,
 	CMD_INFO,
 	CMD_CHECK,
+	CMD_PROFILE,
 	CMD_HELP,
 	CMD_VERSION,
 };
@@ -54,6 +55,9 @@ struct config {
 	unsigned depth;			/* --depth: frames per call path (paths on when > 0) */
 	bool weight_latency;		/* --weight latency (folded, speedscope) */
 	bool migration;			/* --migration report */
+	unsigned hz;			/* profile -F: samples per second per CPU */
+	bool prof_all;			/* profile --all: every sample, not only in patterns */
+	bool off_cpu;			/* profile --off-cpu */
 	const char *capture[PS_MAX_CAPTURE];	/* --capture NAME */
 	int ncapture;
 	bool fail_fast;			/* check --fail-fast */

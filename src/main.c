@@ -38,6 +38,8 @@ int main(int argc, char **argv)
 		return cmd_trace(&cfg);
 	case CMD_CHECK:
 		return cmd_check(&cfg);
+	case CMD_PROFILE:
+		return cmd_profile(&cfg);
 	case CMD_VERSION:
 		printf("pyscope " PYSCOPE_VERSION "\n");
 		return 0;

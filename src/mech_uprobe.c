@@ -31,6 +31,11 @@ struct tracer {
 	struct pyscope_bpf *skel;
 	struct bpf_link *links[MAX_LINKS];
 	int nlinks;
+	/* profile: a CPU-clock event per CPU, and the sched_switch link */
+	int *sample_fds;
+	struct bpf_link **sample_links;
+	struct bpf_link *switch_link;
+	struct tracer_opts opts;
 	struct watch watches[MAX_WATCHES];
 	int nwatches;
 	struct ring_buffer *rb;
@@ -83,6 +88,7 @@ int tracer__open(struct tracer **out, const struct pyrt *rt, const struct patter
 	t->m = m;
 	t->rt = rt;
 	t->plan = *plan;
+	t->opts = *o;
 	t->verbose = o->verbose;
 	t->ncpu = libbpf_num_possible_cpus();
 	if (t->ncpu <= 0) {
@@ -120,6 +126,11 @@ int tracer__open(struct tracer **out, const struct pyrt *rt, const struct patter
 	bpf_program__set_autoload(t->skel->progs.on_frame_exit_cur,
 				  plan->exit == EXIT_USDT_RETURN);
 	bpf_program__set_autoload(t->skel->progs.on_breakpoint, rt->mech[MECH_BREAKPOINT].ok);
+	bpf_program__set_autoload(t->skel->progs.on_cpu_sample, o->prof_hz > 0);
+	bpf_program__set_autoload(t->skel->progs.on_switch, o->prof_offcpu);
+	t->skel->rodata->prof_on = o->prof_hz > 0 || o->prof_offcpu;
+	t->skel->rodata->prof_all = o->prof_all;
+	t->skel->rodata->prof_offcpu = o->prof_offcpu;
 	if (getenv("PYSCOPE_VERIFIER_STATS")) {
 		/* verifier statistics per program, for tuning load time */
 		struct bpf_program *prog;
@@ -437,6 +448,30 @@ int tracer__poll(struct tracer *t, int timeout_ms, int wake_fd)
 	return n > 1 && (pfd[1].revents & (POLLIN | POLLHUP)) ? 1 : 0;
 }
 
+/* Copy the sample and await maps into the model (they are small). */
+static void refresh_samples(struct tracer *t)
+{
+	int sfd = bpf_map__fd(t->skel->maps.samples), afd = bpf_map__fd(t->skel->maps.awaits);
+	struct ps_sample_key k, *prev = NULL;
+	struct ps_await_key ak, *aprev = NULL;
+
+	model__clear_samples(t->m);
+	while (!bpf_map_get_next_key(sfd, prev, &k)) {
+		struct ps_sample_val v;
+
+		if (!bpf_map_lookup_elem(sfd, &k, &v))
+			model__add_sample(t->m, &k, &v);
+		prev = &k;
+	}
+	while (!bpf_map_get_next_key(afd, aprev, &ak)) {
+		__u64 n;
+
+		if (!bpf_map_lookup_elem(afd, &ak, &n))
+			model__add_await(t->m, &ak, n);
+		aprev = &ak;
+	}
+}
+
 int tracer__refresh(struct tracer *t)
 {
 	int fd = bpf_map__fd(t->skel->maps.stats), cfd = bpf_map__fd(t->skel->maps.counters);
@@ -458,6 +493,8 @@ int tracer__refresh(struct tracer *t)
 			continue;
 		model__set_stats(t->m, i, st);
 	}
+	if (t->opts.prof_hz || t->opts.prof_offcpu)
+		refresh_samples(t);
 	for (i = 0; i < PS_CNT_MAX; i++) {
 		__u64 sum = 0;
 		int c;
@@ -474,8 +511,70 @@ cleanup:
 	return ret;
 }
 
+int tracer__profile(struct tracer *t, char *err, size_t errlen)
+{
+	struct perf_event_attr attr;
+	int c;
+
+	if (t->opts.prof_hz) {
+		t->sample_fds = malloc((size_t)t->ncpu * sizeof(int));
+		t->sample_links = calloc((size_t)t->ncpu, sizeof(*t->sample_links));
+		if (!t->sample_fds || !t->sample_links)
+			return -ENOMEM;
+		memset(&attr, 0, sizeof(attr));
+		attr.type = PERF_TYPE_SOFTWARE;
+		attr.size = sizeof(attr);
+		attr.config = PERF_COUNT_SW_CPU_CLOCK;
+		attr.freq = 1;
+		attr.sample_freq = t->opts.prof_hz;
+		for (c = 0; c < t->ncpu; c++) {
+			t->sample_fds[c] = (int)syscall(SYS_perf_event_open, &attr, -1, c, -1,
+							PERF_FLAG_FD_CLOEXEC);
+			if (t->sample_fds[c] < 0) {
+				if (errno == ENODEV)
+					continue;
+				snprintf(err, errlen, "cannot open a CPU clock on CPU %d: %s", c,
+					 strerror(errno));
+				return -errno;
+			}
+			t->sample_links[c] = bpf_program__attach_perf_event(
+				t->skel->progs.on_cpu_sample, t->sample_fds[c]);
+			if (!t->sample_links[c]) {
+				snprintf(err, errlen, "cannot attach the sampler: %s", strerror(errno));
+				return -errno;
+			}
+		}
+	}
+	if (t->opts.prof_offcpu) {
+		t->switch_link = bpf_program__attach(t->skel->progs.on_switch);
+		if (!t->switch_link) {
+			snprintf(err, errlen, "cannot attach to sched_switch: %s", strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+static void profile_stop(struct tracer *t)
+{
+	int c;
+
+	for (c = 0; t->sample_fds && c < t->ncpu; c++) {
+		bpf_link__destroy(t->sample_links[c]);
+		if (t->sample_fds[c] >= 0)
+			close(t->sample_fds[c]);
+	}
+	free(t->sample_fds);
+	free(t->sample_links);
+	t->sample_fds = NULL;
+	t->sample_links = NULL;
+	bpf_link__destroy(t->switch_link);
+	t->switch_link = NULL;
+}
+
 void tracer__detach(struct tracer *t)
 {
+	profile_stop(t);
 	int i;
 
 	for (i = 0; i < t->nlinks; i++)

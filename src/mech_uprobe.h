@@ -21,6 +21,9 @@ struct tracer_opts {
 	unsigned path_depth;		/* 0: immediate callers only */
 	int ncapture;
 	const char *const *capture;	/* parameter names whose values are captured */
+	unsigned prof_hz;		/* pyscope profile: on-CPU sampling rate, 0 = off */
+	bool prof_all;			/* keep samples outside pattern calls */
+	bool prof_offcpu;		/* off-CPU waits */
 };
 
 struct tracer;
@@ -55,6 +58,9 @@ int tracer__watch(struct tracer *t, uint64_t addr, char *err, size_t errlen);
 void tracer__unwatch(struct tracer *t, uint64_t addr);
 int tracer__bp_code(struct tracer *t, uint64_t code, bool on);
 int tracer__free_watches(const struct tracer *t);
+
+/* pyscope profile: start the CPU sampler and the context-switch probe. */
+int tracer__profile(struct tracer *t, char *err, size_t errlen);
 
 /* Remove all probes (the maps stay readable). */
 void tracer__detach(struct tracer *t);

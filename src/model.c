@@ -33,6 +33,10 @@ struct model {
 	struct coverage *cover;		/* one per pattern */
 	agg_hook_fn hook;
 	void *hook_ctx;
+	struct sample_row *samples;
+	size_t nsamples, samples_cap;
+	struct await_row *awaits;
+	size_t nawaits, awaits_cap;
 	struct stack_info **stacks;	/* open addressing on id */
 	size_t stacks_cap, nstacks;
 	struct resolved {
@@ -79,6 +83,8 @@ void model__free(struct model *m)
 		free(m->src[i].filename);
 		free(m->src[i].text);
 	}
+	free(m->samples);
+	free(m->awaits);
 	for (i = 0; i < m->stacks_cap && m->stacks; i++)
 		free(m->stacks[i]);
 	free(m->stacks);
@@ -86,6 +92,56 @@ void model__free(struct model *m)
 	free(m->aggs);
 	free(m->cover);
 	free(m);
+}
+
+void model__clear_samples(struct model *m)
+{
+	m->nsamples = 0;
+	m->nawaits = 0;
+}
+
+void model__add_sample(struct model *m, const struct ps_sample_key *k, const struct ps_sample_val *v)
+{
+	if (m->nsamples == m->samples_cap) {
+		size_t cap = m->samples_cap ? m->samples_cap * 2 : 256;
+		struct sample_row *n = realloc(m->samples, cap * sizeof(*n));
+
+		if (!n)
+			return;
+		m->samples = n;
+		m->samples_cap = cap;
+	}
+	m->samples[m->nsamples].key = *k;
+	m->samples[m->nsamples].val = *v;
+	m->nsamples++;
+}
+
+void model__add_await(struct model *m, const struct ps_await_key *k, uint64_t n)
+{
+	if (m->nawaits == m->awaits_cap) {
+		size_t cap = m->awaits_cap ? m->awaits_cap * 2 : 64;
+		struct await_row *r = realloc(m->awaits, cap * sizeof(*r));
+
+		if (!r)
+			return;
+		m->awaits = r;
+		m->awaits_cap = cap;
+	}
+	m->awaits[m->nawaits].key = *k;
+	m->awaits[m->nawaits].count = n;
+	m->nawaits++;
+}
+
+size_t model__samples(const struct model *m, const struct sample_row **rows)
+{
+	*rows = m->samples;
+	return m->nsamples;
+}
+
+size_t model__awaits(const struct model *m, const struct await_row **rows)
+{
+	*rows = m->awaits;
+	return m->nawaits;
 }
 
 static size_t stack_slot(uint64_t id, size_t cap)

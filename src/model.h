@@ -154,6 +154,24 @@ struct coverage {
 void model__set_coverage(struct model *m, size_t pidx, const struct coverage *c);
 const struct coverage *model__coverage(const struct model *m, size_t pidx);
 
+/* pyscope profile: samples and awaits, replaced at each refresh. */
+void model__clear_samples(struct model *m);
+void model__add_sample(struct model *m, const struct ps_sample_key *k, const struct ps_sample_val *v);
+void model__add_await(struct model *m, const struct ps_await_key *k, uint64_t n);
+
+struct sample_row {
+	struct ps_sample_key key;
+	struct ps_sample_val val;
+};
+
+struct await_row {
+	struct ps_await_key key;
+	uint64_t count;
+};
+
+size_t model__samples(const struct model *m, const struct sample_row **rows);
+size_t model__awaits(const struct model *m, const struct await_row **rows);
+
 /* Per-pattern totals, signatures (by count) and call sites (by count). */
 int model__result(const struct model *m, size_t pidx, struct pat_result *out);
 void pat_result_free(struct pat_result *r);

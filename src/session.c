@@ -407,7 +407,10 @@ int session__open(struct session **out, const struct config *cfg, bool count_onl
 	struct session *s;
 	struct tracer_opts topts = { .capture_args = !cfg->no_args, .verbose = cfg->verbose,
 				     .path_depth = cfg->depth, .ncapture = cfg->ncapture,
-				     .capture = cfg->capture };
+				     .capture = cfg->capture,
+				     .prof_hz = cfg->cmd == CMD_PROFILE ? cfg->hz : 0,
+				     .prof_all = cfg->prof_all,
+				     .prof_offcpu = cfg->cmd == CMD_PROFILE && cfg->off_cpu };
 	char err[768] = "", link[64];
 	ssize_t n;
 	int ret;
@@ -473,6 +476,11 @@ int session__open(struct session **out, const struct config *cfg, bool count_onl
 	if (ret) {
 		err[0] = '\0';
 		goto fail;
+	}
+	if (cfg->cmd == CMD_PROFILE) {
+		ret = tracer__profile(s->t, err, sizeof(err));
+		if (ret)
+			goto fail;
 	}
 	debug(cfg->verbose, "%.1f ms: armed", (now_ns() - s->t0) / 1e6);
 

@@ -502,6 +502,44 @@ def t_outputs(ctx, py, tmp):
         raise Fail("migration lists %s" % sorted(mig))
 
 
+def t_profile(ctx, py, tmp):
+    """profile: the legacy constructor's CPU samples are in the known slow
+    function (>= 80%), and its waits are the injected ones (within 10%)."""
+    cpu_ms, wait_ms = 8, 20
+    expect_file = os.path.join(tmp, "expect.json")
+    args = ["-m", "chatdemo", "--requests", "40", "--legacy-share", "1", "--mode", "threads",
+            "--concurrency", "1", "--seed", "23", "--legacy-cpu-ms", str(cpu_ms),
+            "--legacy-wait-ms", str(wait_ms), "--expect", expect_file]
+    out = os.path.join(tmp, "profile.json")
+    r = run([ctx.pyscope, "profile", "--off-cpu", "-F", "499", "--format", "json", "-o", out,
+             "-e", "legacy=class:chatdemo.engine:UserExecutionEngine", "--", py] + args, cwd=APPS)
+    if r.returncode != 0:
+        raise Fail("profile exited %d: %s" % (r.returncode, r.stderr[-400:]))
+    with open(out) as f:
+        rep = json.load(f)
+    with open(expect_file) as f:
+        n = json.load(f)["legacy_construct"]
+    legacy = rep["patterns"][0]
+    if legacy["count"] != n:
+        raise Fail("legacy count %d, expected %d" % (legacy["count"], n))
+    prof = rep["profile"]["patterns"][0]
+    cpu = prof["on_cpu"]
+    total = {t["function"].split(" (")[0]: t["total"] for t in cpu["top_total"]}
+    slow = total.get("AgentRegistryAdapter._scan_registry", 0)
+    if cpu["samples"] < 50 or slow < 0.8 * cpu["samples"]:
+        raise Fail("on-CPU: %d of %d samples in _scan_registry (want >= 80%%): %s"
+                   % (slow, cpu["samples"], cpu["top_total"][:4]))
+    off = prof["off_cpu"]
+    waits = {t["function"].split(" (")[0]: t["total"] for t in off["top_total"]}
+    blocked = waits.get("legacy_bridge_handshake", 0) / 1e6
+    injected = n * wait_ms
+    if abs(blocked - injected) > 0.1 * injected:
+        raise Fail("off-CPU: %.1f ms blocked in legacy_bridge_handshake, %d ms injected"
+                   % (blocked, injected))
+    if "legacy_bridge_handshake" not in off["chain"]:
+        raise Fail("off-CPU summary chain %r does not name the wait" % off["chain"])
+
+
 def t_speedscope(ctx, py, tmp):
     """A speedscope file of the demo opens in the real viewer, headless Chromium."""
     prof = os.path.join(tmp, "demo.speedscope.json")
@@ -604,6 +642,7 @@ def build_tests(ctx):
         tests.append(("check-json/" + label, lambda tmp, py=py: t_check_json(ctx, py, tmp)))
         tests.append(("paths/" + label, lambda tmp, py=py: t_paths(ctx, py, tmp)))
         tests.append(("outputs/" + label, lambda tmp, py=py: t_outputs(ctx, py, tmp)))
+        tests.append(("profile/" + label, lambda tmp, py=py: t_profile(ctx, py, tmp)))
     return tests
 
 

@@ -91,8 +91,15 @@ def main(argv=None):
                     help="sleep this long before starting (to attach with -p)")
     ap.add_argument("--ready-file", help="create this file once ready to serve")
     ap.add_argument("--wait-file", help="wait until this file exists before serving")
+    ap.add_argument("--legacy-cpu-ms", type=float, default=0.0,
+                    help="CPU time each legacy construction burns (in _scan_registry)")
+    ap.add_argument("--legacy-wait-ms", type=float, default=0.0,
+                    help="time each legacy construction blocks (in legacy_bridge_handshake)")
     args = ap.parse_args(argv)
 
+    from .context import LEGACY_COST
+    LEGACY_COST["cpu_ms"] = args.legacy_cpu_ms
+    LEGACY_COST["wait_ms"] = args.legacy_wait_ms
     reqs = plan(args.requests, args.legacy_share, args.seed)
     if args.expect:
         with open(args.expect, "w") as f:

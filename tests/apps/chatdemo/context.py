@@ -1,4 +1,9 @@
 """Request context and the collaborators an engine is built from."""
+import time
+
+# Costs of the legacy path, set by --legacy-cpu-ms / --legacy-wait-ms, so that
+# a profiler's answer is known in advance.
+LEGACY_COST = {"cpu_ms": 0.0, "wait_ms": 0.0}
 
 
 class UserExecutionContext:
@@ -26,6 +31,33 @@ class AgentWebSocketBridge:
 
     def send(self, user_id, event, payload):
         self.sent.append((user_id, event, payload))
+
+
+class AgentRegistryAdapter:
+    """Legacy: wraps the process-wide registry for per-user engines."""
+
+    def __init__(self, registry):
+        self.registry = registry
+
+    def get(self, name):
+        self._scan_registry(LEGACY_COST["cpu_ms"])
+        return self.registry.get(name)
+
+    def _scan_registry(self, ms):
+        # CPU-heavy on purpose: re-validates every registration
+        end = time.perf_counter() + ms / 1000.0
+        acc = 0
+        while time.perf_counter() < end:
+            for i in range(200):
+                acc = (acc * 31 + i) % 1000003
+        return acc
+
+
+def legacy_bridge_handshake(bridge, context):
+    """Legacy: a blocking round trip to the shared bridge."""
+    if LEGACY_COST["wait_ms"]:
+        time.sleep(LEGACY_COST["wait_ms"] / 1000.0)
+    bridge.send(context.user_id, "handshake", {})
 
 
 class AgentInstanceFactory:

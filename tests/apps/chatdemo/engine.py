@@ -2,8 +2,9 @@
 import asyncio
 import warnings
 
-from .context import (AgentInstanceFactory, AgentRegistry, AgentWebSocketBridge,
-                      UnifiedWebSocketEmitter, UserExecutionContext)
+from .context import (AgentInstanceFactory, AgentRegistry, AgentRegistryAdapter,
+                      AgentWebSocketBridge, UnifiedWebSocketEmitter, UserExecutionContext,
+                      legacy_bridge_handshake)
 
 
 def _looks_like_registry(obj):
@@ -31,6 +32,9 @@ class UserExecutionEngine:
                 "use UserExecutionEngine(context, agent_factory, websocket_emitter)",
                 DeprecationWarning, stacklevel=2)
             registry, bridge, context = args
+            adapter = AgentRegistryAdapter(registry)
+            adapter.get("triage")
+            legacy_bridge_handshake(bridge, context)
             agent_factory = AgentInstanceFactory(registry)
             emitter = UnifiedWebSocketEmitter(bridge, context)
         else:

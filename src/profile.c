@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: MIT
+/* pyscope profile: where the time inside each pattern's calls goes. */
+#include "cmds.h"
+#include "report.h"
+#include "report_profile.h"
+#include "session.h"
+#include "util.h"
+
+#include <cJSON.h>
+#include <stdlib.h>
+
+int cmd_profile(const struct config *cfg)
+{
+	struct report_opts fin = { .final = true, .top = cfg->top };
+	struct prof_opts po = { .hz = cfg->hz, .offcpu = cfg->off_cpu, .top = cfg->top };
+	struct session *s = NULL;
+	int ret, status;
+
+	/* calls must be timed: a sample belongs to the pattern call in flight */
+	ret = session__open(&s, cfg, false);
+	if (ret)
+		return 2;
+	ret = session__run(s, NULL, NULL);
+	if (!ret) {
+		FILE *out = session__out(s);
+		struct model *m = session__model(s);
+		struct run_meta *meta = session__meta(s);
+
+		session__finish(s);
+		if (cfg->format == FMT_FOLDED) {
+			report_profile_folded(out, m, cfg->off_cpu && cfg->weight_latency);
+		} else if (cfg->format != FMT_TEXT) {
+			cJSON *root = report_json(m, meta, &fin);
+			char *txt;
+
+			if (root)
+				cJSON_AddItemToObject(root, "profile", report_profile_json(m, &po));
+			txt = root ? cJSON_Print(root) : NULL;
+			if (txt)
+				fprintf(out, "%s\n", txt);
+			free(txt);
+			cJSON_Delete(root);
+		} else {
+			report_text(out, m, meta, &fin);
+			report_profile_text(out, m, &po);
+		}
+		fflush(out);
+	}
+	status = session__close(s);
+	return ret ? 2 : status;
+}
