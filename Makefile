@@ -49,7 +49,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all deps demo test unit e2e clean offsets bench fuzz asan
+.PHONY: all deps demo test unit e2e clean offsets bench fuzz fuzz-build asan
 
 all: $(OUTPUT)/pyscope
 
@@ -106,6 +106,36 @@ test: $(OUTPUT)/pyscope $(UNIT_BINS)
 
 asan:
 	$(MAKE) OUTPUT=build-asan SAN=1 CFLAGS="-O1 -g" test
+
+# libFuzzer harnesses (tests/fuzz/fuzz_NAME.c) over the pure modules, built
+# with clang, ASan and UBSan; `make fuzz` runs each for FUZZ_SECONDS.
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(patsubst %,$(OUTPUT)/fuzz/fuzz_%,$(FUZZ_NAMES))
+FUZZ_OBJS := $(patsubst src/%.c,$(OUTPUT)/fuzz/%.o,$(CORE_SRCS))
+FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	       -fno-sanitize-recover=all -std=gnu11 -Wall -Wextra -Werror -Wshadow \
+	       -Wno-missing-field-initializers -D_GNU_SOURCE -Iinclude -Isrc -I/usr/include/cjson
+
+$(OUTPUT)/fuzz:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/fuzz/%.o: src/%.c $(wildcard src/*.h) $(wildcard include/*.h) | $(OUTPUT)/fuzz
+	$(call msg,FUZZCC,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
+	$(call msg,FUZZLD,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJS) $(LDLIBS) -o $@
+
+# keep the instrumented objects between runs
+.SECONDARY: $(FUZZ_OBJS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: $(FUZZ_BINS)
+	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(OUTPUT)/fuzz $(FUZZ_NAMES)
 
 bench: $(OUTPUT)/pyscope
 	python3 tools/bench.py
