@@ -198,9 +198,10 @@ int pyrt_scan_opcode_table(const struct elf_file *ef, const __u64 defined[4], ui
 	for (k = 0; k < ARRAY_SIZE(sects); k++) {
 		uint64_t start, size, a;
 
-		if (elf_file__section(ef, sects[k], &start, &size) || size < sizeof(ptrs))
+		/* only bytes the file holds: a header may claim a section of any size */
+		if (elf_file__section_data(ef, sects[k], &start, &size) || size < sizeof(ptrs))
 			continue;
-		for (a = (start + 7) & ~7ull; a + sizeof(ptrs) <= start + size; a += 8) {
+		for (a = (start + 7) & ~7ull; a >= start && a - start <= size - sizeof(ptrs); a += 8) {
 			if (elf_file__read_ptrs(ef, a, ptrs, 1) || !elf_file__in_text(ef, ptrs[0]))
 				continue;
 			if (elf_file__read_ptrs(ef, a, ptrs, 256))
