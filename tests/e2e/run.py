@@ -154,8 +154,9 @@ def t_demo(ctx, py, tmp, mode="mixed", seed=7):
 def t_micro(ctx, py, tmp, script, patterns):
     pat = os.path.join(APPS, patterns)
     script = os.path.join(APPS, script)
-    _, rep = pyscope_trace(ctx, ["-f", pat, "--", py, script], APPS, tmp, script)
-    orc = oracle(py, pat, [script], APPS, tmp, script)
+    name = os.path.basename(script)
+    _, rep = pyscope_trace(ctx, ["-f", pat, "--", py, script], APPS, tmp, name)
+    orc = oracle(py, pat, [script], APPS, tmp, name)
     compare(rep, orc)
     timed = {p["name"]: (p["count"], p["timed"]) for p in rep["patterns"]}
     if rep["latency_measured"]:
