@@ -34,7 +34,10 @@ void cli_usage(FILE *out)
 	      "      --paths            call sites and signatures for every pattern (text);\n"
 	      "                         by default only for legacy and forbidden patterns\n"
 	      "      --top N            rows per call-site or signature table (default 10)\n"
-	      "  -o, --output FILE      write the final report to FILE\n"
+	      "  -o, --output FILE      write the final report to FILE (created 0600; never\n"
+	      "                         through a symbolic link)\n"
+	      "      --force            let -o overwrite FILE if it exists (a regular file\n"
+	      "                         of yours with no other links)\n"
 	      "  -v, --verbose          more detail, twice for libbpf's own messages\n"
 	      "  -h, --help             this text\n"
 	      "\n"
@@ -80,7 +83,7 @@ static int parse_pid(const char *s, int *pid)
 
 int cli_parse(int argc, char **argv, struct config *cfg)
 {
-	enum { OPT_FORMAT = 256, OPT_VIA, OPT_NO_ARGS, OPT_PATHS, OPT_TOP };
+	enum { OPT_FORMAT = 256, OPT_VIA, OPT_NO_ARGS, OPT_PATHS, OPT_TOP, OPT_FORCE };
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "expr", required_argument, NULL, 'e' },
@@ -93,6 +96,7 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 		{ "no-args", no_argument, NULL, OPT_NO_ARGS },
 		{ "paths", no_argument, NULL, OPT_PATHS },
 		{ "top", required_argument, NULL, OPT_TOP },
+		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -182,6 +186,9 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 			break;
 		case OPT_PATHS:
 			cfg->paths = true;
+			break;
+		case OPT_FORCE:
+			cfg->force = true;
 			break;
 		case OPT_TOP: {
 			char *end = NULL;

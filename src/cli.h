@@ -44,6 +44,7 @@ struct config {
 	int verbose;
 	bool no_args;			/* --no-args: do not read call arguments */
 	const char *output;		/* -o FILE for the final report */
+	bool force;			/* --force: -o may overwrite an existing file */
 	bool paths;			/* --paths: call sites and signatures for every pattern */
 	int top;			/* --top N rows per detail table */
 };

@@ -4,6 +4,7 @@
 #include "launch.h"
 #include "mech_uprobe.h"
 #include "model.h"
+#include "outfile.h"
 #include "pattern.h"
 #include "plan.h"
 #include "pyrt.h"
@@ -100,23 +101,6 @@ static bool target_gone(int pid, bool launched, int *code)
 	return access(path, F_OK) != 0 && errno == ENOENT;
 }
 
-static FILE *open_output(const char *path, char *err, size_t errlen)
-{
-	int fd;
-	FILE *f;
-
-	if (!path)
-		return stdout;
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 || !(f = fdopen(fd, "w"))) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return NULL;
-	}
-	return f;
-}
-
 int cmd_trace(const struct config *cfg)
 {
 	/* with -i in JSON, every report is one line so that the stream splits on lines */
@@ -131,6 +115,7 @@ int cmd_trace(const struct config *cfg)
 	struct pyrt *rt = NULL;
 	struct model *m = NULL;
 	struct tracer *t = NULL;
+	struct outfile of = { 0 };
 	struct plan plan;
 	struct sigaction sa;
 	uint64_t start, last_tick;
@@ -147,9 +132,10 @@ int cmd_trace(const struct config *cfg)
 	ret = load_patterns(cfg, &ps, err, sizeof(err));
 	if (ret)
 		goto fail;
-	out = open_output(cfg->output, err, sizeof(err));
-	if (!out)
+	ret = outfile_open(&of, cfg->output, cfg->force, err, sizeof(err));
+	if (ret)
 		goto fail;
+	out = of.f;
 	if (!pid) {
 		ret = launch_start(cfg->argv, &pid, err, sizeof(err));
 		if (ret)
@@ -277,7 +263,7 @@ cleanup:
 	model__free(m);
 	pyrt__free(rt);
 	patterns_free(&ps);
-	if (out && out != stdout)
-		fclose(out);
+	/* a failed run removes the report file it created, if nothing was written */
+	outfile_close(&of, status == 2);
 	return status;
 }

@@ -237,6 +237,57 @@ def t_bad_input(ctx, tmp):
         sleeper.kill()
 
 
+def one_error_line(what, r, needle):
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    if r.returncode != 2 or len(lines) != 1 or needle not in lines[0] or "Traceback" in r.stderr:
+        raise Fail("%s: exit %d, stderr %r (want one line with %r)"
+                   % (what, r.returncode, r.stderr, needle))
+
+
+def t_output_file(ctx, py, tmp):
+    """-o: created 0600 with O_EXCL, never through a symbolic link; --force overwrites."""
+    marker = os.path.join(tmp, "ran")
+    target = ["--", py, "-c", "open(%r, 'w').close()" % marker]
+    umask0 = ["sh", "-c", 'umask 000; exec "$@"', "sh", ctx.pyscope, "trace", "-e", "m:f"]
+    out = os.path.join(tmp, "report.txt")
+    r = run(umask0 + ["-o", out] + target)
+    mode = os.stat(out).st_mode & 0o7777
+    if r.returncode != 0 or mode != 0o600 or "PATTERN" not in open(out).read():
+        raise Fail("new report: exit %d, mode %o: %s" % (r.returncode, mode, r.stderr[-300:]))
+    first = open(out).read()
+    os.unlink(marker)
+    # an existing file: refused before anything is launched
+    r = run([ctx.pyscope, "trace", "-e", "m:f", "-o", out] + target)
+    one_error_line("existing -o file", r, "--force")
+    if open(out).read() != first or os.path.exists(marker):
+        raise Fail("existing -o file: the file changed or the command ran")
+    # --force overwrites it (a new report: another pid) and makes it private again
+    os.chmod(out, 0o644)
+    r = run([ctx.pyscope, "trace", "-e", "m:f", "-o", out, "--force"] + target)
+    text = open(out).read()
+    if r.returncode != 0 or text == first or "PATTERN" not in text or \
+            os.stat(out).st_mode & 0o7777 != 0o600:
+        raise Fail("--force: exit %d, report %r" % (r.returncode, text[:200]))
+    os.unlink(marker)
+    # a symbolic link is never followed, even with --force
+    victim = os.path.join(tmp, "victim")
+    with open(victim, "w") as f:
+        f.write("precious")
+    link = os.path.join(tmp, "link")
+    os.symlink(victim, link)
+    for force in ([], ["--force"]):
+        r = run([ctx.pyscope, "trace", "-e", "m:f", "-o", link] + force + target)
+        one_error_line("-o symlink %s" % force, r, "symbolic link")
+        if open(victim).read() != "precious" or os.path.exists(marker):
+            raise Fail("-o symlink %s: the target file changed or the command ran" % force)
+    # a run that fails after creating its report file removes it
+    gone = os.path.join(tmp, "gone.txt")
+    r = run([ctx.pyscope, "trace", "-e", "m:f", "-o", gone, "-p", "999999"])
+    one_error_line("failed run", r, "no process")
+    if os.path.exists(gone):
+        raise Fail("a failed run left its empty report file behind")
+
+
 def start_long_running(py, tmp, status=0, limit=3600.0):
     ready = os.path.join(tmp, "pid")
     proc = subprocess.Popen([py, os.path.join(APPS, "long_running.py"), ready, str(status),
@@ -321,6 +372,8 @@ def build_tests(ctx):
                       lambda tmp, py=py: t_micro(ctx, py, tmp, "micro_ctor.py", "micro_ctor.json")))
         tests.append(("attach/" + label, lambda tmp, py=py: t_attach(ctx, py, tmp)))
     tests.append(("errors/bad-input", lambda tmp: t_bad_input(ctx, tmp)))
+    tests.append(("security/output-file",
+                  lambda tmp: t_output_file(ctx, interpreters()[0][1], tmp)))
     for label, py in interpreters():
         if label in ("py3.8.18", "py3.13.0", "debian3.11"):
             tests.append(("lifecycle/" + label, lambda tmp, py=py: t_lifecycle(ctx, py, tmp)))
