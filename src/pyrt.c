@@ -141,49 +141,40 @@ int pyrt_detect_version(const struct elf_file *ef, struct pyver *v, char *how, s
 	return -ENOENT;
 }
 
-/* The value most entries share: the "unknown opcode" label. */
-static uint64_t most_common(const uint64_t *v, unsigned n, unsigned *count)
+static bool op_defined(const __u64 defined[4], unsigned op)
 {
-	uint64_t best = 0;
-	unsigned i, j, bc = 0;
-
-	for (i = 0; i < n; i++) {
-		unsigned c = 0;
-
-		for (j = 0; j < n; j++)
-			c += v[j] == v[i];
-		if (c > bc) {
-			bc = c;
-			best = v[i];
-		}
-	}
-	*count = bc;
-	return best;
+	return (defined[op / 64] >> (op % 64)) & 1;
 }
 
 /*
- * Does this window have the shape of the opcode table: every entry code,
- * and exactly the undefined opcodes sharing one label?  A window shifted by
- * any number of slots breaks the pattern.
+ * Does this window have the shape of the opcode table: the undefined
+ * opcodes (two at least) all share one label, "unknown opcode", that no
+ * defined opcode uses, and every entry is code?  A window shifted by any
+ * number of slots breaks the pattern.  Linear in the window, and cheap
+ * checks first: the scan tries every 8-byte step of the data sections.
  */
 static bool table_shape_ok(const struct elf_file *ef, const uint64_t *ptrs,
 			   const __u64 defined[4])
 {
-	unsigned i, count;
-	uint64_t unknown;
+	unsigned i, nundef = 0;
+	uint64_t unknown = 0;
 
+	for (i = 0; i < 256; i++) {
+		if (op_defined(defined, i))
+			continue;
+		if (!nundef++)
+			unknown = ptrs[i];
+		else if (ptrs[i] != unknown)
+			return false;
+	}
+	if (nundef < 2)
+		return false;
+	for (i = 0; i < 256; i++)
+		if (op_defined(defined, i) && ptrs[i] == unknown)
+			return false;
 	for (i = 0; i < 256; i++)
 		if (!elf_file__in_text(ef, ptrs[i]))
 			return false;
-	unknown = most_common(ptrs, 256, &count);
-	if (count < 2)
-		return false;
-	for (i = 0; i < 256; i++) {
-		bool def = (defined[i / 64] >> (i % 64)) & 1;
-
-		if (def == (ptrs[i] == unknown))
-			return false;
-	}
 	return true;
 }
 

@@ -259,6 +259,64 @@ static void test_scan_claimed_size(void **state)
 	free(img);
 }
 
+/*
+ * Found by profiling tests/fuzz/fuzz_elf (600 inputs/s): when every pointer
+ * lands in code, the scan compared each of the 256 entries with all the
+ * others at every 8-byte step: 2 MB of such data took minutes.  An image
+ * with a .text covering the address space and 2 MB of distinct pointers.
+ */
+static void test_scan_is_linear(void **state)
+{
+	const size_t data = 2 << 20;
+	const char names[] = "\0.text\0.rodata\0.shstrtab";
+	size_t shoff = (sizeof(Elf64_Ehdr) + data + sizeof(names) + 7) & ~(size_t)7;
+	size_t len = shoff + 4 * sizeof(Elf64_Shdr);
+	unsigned char *img = calloc(1, len);
+	Elf64_Ehdr *eh = (Elf64_Ehdr *)img;
+	Elf64_Shdr *sh;
+	uint64_t *p, found;
+	struct elf_file *ef;
+	__u64 defined[4] = { ~0ull, ~0ull, ~0ull, ~0ull >> 8 };	/* 8 undefined */
+	size_t i;
+
+	(void)state;
+	assert_non_null(img);
+	memcpy(eh->e_ident, ELFMAG, SELFMAG);
+	eh->e_ident[EI_CLASS] = ELFCLASS64;
+	eh->e_ident[EI_DATA] = ELFDATA2LSB;
+	eh->e_ident[EI_VERSION] = EV_CURRENT;
+	eh->e_type = ET_DYN;
+	eh->e_machine = EM_X86_64;
+	eh->e_version = EV_CURRENT;
+	eh->e_ehsize = sizeof(*eh);
+	eh->e_shentsize = sizeof(Elf64_Shdr);
+	eh->e_shnum = 4;
+	eh->e_shstrndx = 3;
+	eh->e_shoff = shoff;
+	p = (uint64_t *)(img + sizeof(*eh));
+	for (i = 0; i < data / 8; i++)
+		p[i] = 0x1000 + i * 16;
+	memcpy(img + sizeof(*eh) + data, names, sizeof(names));
+	sh = (Elf64_Shdr *)(img + eh->e_shoff);
+	sh[1] = (Elf64_Shdr){ .sh_name = 1, .sh_type = SHT_NOBITS, .sh_addr = 0,
+			      .sh_flags = SHF_ALLOC | SHF_EXECINSTR, .sh_size = 1ull << 40 };
+	sh[2] = (Elf64_Shdr){ .sh_name = 7, .sh_type = SHT_PROGBITS, .sh_flags = SHF_ALLOC,
+			      .sh_addr = 1ull << 41, .sh_offset = sizeof(*eh), .sh_size = data };
+	sh[3] = (Elf64_Shdr){ .sh_name = 15, .sh_type = SHT_STRTAB,
+			      .sh_offset = sizeof(*eh) + data, .sh_size = sizeof(names) };
+	assert_int_equal(elf_file__open_mem(img, len, &ef), 0);
+	alarm(20);
+	assert_int_equal(pyrt_scan_opcode_table(ef, defined, &found), -ENOENT);
+	/* and a table planted at the end is still found */
+	for (i = 0; i < 256; i++)
+		p[data / 8 - 256 + i] = (defined[i / 64] >> (i % 64)) & 1 ? 0x2000 + i * 8 : 0x1008;
+	assert_int_equal(pyrt_scan_opcode_table(ef, defined, &found), 0);
+	assert_int_equal(found, (1ull << 41) + data - 2048);
+	alarm(0);
+	elf_file__free(ef);
+	free(img);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -270,6 +328,7 @@ int main(void)
 		cmocka_unit_test(test_trimmed_images),
 		cmocka_unit_test(test_read_ptrs_without_relocs),
 		cmocka_unit_test(test_scan_claimed_size),
+		cmocka_unit_test(test_scan_is_linear),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
