@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* pyscope trace: count and time the calls that match the patterns. */
+#include "caps.h"
 #include "cmds.h"
 #include "launch.h"
 #include "mech_uprobe.h"
@@ -129,6 +130,10 @@ int cmd_trace(const struct config *cfg)
 
 	libbpf_set_print(cfg->verbose >= 2 ? libbpf_loud : libbpf_quiet);
 	memset(&meta, 0, sizeof(meta));
+	/* before anything is launched, created or attached */
+	ret = caps_require(true, pid, err, sizeof(err));
+	if (ret)
+		goto fail;
 	ret = load_patterns(cfg, &ps, err, sizeof(err));
 	if (ret)
 		goto fail;
