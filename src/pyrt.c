@@ -482,6 +482,22 @@ bool pyrt_pid_has_python(int pid)
 	return ok;
 }
 
+/* The state letter in /proc/PID/stat ('Z' zombie, 'X' dead), or 0. */
+static char proc_state(int pid)
+{
+	char path[64], *text = NULL, *paren, state = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (read_file(path, 4096, &text, NULL))
+		return 0;
+	/* "pid (comm) S ...": comm may hold anything, so find its last ')' */
+	paren = strrchr(text, ')');
+	if (paren && paren[1] == ' ')
+		state = paren[2];
+	free(text);
+	return state;
+}
+
 int pyrt__from_pid(int pid, struct pyrt **out, char *err, size_t errlen)
 {
 	const struct map_ent *lib, *ent = NULL;
@@ -503,9 +519,11 @@ int pyrt__from_pid(int pid, struct pyrt **out, char *err, size_t errlen)
 	n = readlink(link, exe, sizeof(exe) - 1);
 	if (n < 0) {
 		ret = -errno;
-		if (ret == -ENOENT)
-			set_err(err, errlen, "pid %d has no executable (a kernel thread or a zombie)",
-				pid);
+		if (ret == -ENOENT && (proc_state(pid) == 'Z' || proc_state(pid) == 'X'))
+			set_err(err, errlen, "pid %d is a zombie: it has exited and has nothing left "
+				"to trace", pid);
+		else if (ret == -ENOENT)
+			set_err(err, errlen, "pid %d has no executable (a kernel thread)", pid);
 		else
 			set_err(err, errlen, "pid %d: cannot read %s: %s", pid, link, strerror(errno));
 		return ret == -ENOENT ? -ESRCH : ret;

@@ -170,6 +170,9 @@ int cmd_trace(const struct config *cfg)
 		goto fail;
 	debug(cfg->verbose, "%.1f ms: BPF loaded", (now_ns() - t0) / 1e6);
 	ret = tracer__attach(t, err, sizeof(err));
+	if (ret && target_gone(pid, launched, &code))
+		snprintf(err, sizeof(err), "pid %d exited while pyscope was attaching (%s); "
+			 "nothing was left attached", pid, strerror(-ret));
 	if (ret)
 		goto fail;
 	debug(cfg->verbose, "%.1f ms: armed", (now_ns() - t0) / 1e6);

@@ -288,6 +288,64 @@ def t_output_file(ctx, py, tmp):
         raise Fail("a failed run left its empty report file behind")
 
 
+def t_dead_targets(ctx, py, tmp):
+    """A zombie, and a target that dies while pyscope attaches: one line, exit 2."""
+    z = subprocess.Popen([py, "-c", "pass"])
+    try:
+        deadline = time.time() + 20
+        while "Z" not in open("/proc/%d/stat" % z.pid).read().rsplit(")", 1)[1][:3]:
+            if time.time() > deadline:
+                raise Fail("no zombie")
+            time.sleep(0.02)
+        for cmd in ("trace", "info"):
+            args = [ctx.pyscope, cmd, "-p", str(z.pid)] + (["-e", "m:f"] if cmd == "trace" else [])
+            one_error_line("zombie (%s)" % cmd, run(args), "zombie")
+    finally:
+        z.wait()
+    # Stop pyscope (SIGSTOP) once it has read the interpreter, kill the target
+    # then, and let pyscope go on to load and attach.  If the stop came too
+    # late (already loaded), try again.
+    for attempt in range(5):
+        target = start_long_running(py, tmp)
+        tr = subprocess.Popen([ctx.pyscope, "trace", "-v", "-p", str(target.pid), "-e",
+                               "tick=__main__:tick"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+        try:
+            early = b""
+            while True:
+                line = tr.stderr.readline()
+                if not line:
+                    raise Fail("pyscope ended early: %r" % early)
+                early += line
+                if b"interpreter model built" in line:
+                    break
+            os.kill(tr.pid, signal.SIGSTOP)
+            while open("/proc/%d/stat" % tr.pid).read().rsplit(")", 1)[1][1] != "T":
+                time.sleep(0.001)
+            # what it wrote before it stopped
+            os.set_blocking(tr.stderr.fileno(), False)
+            early += tr.stderr.read() or b""
+            os.set_blocking(tr.stderr.fileno(), True)
+            target.kill()
+            target.wait()
+            os.kill(tr.pid, signal.SIGCONT)
+            out, err = tr.communicate(timeout=60)
+        finally:
+            if tr.poll() is None:
+                tr.kill()
+            target.kill()
+            target.wait()
+        if b"BPF loaded" in early:
+            continue
+        lines = [l for l in err.decode().splitlines() if "debug:" not in l]
+        if tr.returncode != 2 or len(lines) != 1 or "exited while pyscope was attaching" \
+                not in lines[0] or b"tracing pid" in err:
+            raise Fail("died during attach: exit %d, stderr %r" % (tr.returncode, err))
+        return
+    raise Fail("could not stop pyscope between reading the target and loading BPF")
+
+
+
 def start_long_running(py, tmp, status=0, limit=3600.0):
     ready = os.path.join(tmp, "pid")
     proc = subprocess.Popen([py, os.path.join(APPS, "long_running.py"), ready, str(status),
@@ -374,6 +432,10 @@ def build_tests(ctx):
     tests.append(("errors/bad-input", lambda tmp: t_bad_input(ctx, tmp)))
     tests.append(("security/output-file",
                   lambda tmp: t_output_file(ctx, interpreters()[0][1], tmp)))
+    for label, py in interpreters():
+        if label in ("py3.8.18", "py3.13.0", "debian3.11"):
+            tests.append(("errors/dead-targets/" + label,
+                          lambda tmp, py=py: t_dead_targets(ctx, py, tmp)))
     for label, py in interpreters():
         if label in ("py3.8.18", "py3.13.0", "debian3.11"):
             tests.append(("lifecycle/" + label, lambda tmp, py=py: t_lifecycle(ctx, py, tmp)))
