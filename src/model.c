@@ -360,6 +360,30 @@ static bool agg_matches(const struct model *m, const struct agg_info *a, const s
 	return pattern_sig_matches(p, &sig);
 }
 
+bool model__pattern_matched_code(const struct model *m, size_t pidx)
+{
+	const struct pattern *p = &m->pats->v[pidx];
+	uint32_t i;
+
+	for (i = 0; i < m->max_agg; i++) {
+		const struct agg_info *a = &m->aggs[i];
+		const struct code_info *ci;
+
+		if (!a->known || !(ci = model__code(m, a->key.code_id)))
+			continue;
+		if (p->kind == PAT_CLASS) {
+			if (class_call(ci, a, p, false) || class_call(ci, a, p, true))
+				return true;
+			continue;
+		}
+		if (strcmp(ci->name, p->leaf) || (ci->module[0] && strcmp(ci->module, p->module)))
+			continue;
+		if (!ci->qual_known || !strcmp(ci->qualname, p->qualname))
+			return true;
+	}
+	return false;
+}
+
 bool model__agg_matches(const struct model *m, const struct agg_info *a, const struct pattern *p)
 {
 	return agg_matches(m, a, p, p->kind == PAT_CLASS ? class_has_init(m, p) : true);

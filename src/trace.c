@@ -125,6 +125,7 @@ int cmd_trace(const struct config *cfg)
 	bool launched = false, released = false;
 	int pid = cfg->pid, status = 2, code = 0, ret, pidfd = -1;
 	ssize_t n;
+	size_t i;
 
 	uint64_t t0 = now_ns();
 
@@ -249,6 +250,11 @@ int cmd_trace(const struct config *cfg)
 	else
 		report_text(out, m, &meta, &fin);
 	fflush(out);
+	/* not an error, but most often a misspelt pattern */
+	for (i = 0; i < ps.n; i++)
+		if (!model__pattern_matched_code(m, i))
+			warn("warning: pattern %s matched no code: no call of %s was seen",
+			     ps.v[i].name, ps.v[i].spec);
 	tracer__detach(t);
 	debug(cfg->verbose, "%.1f ms: detached", (now_ns() - t0) / 1e6);
 	status = 0;

@@ -288,6 +288,34 @@ def t_output_file(ctx, py, tmp):
         raise Fail("a failed run left its empty report file behind")
 
 
+def t_unmatched_warning(ctx, py, tmp):
+    """A pattern that matches no code is a warning at the end, not an error."""
+    script = os.path.join(tmp, "w.py")
+    with open(script, "w") as f:
+        f.write("def fib(n): return n if n < 2 else fib(n - 1) + fib(n - 2)\n"
+                "class Plain:\n    def __init__(self, a): self.a = a\n"
+                "fib(12)\nfor i in range(23): Plain(i)\n")
+    pats = os.path.join(tmp, "w.json")
+    with open(pats, "w") as f:
+        json.dump({"patterns": [
+            {"name": "fib", "function": "__main__:fib"},
+            {"name": "fib_str", "function": "__main__:fib", "args": ["str"]},
+            {"name": "typo", "function": "__main__:fbi"},
+            {"name": "ctor", "class": "__main__:Plain"},
+            {"name": "nope", "class": "__main__:Nope"}]}, f)
+    r, rep = pyscope_trace(ctx, ["-f", pats, "--", py, script], tmp, tmp, "w")
+    if r.returncode != 0:
+        raise Fail("exit %d: %s" % (r.returncode, r.stderr[-300:]))
+    orc = oracle(py, pats, [script], tmp, tmp, "w")
+    compare(rep, orc)
+    warned = sorted(l.split("pattern ")[1].split(" ")[0] for l in r.stderr.splitlines()
+                    if "matched no code" in l)
+    # fib_str matched fib's code (no call had a str): counted 0, but no warning
+    if warned != ["nope", "typo"]:
+        raise Fail("warnings for %s, want nope and typo: %s" % (warned, r.stderr))
+
+
+
 def t_dead_targets(ctx, py, tmp):
     """A zombie, and a target that dies while pyscope attaches: one line, exit 2."""
     z = subprocess.Popen([py, "-c", "pass"])
@@ -436,6 +464,8 @@ def build_tests(ctx):
         if label in ("py3.8.18", "py3.13.0", "debian3.11"):
             tests.append(("errors/dead-targets/" + label,
                           lambda tmp, py=py: t_dead_targets(ctx, py, tmp)))
+            tests.append(("warnings/unmatched/" + label,
+                          lambda tmp, py=py: t_unmatched_warning(ctx, py, tmp)))
     for label, py in interpreters():
         if label in ("py3.8.18", "py3.13.0", "debian3.11"):
             tests.append(("lifecycle/" + label, lambda tmp, py=py: t_lifecycle(ctx, py, tmp)))

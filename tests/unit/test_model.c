@@ -3,6 +3,7 @@
 #include "testutil.h"
 #include "model.h"
 #include "report.h"
+#include "util.h"
 
 static struct ps_ev_code *code_ev(uint32_t id, const char *name, const char *qual,
 				  const char *module, const char *file, int first, uint32_t kind)
@@ -126,6 +127,52 @@ static void test_attribution_311(void **state)
 	patterns_free(&ps);
 }
 
+/* The end-of-trace warning: which patterns matched no code at all. */
+static void test_pattern_matched_code(void **state)
+{
+	struct patterns ps = { 0 };
+	struct model *m;
+	char err[128];
+
+	(void)state;
+	assert_int_equal(patterns_add_expr(&ps, "run=app:Engine.run", err, sizeof(err)), 0);
+	assert_int_equal(patterns_add_expr(&ps, "typo=app:Engine.rnu", err, sizeof(err)), 0);
+	assert_int_equal(patterns_add_expr(&ps, "ctor=class:app:Engine", err, sizeof(err)), 0);
+	assert_int_equal(patterns_add_expr(&ps, "widget=class:app:Widget", err, sizeof(err)), 0);
+	assert_int_equal(patterns_add_expr(&ps, "strs=app:Engine.stop", err, sizeof(err)), 0);
+	assert_int_equal(patterns_add_expr(&ps, "other=app:helper", err, sizeof(err)), 0);
+	m = model__new(&ps, 11);
+	assert_non_null(m);
+	/* nothing ran yet */
+	assert_false(model__pattern_matched_code(m, 0));
+	model__add_code(m, code_ev(1, "run", "Engine.run", "app", "/a.py", 20, PS_CODE_FUNC));
+	model__add_code(m, code_ev(2, "__init__", "Engine.__init__", "app", "/a.py", 10,
+				   PS_CODE_INIT));
+	model__add_code(m, code_ev(3, "__init__", "Widget.__init__", "other", "/o.py", 1,
+				   PS_CODE_INIT));
+	model__add_code(m, code_ev(4, "stop", "Engine.stop", "app", "/a.py", 30, PS_CODE_FUNC));
+	model__add_code(m, code_ev(5, "helper", "helper", "elsewhere", "/e.py", 1,
+				   PS_CODE_FUNC));
+	add_agg(m, 0, 1, 0, 0, PS_AGG_NO_CALLER, "Engine", NULL, 3);
+	add_agg(m, 1, 2, 0, 0, PS_AGG_NO_CALLER, "Engine", "int", 5);
+	add_agg(m, 2, 3, 0, 0, PS_AGG_NO_CALLER, "Widget", "int", 9);	/* other.Widget */
+	add_agg(m, 3, 4, 0, 0, PS_AGG_NO_CALLER, "Engine", NULL, 2);
+	add_agg(m, 4, 5, 0, 0, PS_AGG_NO_CALLER, "int", NULL, 4);	/* another module's */
+	/* a constrained pattern that counted nothing still matched code */
+	ps.v[4].nargs_c = 1;
+	str_copy(ps.v[4].args[0], "str", PS_TYPE_LEN);
+	assert_int_equal(count_of(m, 4), 0);
+
+	assert_true(model__pattern_matched_code(m, 0));
+	assert_false(model__pattern_matched_code(m, 1));
+	assert_true(model__pattern_matched_code(m, 2));
+	assert_false(model__pattern_matched_code(m, 3));
+	assert_true(model__pattern_matched_code(m, 4));
+	assert_false(model__pattern_matched_code(m, 5));
+	model__free(m);
+	patterns_free(&ps);
+}
+
 static void test_new_fallback(void **state)
 {
 	struct patterns ps = { 0 };
@@ -232,6 +279,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_attribution_311),
 		cmocka_unit_test(test_new_fallback),
+		cmocka_unit_test(test_pattern_matched_code),
 		cmocka_unit_test(test_qualnames_310),
 		cmocka_unit_test(test_reports),
 	};
