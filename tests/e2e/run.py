@@ -288,6 +288,48 @@ def t_output_file(ctx, py, tmp):
         raise Fail("a failed run left its empty report file behind")
 
 
+def t_bad_patterns(ctx, py, tmp):
+    """Bad -f files and duplicate names: one line, exit 2, the command never starts."""
+    marker = os.path.join(tmp, "ran")
+    target = ["--", py, "-c", "open(%r, 'w').close()" % marker]
+
+    def put(name, data):
+        path = os.path.join(tmp, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
+    one = b'{"patterns": [{"name": "x", "function": "m:f"}]}'
+    cases = [
+        ("empty file", ["-f", put("empty.json", b"")], "empty pattern file"),
+        ("malformed", ["-f", put("bad.json", b'{"patterns": [{"function": "m:f"},]}')],
+         "bad.json:1: malformed JSON"),
+        ("huge", ["-f", put("huge.json", one + b" " * (1 << 20))], "larger than 1 MiB"),
+        ("deeply nested", ["-f", put("deep.json", b"[" * 100000 + b"]" * 100000)],
+         "nested deeper than"),
+        ("not UTF-8", ["-f", put("latin1.json", b'[{"function": "m:f\xe9"}]')], "not UTF-8"),
+        ("duplicate names in a file",
+         ["-f", put("dup.json", b'[{"name": "a", "function": "m:f"},'
+                                b' {"name": "a", "function": "m:g"}]')],
+         "duplicate pattern name 'a'"),
+        ("duplicate names across -e and -f", ["-e", "x=m:g", "-f", put("one.json", one)],
+         "duplicate pattern name 'x'"),
+        ("duplicate -e names", ["-e", "a=m:f", "-e", "a=m:g"], "duplicate pattern name 'a'"),
+        ("no such file", ["-f", os.path.join(tmp, "missing.json")], "No such file"),
+    ]
+    for what, args, needle in cases:
+        r = run([ctx.pyscope, "trace"] + args + target, timeout=30)
+        one_error_line(what, r, needle)
+        if os.path.exists(marker):
+            raise Fail("%s: the command was launched" % what)
+    # in JSON mode the same error is also one JSON object on stdout
+    r = run([ctx.pyscope, "trace", "--format", "json", "-f", os.path.join(tmp, "empty.json")]
+            + target)
+    one_error_line("empty file (json)", r, "empty pattern file")
+    if "empty pattern file" not in json.loads(r.stdout).get("error", ""):
+        raise Fail("JSON error object: %r" % r.stdout)
+
+
 def t_unmatched_warning(ctx, py, tmp):
     """A pattern that matches no code is a warning at the end, not an error."""
     script = os.path.join(tmp, "w.py")
@@ -313,7 +355,6 @@ def t_unmatched_warning(ctx, py, tmp):
     # fib_str matched fib's code (no call had a str): counted 0, but no warning
     if warned != ["nope", "typo"]:
         raise Fail("warnings for %s, want nope and typo: %s" % (warned, r.stderr))
-
 
 
 def t_dead_targets(ctx, py, tmp):
@@ -372,6 +413,70 @@ def t_dead_targets(ctx, py, tmp):
         return
     raise Fail("could not stop pyscope between reading the target and loading BPF")
 
+
+def nobody_run(args, caps, **kw):
+    """args as user nobody with only these capabilities (e.g. ['bpf', 'perfmon'])."""
+    pre = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    if caps:
+        c = ",".join("+" + x for x in caps)
+        pre += ["--inh-caps=" + c, "--ambient-caps=" + c]
+    else:
+        pre += ["--inh-caps=-all"]
+    return run(pre + args, **kw)
+
+
+def t_privileges(ctx, tmp):
+    """As nobody: the missing capability is named in one line, before anything starts;
+    CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN are enough to trace one's own Python."""
+    py = "/usr/bin/python3.11"
+    if not os.access(py, os.X_OK):
+        raise Fail("%s (readable by nobody, unlike /root/.pyenv) is needed" % py)
+    # a copy nobody can reach, wherever the tree is
+    home = os.path.join(tmp, "nobody")
+    os.mkdir(home)
+    os.chmod(tmp, 0o755)
+    os.chmod(home, 0o777)
+    pyscope = os.path.join(home, "pyscope")
+    shutil.copy(ctx.pyscope, pyscope)
+    for f in ("micro_calls.py", "micro_calls.json"):
+        shutil.copy(os.path.join(APPS, f), home)
+    script, pats = os.path.join(home, "micro_calls.py"), os.path.join(home, "micro_calls.json")
+    marker = os.path.join(home, "ran")
+    target = ["--", py, "-c", "open(%r, 'w').close()" % marker]
+    root_proc = start_long_running(py, tmp)
+    try:
+        cases = [
+            ("no capabilities", [], ["trace", "-e", "m:f"] + target,
+             ["CAP_BPF", "CAP_PERFMON", "CAP_SYS_ADMIN"], ["CAP_SYS_PTRACE"]),
+            ("CAP_BPF and CAP_PERFMON only", ["bpf", "perfmon"], ["trace", "-e", "m:f"] + target,
+             ["CAP_SYS_ADMIN"], ["CAP_BPF", "CAP_PERFMON", "CAP_SYS_PTRACE"]),
+            ("root's process", ["bpf", "perfmon", "sys_admin"],
+             ["trace", "-e", "m:f", "-p", str(root_proc.pid)], ["CAP_SYS_PTRACE"],
+             ["CAP_BPF", "CAP_SYS_ADMIN"]),
+            ("info on root's process", [], ["info", "-p", str(root_proc.pid)],
+             ["CAP_SYS_PTRACE"], ["CAP_BPF"]),
+        ]
+        for what, caps, args, want, not_want in cases:
+            r = nobody_run([pyscope] + args, caps, cwd=home)
+            one_error_line(what, r, "missing capabilit")
+            bad = [c for c in want if c not in r.stderr] + \
+                  [c for c in not_want if c + " " in r.stderr]
+            if bad or os.path.exists(marker):
+                raise Fail("%s: %r (wrong capabilities %s, or the command ran)"
+                           % (what, r.stderr, bad))
+    finally:
+        root_proc.kill()
+        root_proc.wait()
+    # the documented set is enough: a full trace, counts checked against the oracle
+    out = os.path.join(home, "report.json")
+    r = nobody_run([pyscope, "trace", "--format", "json", "-o", out, "-f", pats, "--", py,
+                    script], ["bpf", "perfmon", "sys_admin"], cwd=home, timeout=300)
+    if r.returncode != 0 or not os.path.exists(out):
+        raise Fail("as nobody with CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN: exit %d: %s"
+                   % (r.returncode, r.stderr[-500:]))
+    with open(out) as f:
+        rep = json.load(f)
+    compare(rep, oracle(py, pats, [script], home, tmp, "nobody"))
 
 
 def start_long_running(py, tmp, status=0, limit=3600.0):
@@ -460,6 +565,9 @@ def build_tests(ctx):
     tests.append(("errors/bad-input", lambda tmp: t_bad_input(ctx, tmp)))
     tests.append(("security/output-file",
                   lambda tmp: t_output_file(ctx, interpreters()[0][1], tmp)))
+    tests.append(("security/privileges", lambda tmp: t_privileges(ctx, tmp)))
+    tests.append(("errors/pattern-files",
+                  lambda tmp: t_bad_patterns(ctx, interpreters()[0][1], tmp)))
     for label, py in interpreters():
         if label in ("py3.8.18", "py3.13.0", "debian3.11"):
             tests.append(("errors/dead-targets/" + label,
