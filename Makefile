@@ -9,13 +9,14 @@ ARCH := x86
 SAN ?=
 
 CFLAGS ?= -O2 -g
-CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers \
+# override: `make CFLAGS=-O1` (as the asan target does) keeps the required flags
+override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers \
 	  -D_GNU_SOURCE -Iinclude -Isrc -I$(OUTPUT) -I/usr/include/cjson
 LDLIBS := -lbpf -lelf -lz -lcjson -lpthread
 
 ifeq ($(SAN),1)
-CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-LDFLAGS += -fsanitize=address,undefined
+override CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+override LDFLAGS += -fsanitize=address,undefined
 endif
 
 # Clang drops the multiarch include dirs for -target bpf; add them back.
@@ -49,7 +50,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all deps demo test unit e2e clean offsets bench fuzz fuzz-build asan
+.PHONY: all deps demo test unit e2e clean offsets bench fuzz fuzz-build asan memcheck
 
 all: $(OUTPUT)/pyscope
 
@@ -136,6 +137,10 @@ fuzz-build: $(FUZZ_BINS)
 
 fuzz: $(FUZZ_BINS)
 	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(OUTPUT)/fuzz $(FUZZ_NAMES)
+
+# valgrind memcheck over pyscope info, a trace and every unit-test binary
+memcheck: $(OUTPUT)/pyscope $(UNIT_BINS)
+	@tests/memcheck.sh $(OUTPUT)
 
 bench: $(OUTPUT)/pyscope
 	python3 tools/bench.py
