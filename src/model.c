@@ -194,6 +194,10 @@ uint32_t model__add_code(struct model *m, const struct ps_ev_code *ev)
 	str_copy(ci->qualname, ev->qualname, sizeof(ci->qualname));
 	str_copy(ci->module, ev->module, sizeof(ci->module));
 	str_copy(ci->filename, ev->filename, sizeof(ci->filename));
+	str_sanitize(ci->name);
+	str_sanitize(ci->qualname);
+	str_sanitize(ci->module);
+	str_sanitize(ci->filename);
 	ci->lt_total = ev->lt_total;
 	if (ev->lt_len && ev->lt_len <= PS_LT_MAX) {
 		ci->lt = malloc(ev->lt_len);
@@ -239,11 +243,15 @@ void model__add_agg(struct model *m, const struct ps_ev_agg *ev)
 	a->key = ev->key;
 	if (a->key.nargs > PS_MAX_SIG)
 		a->key.nargs = PS_MAX_SIG;
-	for (i = 0; i < PS_MAX_SIG; i++)
+	for (i = 0; i < PS_MAX_SIG; i++) {
 		str_copy(a->types[i], ev->type_names[i], PS_TYPE_LEN);
+		str_sanitize(a->types[i]);
+	}
 	a->nkw = 0;
-	for (i = 0; i < PS_MAX_KW && (uint32_t)i < ev->nkw; i++)
-		str_copy(a->kw[a->nkw++], ev->kwnames[i], PS_KW_LEN);
+	for (i = 0; i < PS_MAX_KW && (uint32_t)i < ev->nkw; i++) {
+		str_copy(a->kw[a->nkw], ev->kwnames[i], PS_KW_LEN);
+		str_sanitize(a->kw[a->nkw++]);
+	}
 	if (ev->agg_id + 1 > m->max_agg)
 		m->max_agg = ev->agg_id + 1;
 }

@@ -551,6 +551,9 @@ int pyrt__from_pid(int pid, struct pyrt **out, char *err, size_t errlen)
 		goto cleanup;
 	rt->pid = pid;
 	str_copy(rt->exe, exe, sizeof(rt->exe));
+	/* from here on both are only shown, and the target chose them */
+	str_sanitize(rt->exe);
+	str_sanitize(rt->path);
 	if (!ent || elf_file__is_exec(rt->ef)) {
 		rt->bias = 0;
 	} else if (elf_file__off_to_vaddr(rt->ef, ent->offset, &vaddr)) {

@@ -33,6 +33,13 @@ int read_file(const char *path, size_t max, char **out, size_t *len);
 
 /* Copy with truncation; always NUL-terminates when n > 0. */
 void str_copy(char *dst, const char *src, size_t n);
+/*
+ * Make a string the target supplied safe to print and to put in JSON, in
+ * place: C0 and C1 control characters, DEL and bytes that are not
+ * well-formed UTF-8 become '?'.  A code object's name could otherwise carry
+ * terminal escape sequences to the operator's screen.
+ */
+void str_sanitize(char *s);
 bool str_starts(const char *s, const char *prefix);
 bool str_ends(const char *s, const char *suffix);
 

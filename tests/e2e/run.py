@@ -357,6 +357,50 @@ def t_unmatched_warning(ctx, py, tmp):
         raise Fail("warnings for %s, want nope and typo: %s" % (warned, r.stderr))
 
 
+HOSTILE = r"""
+import sys
+def target(x):
+    return x
+def caller(x):
+    return target(x)
+# a caller whose code object lies about its name and file, an argument of a
+# class whose name is a terminal escape sequence
+co = caller.__code__.replace(co_filename="/tmp/\x1b]0;pwned\x07\n.py", co_name="\x1b[2Jc")
+if sys.version_info >= (3, 11):
+    co = co.replace(co_qualname="\x1b[2Jc\x9b31m")
+caller.__code__ = co
+Evil = type("\x1b[31mEvil\xff", (), {})
+for i in range(23):
+    caller(Evil())
+"""
+
+
+def t_hostile_strings(ctx, py, tmp):
+    """Names and files the target chose never reach the terminal or the JSON raw."""
+    script = os.path.join(tmp, "hostile.py")
+    with open(script, "w") as f:
+        f.write(HOSTILE)
+    pats = os.path.join(tmp, "hostile.json")
+    with open(pats, "w") as f:
+        json.dump({"patterns": [{"name": "target", "function": "__main__:target"}]}, f)
+    orc = oracle(py, pats, [script], tmp, tmp, "hostile")
+    for fmt in ("text", "json"):
+        r = subprocess.run([ctx.pyscope, "trace", "--paths", "--format", fmt, "-f", pats, "--",
+                            py, script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=120)
+        out = r.stdout + r.stderr
+        bad = sorted(set(c for c in out if c < 0x20 and c not in b"\n\t"))
+        if r.returncode != 0 or bad or b"\xc2\x9b" in out:
+            raise Fail("%s: exit %d, control bytes %s in %r" % (fmt, r.returncode, bad, out[-600:]))
+        if fmt == "json":
+            rep = json.loads(r.stdout.decode("utf-8"))	# strict UTF-8
+            compare(rep, orc, check_sites=False)
+            sites = [s["site"] + " " + s["function"] for s in rep["patterns"][0]["call_sites"]]
+            sigs = [s["signature"] for s in rep["patterns"][0]["signatures"]]
+            if not any("?]0;pwned?" in s for s in sites) or not any("?[31mEvil" in s for s in sigs):
+                raise Fail("hostile names not shown sanitised: %s %s" % (sites, sigs))
+
+
 def t_dead_targets(ctx, py, tmp):
     """A zombie, and a target that dies while pyscope attaches: one line, exit 2."""
     z = subprocess.Popen([py, "-c", "pass"])
@@ -574,6 +618,8 @@ def build_tests(ctx):
                           lambda tmp, py=py: t_dead_targets(ctx, py, tmp)))
             tests.append(("warnings/unmatched/" + label,
                           lambda tmp, py=py: t_unmatched_warning(ctx, py, tmp)))
+            tests.append(("security/hostile-strings/" + label,
+                          lambda tmp, py=py: t_hostile_strings(ctx, py, tmp)))
     for label, py in interpreters():
         if label in ("py3.8.18", "py3.13.0", "debian3.11"):
             tests.append(("lifecycle/" + label, lambda tmp, py=py: t_lifecycle(ctx, py, tmp)))
