@@ -32,7 +32,7 @@ SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 # Pure logic: linked into the unit tests and fuzzers as well as pyscope.
 CORE_SRCS := src/elf_file.c src/offsets.c src/offsets_table.c src/pattern.c src/hist.c \
 	     src/linetable.c src/srcscan.c src/model.c src/report.c src/util.c src/procmaps.c \
-	     src/pyrt.c src/outfile.c src/caps.c
+	     src/pyrt.c src/outfile.c src/caps.c src/srcfile.c
 APP_SRCS := src/main.c src/cli.c src/plan.c src/mech_uprobe.c \
 	    src/launch.c src/info.c src/trace.c
 CORE_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(CORE_SRCS))

@@ -10,6 +10,7 @@
 #include "plan.h"
 #include "pyrt.h"
 #include "report.h"
+#include "srcfile.h"
 #include "util.h"
 
 #include <bpf/libbpf.h>
@@ -44,34 +45,6 @@ static int libbpf_loud(enum libbpf_print_level level, const char *fmt, va_list a
 {
 	(void)level;
 	return vfprintf(stderr, fmt, ap);
-}
-
-struct src_ctx {
-	int pid;
-	char cwd[PATH_MAX];
-};
-
-/* Read a target's source file: through its root, then directly. */
-static int read_source(void *ctx, const char *filename, char **text, size_t *len)
-{
-	const struct src_ctx *s = ctx;
-	char path[PATH_MAX * 2 + 64];
-	int ret;
-
-	if (filename[0] == '<')
-		return -ENOENT;
-	if (filename[0] == '/')
-		snprintf(path, sizeof(path), "/proc/%d/root%s", s->pid, filename);
-	else
-		snprintf(path, sizeof(path), "/proc/%d/cwd/%s", s->pid, filename);
-	ret = read_file(path, 16u << 20, text, len);
-	if (!ret)
-		return 0;
-	if (filename[0] == '/')
-		snprintf(path, sizeof(path), "%s", filename);
-	else
-		snprintf(path, sizeof(path), "%s/%s", s->cwd, filename);
-	return read_file(path, 16u << 20, text, len);
 }
 
 static int load_patterns(const struct config *cfg, struct patterns *ps, char *err, size_t errlen)
@@ -112,7 +85,7 @@ int cmd_trace(const struct config *cfg)
 	struct tracer_opts topts = { .capture_args = !cfg->no_args, .verbose = cfg->verbose };
 	struct patterns ps = { 0 };
 	struct run_meta meta;
-	struct src_ctx sctx;
+	struct srcfiles sf = { .root_fd = -1 };
 	struct pyrt *rt = NULL;
 	struct model *m = NULL;
 	struct tracer *t = NULL;
@@ -121,10 +94,9 @@ int cmd_trace(const struct config *cfg)
 	struct sigaction sa;
 	uint64_t start, last_tick;
 	FILE *out = NULL;
-	char err[768] = "", link[64];
+	char err[768] = "";
 	bool launched = false, released = false;
 	int pid = cfg->pid, status = 2, code = 0, ret, pidfd = -1;
-	ssize_t n;
 	size_t i;
 
 	uint64_t t0 = now_ns();
@@ -161,11 +133,9 @@ int cmd_trace(const struct config *cfg)
 		snprintf(err, sizeof(err), "out of memory");
 		goto fail;
 	}
-	sctx.pid = pid;
-	snprintf(link, sizeof(link), "/proc/%d/cwd", pid);
-	n = readlink(link, sctx.cwd, sizeof(sctx.cwd) - 1);
-	sctx.cwd[n > 0 ? n : 0] = '\0';
-	model__set_source_reader(m, read_source, &sctx);
+	/* <= 3.10 qualified names: the target's sources, as the target reads them */
+	if (!srcfiles__open(&sf, pid))
+		model__set_source_reader(m, srcfiles__read, &sf);
 	ret = tracer__open(&t, rt, &ps, &plan, m, &topts, err, sizeof(err));
 	if (ret)
 		goto fail;
@@ -276,6 +246,7 @@ cleanup:
 	tracer__close(t);
 	model__free(m);
 	pyrt__free(rt);
+	srcfiles__close(&sf);
 	patterns_free(&ps);
 	/* a failed run removes the report file it created, if nothing was written */
 	outfile_close(&of, status == 2);

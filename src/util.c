@@ -84,15 +84,25 @@ void sb_free(struct strbuf *sb)
 
 int read_file(const char *path, size_t max, char **out, size_t *len)
 {
-	size_t cap = 4096, n = 0;
-	char *buf = NULL, *nb;
-	int fd, err = 0;
-	ssize_t r;
+	int fd, err;
 
 	*out = NULL;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	err = read_fd(fd, max, out, len);
+	close(fd);
+	return err;
+}
+
+int read_fd(int fd, size_t max, char **out, size_t *len)
+{
+	size_t cap = 4096, n = 0;
+	char *buf = NULL, *nb;
+	int err = 0;
+	ssize_t r;
+
+	*out = NULL;
 	buf = malloc(cap);
 	if (!buf) {
 		err = -ENOMEM;
@@ -130,7 +140,6 @@ int read_file(const char *path, size_t max, char **out, size_t *len)
 		*len = n;
 cleanup:
 	free(buf);
-	close(fd);
 	return err;
 }
 

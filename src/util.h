@@ -30,6 +30,8 @@ void sb_free(struct strbuf *sb);
 
 /* Read a whole file (at most max bytes) into a NUL-terminated buffer. */
 int read_file(const char *path, size_t max, char **out, size_t *len);
+/* The same from an open file descriptor (left open). */
+int read_fd(int fd, size_t max, char **out, size_t *len);
 
 /* Copy with truncation; always NUL-terminates when n > 0. */
 void str_copy(char *dst, const char *src, size_t n);

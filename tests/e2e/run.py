@@ -401,6 +401,90 @@ def t_hostile_strings(ctx, py, tmp):
                 raise Fail("hostile names not shown sanitised: %s %s" % (sites, sigs))
 
 
+SOURCES = r"""
+import os, sys, time
+secret, fifo, ready, go = sys.argv[1:5]
+def target(x):
+    return x
+def other(x):
+    return x
+# 3.8-3.10 qualified names come from the source file a code object names
+target.__code__ = target.__code__.replace(co_filename=secret, co_firstlineno=2)
+other.__code__ = other.__code__.replace(co_filename=fifo)
+os.setresgid(65534, 65534, 65534)
+os.setresuid(65534, 65534, 65534)
+open(ready, "w").close()
+while not os.path.exists(go):
+    time.sleep(0.01)
+for i in range(23):
+    target(i)
+    other(i)
+"""
+
+
+def t_source_files(ctx, py, tmp):
+    """3.8-3.10: a process of another user cannot make pyscope read for it a file it may
+    not read, or block pyscope on a FIFO, by naming them as its code's source file."""
+    script, secret, fifo = (os.path.join(tmp, n) for n in ("src.py", "secret.py", "fifo.py"))
+    with open(script, "w") as f:
+        f.write(SOURCES)
+    with open(secret, "w") as f:
+        f.write("class Secret:\n    def target(self, x):\n        pass\n")
+    os.chmod(secret, 0o600)
+    os.chmod(tmp, 0o755)
+    os.mkfifo(fifo, 0o666)
+    shared = os.path.join(tmp, "shared")	# written to as nobody
+    os.mkdir(shared)
+    os.chmod(shared, 0o777)
+    ready, go = os.path.join(shared, "ready"), os.path.join(shared, "go")
+    pats = os.path.join(tmp, "src.json")
+    with open(pats, "w") as f:
+        json.dump({"patterns": [{"name": "leak", "function": "__main__:Secret.target"},
+                                {"name": "target", "function": "__main__:target"},
+                                {"name": "other", "function": "__main__:other"}]}, f)
+    # started by root, it is nobody's by the time pyscope attaches
+    proc = subprocess.Popen([py, script, secret, fifo, ready, go], cwd=tmp)
+    try:
+        deadline = time.time() + 20
+        while not os.path.exists(ready):
+            if time.time() > deadline or proc.poll() is not None:
+                raise Fail("target did not get ready")
+            time.sleep(0.02)
+        out = os.path.join(tmp, "src.pyscope.json")
+        tr = subprocess.Popen([ctx.pyscope, "trace", "-p", str(proc.pid), "-f", pats,
+                               "--format", "json", "-o", out], stderr=subprocess.PIPE,
+                              universal_newlines=True)
+        line = tr.stderr.readline()
+        if "tracing pid" not in line:
+            tr.kill()
+            raise Fail("pyscope did not arm: %s" % line)
+        open(go, "w").close()
+        proc.wait(timeout=60)
+        try:
+            tr.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            tr.kill()
+            raise Fail("pyscope hung after the target exited (a FIFO read?)")
+        if tr.returncode != 0:
+            raise Fail("exit %d: %s" % (tr.returncode, tr.stderr.read()[-300:]))
+        with open(out) as f:
+            rep = json.load(f)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    os.unlink(ready)
+    orc = oracle(py, pats, [script, secret, fifo, ready, go], tmp, shared, "src")
+    got = counts_of(rep)
+    if got["leak"] != 0:
+        raise Fail("pyscope read %s for a target running as nobody: leak=%d" % (secret, got["leak"]))
+    # neither file was read: both functions' calls are reported as unattributed
+    want = orc["counts"]["target"] + orc["counts"]["other"]
+    if rep["exact"] or rep["lost"]["unresolved"] != want or want != 46:
+        raise Fail("exact=%s unresolved=%s, want %d: %s"
+                   % (rep["exact"], rep["lost"]["unresolved"], want, rep["exact_reason"]))
+
+
 def t_dead_targets(ctx, py, tmp):
     """A zombie, and a target that dies while pyscope attaches: one line, exit 2."""
     z = subprocess.Popen([py, "-c", "pass"])
@@ -610,6 +694,10 @@ def build_tests(ctx):
     tests.append(("security/output-file",
                   lambda tmp: t_output_file(ctx, interpreters()[0][1], tmp)))
     tests.append(("security/privileges", lambda tmp: t_privileges(ctx, tmp)))
+    for label, py in interpreters():
+        if label in ("py3.8.18", "py3.10.13"):
+            tests.append(("security/source-files/" + label,
+                          lambda tmp, py=py: t_source_files(ctx, py, tmp)))
     tests.append(("errors/pattern-files",
                   lambda tmp: t_bad_patterns(ctx, interpreters()[0][1], tmp)))
     for label, py in interpreters():
