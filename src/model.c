@@ -23,7 +23,8 @@ struct model {
 	/* codes: open addressing on id */
 	struct code_info **codes;
 	size_t codes_cap, ncodes;
-	struct agg_info *aggs;		/* PS_MAX_AGGS, indexed by id */
+	struct agg_info *aggs;		/* indexed by id, grown up to PS_MAX_AGGS */
+	uint32_t aggs_cap;
 	uint32_t max_agg;		/* one past the highest known id */
 	uint64_t counters[PS_CNT_MAX];
 	source_reader_fn read_source;
@@ -42,7 +43,9 @@ struct model *model__new(const struct patterns *ps, unsigned pyminor)
 	m->pyminor = pyminor;
 	m->codes_cap = 1024;
 	m->codes = calloc(m->codes_cap, sizeof(*m->codes));
-	m->aggs = calloc(PS_MAX_AGGS, sizeof(*m->aggs));
+	/* ~3 KB each: grown as ids come rather than 8192 of them up front */
+	m->aggs_cap = 64;
+	m->aggs = calloc(m->aggs_cap, sizeof(*m->aggs));
 	if (!m->codes || !m->aggs) {
 		model__free(m);
 		return NULL;
@@ -238,6 +241,16 @@ void model__add_agg(struct model *m, const struct ps_ev_agg *ev)
 
 	if (ev->agg_id >= PS_MAX_AGGS)
 		return;
+	if (ev->agg_id >= m->aggs_cap) {
+		uint32_t cap = MIN(MAX(m->aggs_cap * 2, ev->agg_id + 1), PS_MAX_AGGS);
+		struct agg_info *n = realloc(m->aggs, cap * sizeof(*n));
+
+		if (!n)
+			return;
+		memset(n + m->aggs_cap, 0, (cap - m->aggs_cap) * sizeof(*n));
+		m->aggs = n;
+		m->aggs_cap = cap;
+	}
 	a = &m->aggs[ev->agg_id];
 	a->known = true;
 	a->key = ev->key;
@@ -258,7 +271,7 @@ void model__add_agg(struct model *m, const struct ps_ev_agg *ev)
 
 void model__set_stats(struct model *m, uint32_t agg_id, const struct ps_stats *st)
 {
-	if (agg_id < PS_MAX_AGGS)
+	if (agg_id < m->aggs_cap)
 		m->aggs[agg_id].st = *st;
 }
 

@@ -241,6 +241,31 @@ static void test_hostile_strings(void **state)
 	patterns_free(&ps);
 }
 
+/* Aggregate ids are the kernel's: any value may arrive, in any order. */
+static void test_agg_ids(void **state)
+{
+	struct patterns ps = { 0 };
+	struct model *m;
+	char err[128];
+
+	(void)state;
+	assert_int_equal(patterns_add_expr(&ps, "f=m:f", err, sizeof(err)), 0);
+	m = model__new(&ps, 12);
+	model__add_code(m, code_ev(1, "f", "f", "m", "/a.py", 1, PS_CODE_FUNC));
+	add_agg(m, PS_MAX_AGGS - 1, 1, 0, 0, PS_AGG_NO_CALLER, "int", NULL, 5);
+	add_agg(m, 3, 1, 0, 0, PS_AGG_NO_CALLER, "str", NULL, 7);
+	add_agg(m, PS_MAX_AGGS, 1, 0, 0, PS_AGG_NO_CALLER, "x", NULL, 1000);	/* ignored */
+	add_agg(m, UINT32_MAX, 1, 0, 0, PS_AGG_NO_CALLER, "x", NULL, 1000);	/* ignored */
+	assert_int_equal(model__max_agg(m), PS_MAX_AGGS);
+	assert_non_null(model__agg(m, PS_MAX_AGGS - 1));
+	assert_non_null(model__agg(m, 3));
+	assert_null(model__agg(m, 4));
+	assert_null(model__agg(m, PS_MAX_AGGS));
+	assert_int_equal(count_of(m, 0), 12);
+	model__free(m);
+	patterns_free(&ps);
+}
+
 static void test_new_fallback(void **state)
 {
 	struct patterns ps = { 0 };
@@ -349,6 +374,7 @@ int main(void)
 		cmocka_unit_test(test_new_fallback),
 		cmocka_unit_test(test_pattern_matched_code),
 		cmocka_unit_test(test_hostile_strings),
+		cmocka_unit_test(test_agg_ids),
 		cmocka_unit_test(test_qualnames_310),
 		cmocka_unit_test(test_reports),
 	};
