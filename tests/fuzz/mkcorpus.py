@@ -2,13 +2,14 @@
 """Regenerate the fuzzers' seed corpora in tests/fuzz/corpus/ (stdlib only).
 
     tests/fuzz/mkcorpus.py            # all corpora
-    tests/fuzz/mkcorpus.py elf        # one of: elf pattern linetable srcscan
+    tests/fuzz/mkcorpus.py elf        # one of: elf pattern linetable srcscan model
 
 The seeds are committed; run this only to refresh them.  They come from:
   pattern    the repository's pattern files, plus a few hand-written ones
   linetable  the CPython line tables in tests/unit/fixtures, in the harness's
              input format (minor, flags, first line, table)
   srcscan    the repository's Python sources, as (first line, name, source)
+  model      a few kernel records (code objects, aggregates) shaped like real ones
   elf        /bin/true, and trimmed images of the installed interpreters:
              every section header and program header is kept (executable
              ranges as SHT_NOBITS), but only a few windows of bytes survive:
@@ -312,8 +313,34 @@ def gen_srcscan(d):
     write(os.path.join(d, "tricky"), struct.pack("<H", 12) + b"cb\n" + tricky)
 
 
+def gen_model(d):
+    """Records as the kernel sends them (include/pyscope.h), cut where they stop mattering."""
+    def code(cid, name, qual, mod, fn, first=10):
+        hdr = struct.pack("<IIQIIIIII", 1, cid, 0x1000 + cid, first, 0, 1, 1, 4, 4)
+        strs = (qual.encode().ljust(128, b"\0") + name.encode().ljust(64, b"\0") +
+                mod.encode().ljust(128, b"\0") + fn.encode().ljust(256, b"\0"))
+        lt = bytes([0x80 | (13 << 3) | 1, 2, 0x80 | (13 << 3) | 1, 2])
+        return b"\0" + hdr + strs + lt
+
+    def agg(aid, cid, caller, types):
+        key = struct.pack("<6QQIIIHH", 0, 0, 0, 0, 0, 0, 0, cid, caller, 2, 0, len(types))
+        rec = struct.pack("<II", 2, aid) + key + struct.pack("<II", 0, 0)
+        names = b"".join(t.encode().ljust(64, b"\0") for t in (types + [""] * 6)[:6])
+        return b"\1" + rec + names + b"\0" * (8 * 32)
+
+    seeds = {
+        "func311": b"\x03" + code(1, "f", "f", "m", "/a.py") +
+                   code(2, "main", "main", "m", "/main.py") + agg(0, 1, 2, ["int"]),
+        "ctor312": b"\x04" + code(3, "__init__", "Engine.__init__", "app", "/e.py") +
+                   code(4, "run", "run", "app", "/r.py") + agg(1, 3, 4, ["Engine", "str"]),
+        "func38": b"\x00" + code(5, "meth", "meth", "app.mod", "/m.py") + agg(2, 5, 0, ["Cls"]),
+    }
+    for k, v in seeds.items():
+        write(os.path.join(d, k), v)
+
+
 GENERATORS = {"elf": gen_elf, "pattern": gen_pattern, "linetable": gen_linetable,
-              "srcscan": gen_srcscan}
+              "srcscan": gen_srcscan, "model": gen_model}
 
 
 def main():
