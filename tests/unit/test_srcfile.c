@@ -7,9 +7,24 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/fsuid.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 static char root[64];
+static bool have_openat2;	/* valgrind 3.19 does not know the syscall */
+
+/* Without openat2 nothing can be resolved safely inside the root: nothing is read. */
+#define REQUIRE_OPENAT2()                                                              \
+	do {                                                                           \
+		if (!have_openat2) {                                                   \
+			char *t_ = NULL;                                               \
+			assert_int_equal(read_as(geteuid(), "/proj/app.py", &t_), -ENOSYS); \
+			assert_null(t_);                                               \
+			fprintf(stderr, "skip: no openat2 here (a kernel before 5.6, or valgrind)\n"); \
+			skip();                                                        \
+		}                                                                      \
+	} while (0)
 
 static void put(const char *rel, const char *text, mode_t mode)
 {
@@ -28,7 +43,14 @@ static int setup(void **state)
 {
 	char path[256];
 
+	struct open_how how = { .flags = O_PATH };
+	int fd;
+
 	(void)state;
+	fd = (int)syscall(SYS_openat2, AT_FDCWD, "/", &how, sizeof(how));
+	have_openat2 = fd >= 0 || errno != ENOSYS;
+	if (fd >= 0)
+		close(fd);
 	strcpy(root, "/tmp/pyscope-srcfile-XXXXXX");
 	if (!mkdtemp(root))
 		return -1;
@@ -92,6 +114,7 @@ static void test_paths_stay_in_the_root(void **state)
 	char *text = NULL;
 
 	(void)state;
+	REQUIRE_OPENAT2();
 	expect(me, "/proj/app.py", "def f(): pass\n");
 	expect(me, "app.py", "def f(): pass\n");		/* relative to its cwd */
 	expect(me, "pkg/mod.py", "class K: pass\n");
@@ -110,6 +133,7 @@ static void test_only_regular_files(void **state)
 	char *text = NULL;
 
 	(void)state;
+	REQUIRE_OPENAT2();
 	alarm(10);	/* a FIFO must not block */
 	assert_int_equal(read_as(geteuid(), "/fifo.py", &text), -EINVAL);
 	alarm(0);
@@ -122,6 +146,7 @@ static void test_read_with_the_targets_ids(void **state)
 	char *text = NULL;
 
 	(void)state;
+	REQUIRE_OPENAT2();
 	if (geteuid() != 0)
 		skip();
 	/* root reads it; for a target running as nobody, pyscope does not */
@@ -144,9 +169,12 @@ static void test_of_a_process(void **state)
 	assert_non_null(getcwd(path, sizeof(path)));
 	assert_string_equal(sf.cwd, path);
 	assert_int_equal(sf.fsuid, geteuid());
-	assert_int_equal(srcfiles__read(&sf, SRCDIR "/tests/unit/test_srcfile.c", &text, &len), 0);
-	assert_non_null(strstr(text, "test_of_a_process"));
-	free(text);
+	if (have_openat2) {
+		assert_int_equal(srcfiles__read(&sf, SRCDIR "/tests/unit/test_srcfile.c", &text,
+						&len), 0);
+		assert_non_null(strstr(text, "test_of_a_process"));
+		free(text);
+	}
 	srcfiles__close(&sf);
 	assert_int_equal(srcfiles__open(&sf, 0x3fffffff), -ENOENT);
 }
