@@ -9,13 +9,14 @@ ARCH := x86
 SAN ?=
 
 CFLAGS ?= -O2 -g
-CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers \
+# override: `make CFLAGS=-O1` (as the asan target does) keeps the required flags
+override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers \
 	  -D_GNU_SOURCE -Iinclude -Isrc -I$(OUTPUT) -I/usr/include/cjson
 LDLIBS := -lbpf -lelf -lz -lcjson -lpthread
 
 ifeq ($(SAN),1)
-CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-LDFLAGS += -fsanitize=address,undefined
+override CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+override LDFLAGS += -fsanitize=address,undefined
 endif
 
 # Clang drops the multiarch include dirs for -target bpf; add them back.
@@ -30,8 +31,9 @@ SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 
 # Pure logic: linked into the unit tests and fuzzers as well as pyscope.
 CORE_SRCS := src/elf_file.c src/offsets.c src/offsets_table.c src/pattern.c src/hist.c \
-	     src/linetable.c src/srcscan.c src/model.c src/report.c src/report_stacks.c src/report_profile.c src/util.c src/procmaps.c \
-	     src/pyrt.c src/pywalk.c
+	     src/linetable.c src/srcscan.c src/model.c src/report.c src/report_stacks.c \
+	     src/report_profile.c src/util.c src/procmaps.c src/pyrt.c src/pywalk.c src/outfile.c \
+	     src/caps.c src/srcfile.c
 APP_SRCS := src/main.c src/cli.c src/plan.c src/mech_uprobe.c src/memread.c src/session.c \
 	    src/check.c src/profile.c \
 	    src/launch.c src/info.c src/trace.c
@@ -50,7 +52,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all deps demo test unit e2e clean offsets bench fuzz asan test-deps
+.PHONY: all deps demo test unit e2e clean offsets bench fuzz fuzz-build asan memcheck test-deps
 
 all: $(OUTPUT)/pyscope
 
@@ -110,6 +112,40 @@ test: $(OUTPUT)/pyscope $(UNIT_BINS) test-deps
 
 asan:
 	$(MAKE) OUTPUT=build-asan SAN=1 CFLAGS="-O1 -g" test
+
+# libFuzzer harnesses (tests/fuzz/fuzz_NAME.c) over the pure modules, built
+# with clang, ASan and UBSan; `make fuzz` runs each for FUZZ_SECONDS.
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(patsubst %,$(OUTPUT)/fuzz/fuzz_%,$(FUZZ_NAMES))
+FUZZ_OBJS := $(patsubst src/%.c,$(OUTPUT)/fuzz/%.o,$(CORE_SRCS))
+FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	       -fno-sanitize-recover=all -std=gnu11 -Wall -Wextra -Werror -Wshadow \
+	       -Wno-missing-field-initializers -D_GNU_SOURCE -Iinclude -Isrc -I/usr/include/cjson
+
+$(OUTPUT)/fuzz:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/fuzz/%.o: src/%.c $(wildcard src/*.h) $(wildcard include/*.h) | $(OUTPUT)/fuzz
+	$(call msg,FUZZCC,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
+	$(call msg,FUZZLD,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJS) $(LDLIBS) -o $@
+
+# keep the instrumented objects between runs
+.SECONDARY: $(FUZZ_OBJS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: $(FUZZ_BINS)
+	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(OUTPUT)/fuzz $(FUZZ_NAMES)
+
+# valgrind memcheck over pyscope info, a trace and every unit-test binary
+memcheck: $(OUTPUT)/pyscope $(UNIT_BINS)
+	@tests/memcheck.sh $(OUTPUT)
 
 bench: $(OUTPUT)/pyscope
 	python3 tools/bench.py

@@ -195,6 +195,8 @@ int cmd_check(const struct config *cfg)
 	}
 	fflush(session__out(s));
 cleanup:
+	if (!ret)
+		session__warn_unmatched(s);
 	session__close(s);
 	cJSON_Delete(root);
 	cJSON_Delete(c.jhits);

@@ -53,7 +53,10 @@ void cli_usage(FILE *out)
 	      "      --migration        for legacy/forbidden patterns: live call sites, counts,\n"
 	      "                         first and last seen, an example path each\n"
 	      "      --top N            rows per call-site or signature table (default 10)\n"
-	      "  -o, --output FILE      write the final report to FILE\n"
+	      "  -o, --output FILE      write the final report to FILE (created 0600; never\n"
+	      "                         through a symbolic link)\n"
+	      "      --force            let -o overwrite FILE if it exists (a regular file\n"
+	      "                         of yours with no other links)\n"
 	      "  -v, --verbose          more detail, twice for libbpf's own messages\n"
 	      "  -h, --help             this text\n"
 	      "\n"
@@ -104,7 +107,7 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 {
 	enum { OPT_FORMAT = 256, OPT_VIA, OPT_NO_ARGS, OPT_PATHS, OPT_TOP, OPT_COUNT_ONLY,
 	       OPT_FAIL_FAST, OPT_DEPTH, OPT_CAPTURE, OPT_WEIGHT, OPT_MIGRATION, OPT_ALL,
-	       OPT_OFF_CPU };
+	       OPT_OFF_CPU, OPT_FORCE };
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "expr", required_argument, NULL, 'e' },
@@ -126,6 +129,7 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 		{ "all", no_argument, NULL, OPT_ALL },
 		{ "off-cpu", no_argument, NULL, OPT_OFF_CPU },
 		{ "top", required_argument, NULL, OPT_TOP },
+		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -285,6 +289,9 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 			break;
 		case OPT_OFF_CPU:
 			cfg->off_cpu = true;
+			break;
+		case OPT_FORCE:
+			cfg->force = true;
 			break;
 		case OPT_TOP: {
 			char *end = NULL;

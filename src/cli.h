@@ -50,6 +50,7 @@ struct config {
 	int verbose;
 	bool no_args;			/* --no-args: do not read call arguments */
 	const char *output;		/* -o FILE for the final report */
+	bool force;			/* --force: -o may overwrite an existing file */
 	bool paths;			/* --paths: call sites and signatures for every pattern */
 	bool count_only;		/* --count-only: do not time calls */
 	unsigned depth;			/* --depth: frames per call path (paths on when > 0) */

@@ -499,7 +499,8 @@ int elf_file__read_ptrs(const struct elf_file *ef, uint64_t vaddr, uint64_t *out
 	err = elf_file__read(ef, vaddr, out, n * sizeof(*out));
 	if (err)
 		return err;
-	for (i = 0; i < n; i++) {
+	/* bsearch() must not see a NULL array, even an empty one */
+	for (i = 0; i < n && ef->nrels; i++) {
 		struct elf_rel key = { .where = vaddr + i * 8 };
 		struct elf_rel *r = bsearch(&key, ef->rels, ef->nrels, sizeof(*ef->rels), rel_cmp);
 
@@ -565,6 +566,28 @@ int elf_file__section(const struct elf_file *ef, const char *name, uint64_t *add
 			*size = ef->sects[i].size;
 			return 0;
 		}
+	}
+	return -ENOENT;
+}
+
+int elf_file__section_data(const struct elf_file *ef, const char *name, uint64_t *addr,
+			   uint64_t *size)
+{
+	size_t i;
+
+	for (i = 0; i < ef->nsects; i++) {
+		const struct elf_sect *s = &ef->sects[i];
+
+		if (strcmp(s->name, name))
+			continue;
+		*addr = s->addr;
+		if (s->type == SHT_NOBITS || s->offset >= ef->image_len)
+			*size = 0;
+		else
+			*size = MIN(s->size, ef->image_len - s->offset);
+		/* and addr + size must not wrap */
+		*size = MIN(*size, UINT64_MAX - s->addr);
+		return 0;
 	}
 	return -ENOENT;
 }

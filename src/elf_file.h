@@ -57,6 +57,12 @@ int elf_file__vaddr_to_off(const struct elf_file *ef, uint64_t vaddr, uint64_t *
 int elf_file__off_to_vaddr(const struct elf_file *ef, uint64_t off, uint64_t *vaddr);
 /* Virtual address range of a named section. */
 int elf_file__section(const struct elf_file *ef, const char *name, uint64_t *addr, uint64_t *size);
+/*
+ * The part of that range the file holds bytes for: empty for SHT_NOBITS,
+ * clipped to the end of the image (a header may claim any size).
+ */
+int elf_file__section_data(const struct elf_file *ef, const char *name, uint64_t *addr,
+			   uint64_t *size);
 /* Is vaddr inside an executable section? */
 bool elf_file__in_text(const struct elf_file *ef, uint64_t vaddr);
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* pyscope info: what the target runs and which mechanisms work on it. */
+#include "caps.h"
 #include "cmds.h"
 #include "launch.h"
 #include "memread_user.h"
@@ -203,6 +204,11 @@ int cmd_info(const struct config *cfg)
 	int pid = cfg->pid, ret, status = 0;
 	bool launched = false;
 
+	ret = caps_require(false, pid, err, sizeof(err));
+	if (ret) {
+		report_error(cfg, err);
+		return 2;
+	}
 	if (!pid) {
 		ret = launch_start(cfg->argv, &pid, err, sizeof(err));
 		if (ret) {

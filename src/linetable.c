@@ -1,10 +1,22 @@
 // SPDX-License-Identifier: MIT
 #include "linetable.h"
 
+#include <limits.h>
 #include <stdbool.h>
 
+/*
+ * Lines are summed from deltas the target supplies: keep the sum in 64 bits
+ * and saturate, so a hostile table cannot overflow it.
+ */
+static long long add_line(long long line, long long delta)
+{
+	line += delta;
+	return line > INT_MAX ? INT_MAX : line < INT_MIN ? INT_MIN : line;
+}
+
 /* 3.8/3.9 co_lnotab: (byte increment, signed line increment) pairs. */
-static int lnotab_line(const uint8_t *tab, size_t len, bool complete, int line, uint32_t off)
+static long long lnotab_line(const uint8_t *tab, size_t len, bool complete, long long line,
+			     uint32_t off)
 {
 	uint32_t addr = 0;
 	size_t i;
@@ -13,7 +25,7 @@ static int lnotab_line(const uint8_t *tab, size_t len, bool complete, int line, 
 		addr += tab[i];
 		if (addr > off)
 			return line;
-		line += (int8_t)tab[i + 1];
+		line = add_line(line, (int8_t)tab[i + 1]);
 	}
 	/* past the last entry: the line holds only if the table was whole */
 	return complete ? line : -1;
@@ -23,19 +35,19 @@ static int lnotab_line(const uint8_t *tab, size_t len, bool complete, int line, 
  * 3.10: (byte delta, signed line delta) pairs, each one address range; a
  * line delta of -128 means the range has no line.
  */
-static int pep626_line(const uint8_t *tab, size_t len, int line, uint32_t off)
+static long long pep626_line(const uint8_t *tab, size_t len, long long line, uint32_t off)
 {
 	uint32_t start, end = 0;
 	size_t i;
 
 	for (i = 0; i + 1 < len; i += 2) {
 		int8_t ldelta = (int8_t)tab[i + 1];
-		int cur = -1;
+		long long cur = -1;
 
 		start = end;
 		end += tab[i];
 		if (ldelta != -128) {
-			line += ldelta;
+			line = add_line(line, ldelta);
 			cur = line;
 		}
 		if (off >= start && off < end)
@@ -75,7 +87,7 @@ static bool read_svarint(const uint8_t *tab, size_t len, size_t *i, int *out)
 }
 
 /* 3.11+ location table: entries covering 1-8 code units each. */
-static int loc_line(const uint8_t *tab, size_t len, int line, uint32_t off)
+static long long loc_line(const uint8_t *tab, size_t len, long long line, uint32_t off)
 {
 	uint32_t unit = off / 2, at = 0, skip;
 	size_t i = 0;
@@ -114,7 +126,7 @@ static int loc_line(const uint8_t *tab, size_t len, int line, uint32_t off)
 			break;
 		}
 		if (has_line)
-			line += delta;
+			line = add_line(line, delta);
 		if (unit >= at && unit < at + length)
 			return has_line ? line : -1;
 		at += length;
@@ -125,11 +137,16 @@ static int loc_line(const uint8_t *tab, size_t len, int line, uint32_t off)
 int linetable_line(unsigned minor, const uint8_t *tab, size_t len, bool complete, int firstlineno,
 		   uint32_t off)
 {
+	long long line;
+
 	if (!tab && len)
 		return -1;
 	if (minor <= 9)
-		return lnotab_line(tab, len, complete, firstlineno, off);
-	if (minor == 10)
-		return pep626_line(tab, len, firstlineno, off);
-	return loc_line(tab, len, firstlineno, off);
+		line = lnotab_line(tab, len, complete, firstlineno, off);
+	else if (minor == 10)
+		line = pep626_line(tab, len, firstlineno, off);
+	else
+		line = loc_line(tab, len, firstlineno, off);
+	/* a table that walks below line 0 is corrupt: no line rather than a wrong one */
+	return line >= 0 ? (int)line : -1;
 }

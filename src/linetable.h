@@ -12,9 +12,10 @@
 #include <stdint.h>
 
 /*
- * Line of the instruction at byte offset off (into the code's bytecode) for
- * a 3.minor code object, or -1 when the table has none or, if it is not
- * complete (cut short in transit), does not reach off.
+ * Line (>= 0) of the instruction at byte offset off (into the code's
+ * bytecode) for a 3.minor code object, or -1 when the table has none, is
+ * corrupt (walks below line 0) or, if it is not complete (cut short in
+ * transit), does not reach off.  Lines saturate at INT_MAX.
  */
 int linetable_line(unsigned minor, const uint8_t *tab, size_t len, bool complete, int firstlineno,
 		   uint32_t off);

@@ -212,8 +212,8 @@ static int attach_one(struct tracer *t, const struct probe *p, char *err, size_t
 
 		snprintf(err, errlen, "cannot attach %s at %s+0x%lx: %s%s", p->what, t->rt->path,
 			 (unsigned long)off, strerror(-e),
-			 e == -EPERM || e == -EACCES ? " (needs CAP_PERFMON and CAP_SYS_ADMIN/"
-						      "CAP_BPF, or root)" : "");
+			 e == -EPERM || e == -EACCES ? " (uprobes need CAP_SYS_ADMIN, or root)" :
+			 "");
 		return e;
 	}
 	debug(t->verbose, "attached %s at %s+0x%lx", p->what, t->rt->path, (unsigned long)off);

@@ -23,7 +23,8 @@ struct model {
 	/* codes: open addressing on id */
 	struct code_info **codes;
 	size_t codes_cap, ncodes;
-	struct agg_info *aggs;		/* PS_MAX_AGGS, indexed by id */
+	struct agg_info *aggs;		/* indexed by id, grown up to PS_MAX_AGGS */
+	uint32_t aggs_cap;
 	uint32_t max_agg;		/* one past the highest known id */
 	uint64_t counters[PS_CNT_MAX];
 	source_reader_fn read_source;
@@ -56,7 +57,9 @@ struct model *model__new(const struct patterns *ps, unsigned pyminor)
 	m->pyminor = pyminor;
 	m->codes_cap = 1024;
 	m->codes = calloc(m->codes_cap, sizeof(*m->codes));
-	m->aggs = calloc(PS_MAX_AGGS, sizeof(*m->aggs));
+	/* ~3 KB each: grown as ids come rather than 8192 of them up front */
+	m->aggs_cap = 64;
+	m->aggs = calloc(m->aggs_cap, sizeof(*m->aggs));
 	m->cover = calloc(ps->n ? ps->n : 1, sizeof(*m->cover));
 	m->stacks_cap = 256;
 	m->stacks = calloc(m->stacks_cap, sizeof(*m->stacks));
@@ -399,6 +402,10 @@ uint32_t model__add_code(struct model *m, const struct ps_ev_code *ev)
 	str_copy(ci->qualname, ev->qualname, sizeof(ci->qualname));
 	str_copy(ci->module, ev->module, sizeof(ci->module));
 	str_copy(ci->filename, ev->filename, sizeof(ci->filename));
+	str_sanitize(ci->name);
+	str_sanitize(ci->qualname);
+	str_sanitize(ci->module);
+	str_sanitize(ci->filename);
 	ci->lt_total = ev->lt_total;
 	if (ev->lt_len && ev->lt_len <= PS_LT_MAX) {
 		ci->lt = malloc(ev->lt_len);
@@ -442,16 +449,30 @@ void model__add_agg(struct model *m, const struct ps_ev_agg *ev)
 
 	if (ev->agg_id >= PS_MAX_AGGS)
 		return;
+	if (ev->agg_id >= m->aggs_cap) {
+		uint32_t cap = MIN(MAX(m->aggs_cap * 2, ev->agg_id + 1), PS_MAX_AGGS);
+		struct agg_info *n = realloc(m->aggs, cap * sizeof(*n));
+
+		if (!n)
+			return;
+		memset(n + m->aggs_cap, 0, (cap - m->aggs_cap) * sizeof(*n));
+		m->aggs = n;
+		m->aggs_cap = cap;
+	}
 	a = &m->aggs[ev->agg_id];
 	a->known = true;
 	a->key = ev->key;
 	if (a->key.nargs > PS_MAX_SIG)
 		a->key.nargs = PS_MAX_SIG;
-	for (i = 0; i < PS_MAX_SIG; i++)
+	for (i = 0; i < PS_MAX_SIG; i++) {
 		str_copy(a->types[i], ev->type_names[i], PS_TYPE_LEN);
+		str_sanitize(a->types[i]);
+	}
 	a->nkw = 0;
-	for (i = 0; i < PS_MAX_KW && (uint32_t)i < ev->nkw; i++)
-		str_copy(a->kw[a->nkw++], ev->kwnames[i], PS_KW_LEN);
+	for (i = 0; i < PS_MAX_KW && (uint32_t)i < ev->nkw; i++) {
+		str_copy(a->kw[a->nkw], ev->kwnames[i], PS_KW_LEN);
+		str_sanitize(a->kw[a->nkw++]);
+	}
 	a->first_tid = ev->tid;
 	a->first_ns = ev->ts_ns;
 	a->capture[0] = '\0';
@@ -463,6 +484,7 @@ void model__add_agg(struct model *m, const struct ps_ev_agg *ev)
 		snprintf(a->capture, sizeof(a->capture), "'%.*s'", PS_CAP_LEN - 1, ev->capture);
 	else if (a->key.flags & PS_AGG_CAP_OTHER)
 		snprintf(a->capture, sizeof(a->capture), "<%.*s>", PS_CAP_LEN - 1, ev->capture);
+	str_sanitize(a->capture);
 	if (ev->agg_id + 1 > m->max_agg)
 		m->max_agg = ev->agg_id + 1;
 	if (m->hook)
@@ -477,7 +499,7 @@ void model__set_agg_hook(struct model *m, agg_hook_fn fn, void *ctx)
 
 void model__set_stats(struct model *m, uint32_t agg_id, const struct ps_stats *st)
 {
-	if (agg_id < PS_MAX_AGGS)
+	if (agg_id < m->aggs_cap)
 		m->aggs[agg_id].st = *st;
 }
 
@@ -585,6 +607,30 @@ static bool agg_matches(const struct model *m, const struct agg_info *a, const s
 	if (!class_call(ci, a, p, false) && (has_init || !class_call(ci, a, p, true)))
 		return false;
 	return pattern_sig_matches(p, &sig);
+}
+
+bool model__pattern_matched_code(const struct model *m, size_t pidx)
+{
+	const struct pattern *p = &m->pats->v[pidx];
+	uint32_t i;
+
+	for (i = 0; i < m->max_agg; i++) {
+		const struct agg_info *a = &m->aggs[i];
+		const struct code_info *ci;
+
+		if (!a->known || !(ci = model__code(m, a->key.code_id)))
+			continue;
+		if (p->kind == PAT_CLASS) {
+			if (class_call(ci, a, p, false) || class_call(ci, a, p, true))
+				return true;
+			continue;
+		}
+		if (strcmp(ci->name, p->leaf) || (ci->module[0] && strcmp(ci->module, p->module)))
+			continue;
+		if (!ci->qual_known || !strcmp(ci->qualname, p->qualname))
+			return true;
+	}
+	return false;
 }
 
 bool model__agg_matches(const struct model *m, const struct agg_info *a, const struct pattern *p)

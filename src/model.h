@@ -179,6 +179,14 @@ void pat_result_free(struct pat_result *r);
 /* Does aggregate a count towards pattern p? */
 bool model__agg_matches(const struct model *m, const struct agg_info *a, const struct pattern *p);
 
+/*
+ * Did any code the target ran match pattern pidx by name (a function with its
+ * module and qualified name, a construction of its class), whatever the
+ * arguments?  False means the pattern is probably misspelt or the code never
+ * ran: worth a warning.  Unresolved <=3.10 code with the right name counts.
+ */
+bool model__pattern_matched_code(const struct model *m, size_t pidx);
+
 /* Calls of candidate code the model could not attribute (e.g. no source for <=3.10). */
 uint64_t model__unresolved(const struct model *m);
 /* Sum of counters that mean events were lost. */

@@ -215,6 +215,53 @@ static bool utf8_ok(const unsigned char *s, size_t n)
 	return true;
 }
 
+/*
+ * Depth of the deepest array or object (outside strings), stopping at max+1.
+ * A pattern file needs 3 levels; refusing deep ones up front gives a clear
+ * error and keeps the parser's recursion short.
+ */
+static int json_depth(const char *s, size_t n, int max, const char **where)
+{
+	bool in_str = false;
+	int depth = 0, deepest = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = false;
+			continue;
+		}
+		if (c == '"') {
+			in_str = true;
+		} else if (c == '[' || c == '{') {
+			if (++depth > deepest)
+				deepest = depth;
+			if (depth > max) {
+				*where = s + i;
+				break;
+			}
+		} else if ((c == ']' || c == '}') && depth > 0) {
+			depth--;
+		}
+	}
+	return deepest;
+}
+
+static long line_of(const char *text, size_t len, const char *at)
+{
+	const char *q;
+	long line = 1;
+
+	for (q = text; at && q < at && q < text + len; q++)
+		line += *q == '\n';
+	return line;
+}
+
 static const char *const known_keys[] = {
 	"name", "spec", "function", "class", "args", "nargs", "kwargs", "no_kwargs", "self",
 	"forbid", "legacy", "description",
@@ -423,6 +470,12 @@ int patterns_parse_json(struct patterns *ps, const char *text, size_t len, const
 		set_err(err, errlen, "%s: not UTF-8 text", src);
 		return -EINVAL;
 	}
+	if (json_depth(text, len, PAT_MAX_DEPTH, &end) > PAT_MAX_DEPTH) {
+		set_err(err, errlen, "%s:%ld: JSON nested deeper than %d levels", src,
+			line_of(text, len, end), PAT_MAX_DEPTH);
+		return -EINVAL;
+	}
+	end = NULL;
 	root = cJSON_ParseWithLengthOpts(text, len, &end, false);
 	if (root) {
 		/* only whitespace may follow the document */
@@ -434,13 +487,8 @@ int patterns_parse_json(struct patterns *ps, const char *text, size_t len, const
 		}
 	}
 	if (!root) {
-		const char *at = end ? end : cJSON_GetErrorPtr();
-		long line = 1;
-		const char *q;
-
-		for (q = text; at && q < at && q < text + len; q++)
-			line += *q == '\n';
-		set_err(err, errlen, "%s:%ld: malformed JSON", src, line);
+		set_err(err, errlen, "%s:%ld: malformed JSON", src,
+			line_of(text, len, end ? end : cJSON_GetErrorPtr()));
 		return -EINVAL;
 	}
 	if (cJSON_IsArray(root)) {

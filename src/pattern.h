@@ -16,6 +16,7 @@
 #define PAT_MAX 256
 #define PAT_NAME_LEN 64
 #define PAT_MAX_FILE (1u << 20)
+#define PAT_MAX_DEPTH 16		/* JSON nesting in a pattern file (3 is enough) */
 
 enum pat_kind {
 	PAT_FUNC = 1,

@@ -46,6 +46,8 @@ int cmd_profile(const struct config *cfg)
 		}
 		fflush(out);
 	}
+	if (!ret)
+		session__warn_unmatched(s);
 	status = session__close(s);
 	return ret ? 2 : status;
 }

@@ -142,49 +142,40 @@ int pyrt_detect_version(const struct elf_file *ef, struct pyver *v, char *how, s
 	return -ENOENT;
 }
 
-/* The value most entries share: the "unknown opcode" label. */
-static uint64_t most_common(const uint64_t *v, unsigned n, unsigned *count)
+static bool op_defined(const __u64 defined[4], unsigned op)
 {
-	uint64_t best = 0;
-	unsigned i, j, bc = 0;
-
-	for (i = 0; i < n; i++) {
-		unsigned c = 0;
-
-		for (j = 0; j < n; j++)
-			c += v[j] == v[i];
-		if (c > bc) {
-			bc = c;
-			best = v[i];
-		}
-	}
-	*count = bc;
-	return best;
+	return (defined[op / 64] >> (op % 64)) & 1;
 }
 
 /*
- * Does this window have the shape of the opcode table: every entry code,
- * and exactly the undefined opcodes sharing one label?  A window shifted by
- * any number of slots breaks the pattern.
+ * Does this window have the shape of the opcode table: the undefined
+ * opcodes (two at least) all share one label, "unknown opcode", that no
+ * defined opcode uses, and every entry is code?  A window shifted by any
+ * number of slots breaks the pattern.  Linear in the window, and cheap
+ * checks first: the scan tries every 8-byte step of the data sections.
  */
 static bool table_shape_ok(const struct elf_file *ef, const uint64_t *ptrs,
 			   const __u64 defined[4])
 {
-	unsigned i, count;
-	uint64_t unknown;
+	unsigned i, nundef = 0;
+	uint64_t unknown = 0;
 
+	for (i = 0; i < 256; i++) {
+		if (op_defined(defined, i))
+			continue;
+		if (!nundef++)
+			unknown = ptrs[i];
+		else if (ptrs[i] != unknown)
+			return false;
+	}
+	if (nundef < 2)
+		return false;
+	for (i = 0; i < 256; i++)
+		if (op_defined(defined, i) && ptrs[i] == unknown)
+			return false;
 	for (i = 0; i < 256; i++)
 		if (!elf_file__in_text(ef, ptrs[i]))
 			return false;
-	unknown = most_common(ptrs, 256, &count);
-	if (count < 2)
-		return false;
-	for (i = 0; i < 256; i++) {
-		bool def = (defined[i / 64] >> (i % 64)) & 1;
-
-		if (def == (ptrs[i] == unknown))
-			return false;
-	}
 	return true;
 }
 
@@ -199,9 +190,10 @@ int pyrt_scan_opcode_table(const struct elf_file *ef, const __u64 defined[4], ui
 	for (k = 0; k < ARRAY_SIZE(sects); k++) {
 		uint64_t start, size, a;
 
-		if (elf_file__section(ef, sects[k], &start, &size) || size < sizeof(ptrs))
+		/* only bytes the file holds: a header may claim a section of any size */
+		if (elf_file__section_data(ef, sects[k], &start, &size) || size < sizeof(ptrs))
 			continue;
-		for (a = (start + 7) & ~7ull; a + sizeof(ptrs) <= start + size; a += 8) {
+		for (a = (start + 7) & ~7ull; a >= start && a - start <= size - sizeof(ptrs); a += 8) {
 			if (elf_file__read_ptrs(ef, a, ptrs, 1) || !elf_file__in_text(ef, ptrs[0]))
 				continue;
 			if (elf_file__read_ptrs(ef, a, ptrs, 256))
@@ -527,6 +519,22 @@ bool pyrt_pid_has_python(int pid)
 	return ok;
 }
 
+/* The state letter in /proc/PID/stat ('Z' zombie, 'X' dead), or 0. */
+static char proc_state(int pid)
+{
+	char path[64], *text = NULL, *paren, state = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (read_file(path, 4096, &text, NULL))
+		return 0;
+	/* "pid (comm) S ...": comm may hold anything, so find its last ')' */
+	paren = strrchr(text, ')');
+	if (paren && paren[1] == ' ')
+		state = paren[2];
+	free(text);
+	return state;
+}
+
 int pyrt__from_pid(int pid, struct pyrt **out, char *err, size_t errlen)
 {
 	const struct map_ent *lib, *ent = NULL;
@@ -548,9 +556,11 @@ int pyrt__from_pid(int pid, struct pyrt **out, char *err, size_t errlen)
 	n = readlink(link, exe, sizeof(exe) - 1);
 	if (n < 0) {
 		ret = -errno;
-		if (ret == -ENOENT)
-			set_err(err, errlen, "pid %d has no executable (a kernel thread or a zombie)",
-				pid);
+		if (ret == -ENOENT && (proc_state(pid) == 'Z' || proc_state(pid) == 'X'))
+			set_err(err, errlen, "pid %d is a zombie: it has exited and has nothing left "
+				"to trace", pid);
+		else if (ret == -ENOENT)
+			set_err(err, errlen, "pid %d has no executable (a kernel thread)", pid);
 		else
 			set_err(err, errlen, "pid %d: cannot read %s: %s", pid, link, strerror(errno));
 		return ret == -ENOENT ? -ESRCH : ret;
@@ -578,6 +588,9 @@ int pyrt__from_pid(int pid, struct pyrt **out, char *err, size_t errlen)
 		goto cleanup;
 	rt->pid = pid;
 	str_copy(rt->exe, exe, sizeof(rt->exe));
+	/* from here on both are only shown, and the target chose them */
+	str_sanitize(rt->exe);
+	str_sanitize(rt->path);
 	if (!ent || elf_file__is_exec(rt->ef)) {
 		rt->bias = 0;
 	} else if (elf_file__off_to_vaddr(rt->ef, ent->offset, &vaddr)) {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "session.h"
+#include "caps.h"
 #include "cmds.h"
 #include "launch.h"
 #include "mech_uprobe.h"
@@ -8,6 +9,8 @@
 #include "plan.h"
 #include "pyrt.h"
 #include "pywalk.h"
+#include "outfile.h"
+#include "srcfile.h"
 #include "util.h"
 
 #include <bpf/libbpf.h>
@@ -39,11 +42,6 @@ struct bp_state {
 	uint64_t code, watch;
 };
 
-struct src_ctx {
-	int pid;
-	char cwd[PATH_MAX];
-};
-
 struct session {
 	const struct config *cfg;
 	struct patterns ps;
@@ -54,10 +52,12 @@ struct session {
 	struct pywalk walk;
 	struct plan plan;
 	struct run_meta meta;
-	struct src_ctx sctx;
+	struct srcfiles sf;
+	struct outfile of;
 	struct bp_state *bp;
 	FILE *out;
 	int pid, pidfd;
+	bool failed;			/* remove an output file we created */
 	bool launched, released, count_only;
 	bool uprobes_on;		/* frame-start uprobes attached */
 	bool exits_on;			/* frame-end probe attached: calls are timed */
@@ -77,44 +77,6 @@ static int libbpf_loud(enum libbpf_print_level level, const char *fmt, va_list a
 {
 	(void)level;
 	return vfprintf(stderr, fmt, ap);
-}
-
-/* Read a target's source file: through its root, then directly. */
-static int read_source(void *ctx, const char *filename, char **text, size_t *len)
-{
-	const struct src_ctx *s = ctx;
-	char path[PATH_MAX * 2 + 64];
-
-	if (filename[0] == '<')
-		return -ENOENT;
-	if (filename[0] == '/')
-		snprintf(path, sizeof(path), "/proc/%d/root%s", s->pid, filename);
-	else
-		snprintf(path, sizeof(path), "/proc/%d/cwd/%s", s->pid, filename);
-	if (!read_file(path, 16u << 20, text, len))
-		return 0;
-	if (filename[0] == '/')
-		snprintf(path, sizeof(path), "%s", filename);
-	else
-		snprintf(path, sizeof(path), "%s/%s", s->cwd, filename);
-	return read_file(path, 16u << 20, text, len);
-}
-
-static FILE *open_output(const char *path, char *err, size_t errlen)
-{
-	int fd;
-	FILE *f;
-
-	if (!path)
-		return stdout;
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 || !(f = fdopen(fd, "w"))) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return NULL;
-	}
-	return f;
 }
 
 static int load_patterns(const struct config *cfg, struct patterns *ps, char *err, size_t errlen)
@@ -322,34 +284,46 @@ static int resolve(struct session *s, bool armed_too)
 	return 0;
 }
 
+/* Has the target exited?  (A zombie counts: nothing is left to trace.) */
+static bool target_gone(const struct session *s, bool pidfd_ready, int *code)
+{
+	char path[64];
+
+	int dummy;
+
+	if (s->launched)
+		return launch_exited(s->pid, code ? code : &dummy);
+	if (s->pidfd >= 0)
+		return pidfd_ready;
+	snprintf(path, sizeof(path), "/proc/%d/exe", s->pid);
+	return access(path, F_OK) != 0 && (errno == ENOENT || errno == ESRCH);
+}
+
 /*
  * Which mechanism covers which pattern.  Breakpoints cost nothing until a
  * target runs but cannot time calls (here) and only watch code that exists:
  * --via breakpoint uses them for every pattern they can cover; --via auto
  * only when calls are not timed and every pattern resolves now and fits.
  */
-static int cover(struct session *s)
+static int cover(struct session *s, char *err, size_t errlen)
 {
 	const struct config *cfg = s->cfg;
 	bool try_bp = cfg->via == VIA_BREAKPOINT || (cfg->via == VIA_AUTO && s->count_only);
-	char err[512];
 	size_t i;
 	int ret;
 
 	if (try_bp && !s->rt->mech[MECH_BREAKPOINT].ok) {
 		if (cfg->via == VIA_BREAKPOINT) {
-			report_error(cfg, s->rt->mech[MECH_BREAKPOINT].why);
+			snprintf(err, errlen, "--via breakpoint: %s", s->rt->mech[MECH_BREAKPOINT].why);
 			return -ENOTSUP;
 		}
 		try_bp = false;
 	}
 	if (try_bp) {
-		ret = memread__open(&s->mr, s->pid, err, sizeof(err));
+		ret = memread__open(&s->mr, s->pid, err, errlen);
 		if (ret) {
-			if (cfg->via == VIA_BREAKPOINT) {
-				report_error(cfg, err);
+			if (cfg->via == VIA_BREAKPOINT)
 				return ret;
-			}
 			debug(cfg->verbose, "no breakpoints: %s", err);
 			try_bp = false;
 		} else {
@@ -384,22 +358,21 @@ static int cover(struct session *s)
 	}
 	for (i = 0; i < s->ps.n; i++)
 		s->bp[i].want = try_bp;
-	ret = base_probes(s, err, sizeof(err));
-	if (ret) {
-		report_error(cfg, err);
+	ret = base_probes(s, err, errlen);
+	if (ret)
 		return ret;
-	}
 	if (!try_bp) {
-		ret = uprobes_on(s, err, sizeof(err));
-		if (ret) {
-			report_error(cfg, err);
+		ret = uprobes_on(s, err, errlen);
+		if (ret)
 			return ret;
-		}
 		for (i = 0; i < s->ps.n; i++)
 			set_cover(s, i, COVER_UPROBE, s->exits_on, s->plan.desc);
 		return 0;
 	}
-	return resolve(s, false);
+	ret = resolve(s, false);
+	if (ret)
+		snprintf(err, errlen, "cannot arm the breakpoints: %s", strerror(-ret));
+	return ret;
 }
 
 int session__open(struct session **out, const struct config *cfg, bool count_only)
@@ -411,8 +384,7 @@ int session__open(struct session **out, const struct config *cfg, bool count_onl
 				     .prof_hz = cfg->cmd == CMD_PROFILE ? cfg->hz : 0,
 				     .prof_all = cfg->prof_all,
 				     .prof_offcpu = cfg->cmd == CMD_PROFILE && cfg->off_cpu };
-	char err[768] = "", link[64];
-	ssize_t n;
+	char err[768] = "";
 	int ret;
 
 	*out = NULL;
@@ -422,10 +394,16 @@ int session__open(struct session **out, const struct config *cfg, bool count_onl
 	s->cfg = cfg;
 	s->pid = cfg->pid;
 	s->pidfd = -1;
+	s->sf.root_fd = -1;
+	s->failed = true;
 	s->count_only = count_only;
 	s->t0 = now_ns();
 	s->wall_minus_mono = (int64_t)(wall_ns() - now_ns());
 	libbpf_set_print(cfg->verbose >= 2 ? libbpf_loud : libbpf_quiet);
+	/* before anything is launched, created or attached */
+	ret = caps_require(true, s->pid, err, sizeof(err));
+	if (ret)
+		goto fail;
 	ret = load_patterns(cfg, &s->ps, err, sizeof(err));
 	if (ret)
 		goto fail;
@@ -435,11 +413,10 @@ int session__open(struct session **out, const struct config *cfg, bool count_onl
 		snprintf(err, sizeof(err), "out of memory");
 		goto fail;
 	}
-	s->out = open_output(cfg->output, err, sizeof(err));
-	if (!s->out) {
-		ret = -EIO;
+	ret = outfile_open(&s->of, cfg->output, cfg->force, err, sizeof(err));
+	if (ret)
 		goto fail;
-	}
+	s->out = s->of.f;
 	if (!s->pid) {
 		ret = launch_start(cfg->argv, &s->pid, err, sizeof(err));
 		if (ret)
@@ -463,20 +440,19 @@ int session__open(struct session **out, const struct config *cfg, bool count_onl
 		snprintf(err, sizeof(err), "out of memory");
 		goto fail;
 	}
-	s->sctx.pid = s->pid;
-	snprintf(link, sizeof(link), "/proc/%d/cwd", s->pid);
-	n = readlink(link, s->sctx.cwd, sizeof(s->sctx.cwd) - 1);
-	s->sctx.cwd[n > 0 ? n : 0] = '\0';
-	model__set_source_reader(s->m, read_source, &s->sctx);
+	/* <= 3.10 qualified names: the target's sources, as the target reads them */
+	if (!srcfiles__open(&s->sf, s->pid))
+		model__set_source_reader(s->m, srcfiles__read, &s->sf);
 	ret = tracer__open(&s->t, s->rt, &s->ps, &s->plan, s->m, &topts, err, sizeof(err));
 	if (ret)
 		goto fail;
 	debug(cfg->verbose, "%.1f ms: BPF loaded", (now_ns() - s->t0) / 1e6);
-	ret = cover(s);
-	if (ret) {
-		err[0] = '\0';
+	ret = cover(s, err, sizeof(err));
+	if (ret && target_gone(s, false, NULL))
+		snprintf(err, sizeof(err), "pid %d exited while pyscope was attaching (%s); "
+			 "nothing was left attached", s->pid, strerror(-ret));
+	if (ret)
 		goto fail;
-	}
 	if (cfg->cmd == CMD_PROFILE) {
 		ret = tracer__profile(s->t, err, sizeof(err));
 		if (ret)
@@ -503,19 +479,6 @@ fail:
 		report_error(cfg, err);
 	session__close(s);
 	return ret ? ret : -EINVAL;
-}
-
-/* Has the target exited?  (A zombie counts: nothing is left to trace.) */
-static bool target_gone(const struct session *s, bool pidfd_ready, int *code)
-{
-	char path[64];
-
-	if (s->launched)
-		return launch_exited(s->pid, code);
-	if (s->pidfd >= 0)
-		return pidfd_ready;
-	snprintf(path, sizeof(path), "/proc/%d/exe", s->pid);
-	return access(path, F_OK) != 0 && (errno == ENOENT || errno == ESRCH);
 }
 
 int session__run(struct session *s, session_tick_fn tick, void *ctx)
@@ -600,6 +563,18 @@ void session__finish(struct session *s)
 {
 	tracer__poll(s->t, 0, -1);
 	tracer__refresh(s->t);
+	s->failed = false;
+}
+
+void session__warn_unmatched(struct session *s)
+{
+	size_t i;
+
+	/* not an error, but most often a misspelt pattern */
+	for (i = 0; i < s->ps.n; i++)
+		if (!model__pattern_matched_code(s->m, i))
+			warn("warning: pattern %s matched no code: no call of %s was seen",
+			     s->ps.v[i].name, s->ps.v[i].spec);
 }
 
 int session__close(struct session *s)
@@ -619,12 +594,13 @@ int session__close(struct session *s)
 	if (s->pidfd >= 0)
 		close(s->pidfd);
 	memread__close(s->mr);
+	srcfiles__close(&s->sf);
 	model__free(s->m);
 	pyrt__free(s->rt);
 	patterns_free(&s->ps);
 	free(s->bp);
-	if (s->out && s->out != stdout)
-		fclose(s->out);
+	/* a failed run removes the report file it created */
+	outfile_close(&s->of, s->failed);
 	free(s);
 	return status;
 }

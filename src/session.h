@@ -29,6 +29,8 @@ int session__open(struct session **out, const struct config *cfg, bool count_onl
 int session__run(struct session *s, session_tick_fn tick, void *ctx);
 /* Final drain of events and statistics into the model. */
 void session__finish(struct session *s);
+/* One warning line per pattern that matched no code object at all. */
+void session__warn_unmatched(struct session *s);
 /* Refresh statistics (for live tables). */
 void session__refresh(struct session *s);
 /* Remove every probe, wait for a launched command; returns its exit code (or 0). */

@@ -93,6 +93,8 @@ int cmd_trace(const struct config *cfg)
 		}
 		fflush(out);
 	}
+	if (!ret)
+		session__warn_unmatched(s);
 	status = session__close(s);
 	if (ret)
 		return 2;

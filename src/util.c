@@ -11,13 +11,15 @@
 
 void ps_warn(const char *fmt, ...)
 {
+	char msg[2048];
 	va_list ap;
 
+	/* messages quote paths and names the target chose: one clean line */
 	va_start(ap, fmt);
-	fputs("pyscope: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	str_sanitize(msg);
+	fprintf(stderr, "pyscope: %s\n", msg);
 }
 
 void ps_debug(int verbose, const char *fmt, ...)
@@ -82,15 +84,25 @@ void sb_free(struct strbuf *sb)
 
 int read_file(const char *path, size_t max, char **out, size_t *len)
 {
-	size_t cap = 4096, n = 0;
-	char *buf = NULL, *nb;
-	int fd, err = 0;
-	ssize_t r;
+	int fd, err;
 
 	*out = NULL;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	err = read_fd(fd, max, out, len);
+	close(fd);
+	return err;
+}
+
+int read_fd(int fd, size_t max, char **out, size_t *len)
+{
+	size_t cap = 4096, n = 0;
+	char *buf = NULL, *nb;
+	int err = 0;
+	ssize_t r;
+
+	*out = NULL;
 	buf = malloc(cap);
 	if (!buf) {
 		err = -ENOMEM;
@@ -128,7 +140,6 @@ int read_file(const char *path, size_t max, char **out, size_t *len)
 		*len = n;
 cleanup:
 	free(buf);
-	close(fd);
 	return err;
 }
 
@@ -141,6 +152,48 @@ void str_copy(char *dst, const char *src, size_t n)
 	l = strnlen(src, n - 1);
 	memcpy(dst, src, l);
 	dst[l] = '\0';
+}
+
+/* Length of the well-formed UTF-8 sequence at s (1-4), or 0. */
+static size_t utf8_seq(const unsigned char *s)
+{
+	unsigned c = s[0], need, cp, k;
+
+	if (c < 0x80)
+		return 1;
+	if ((c & 0xe0) == 0xc0)
+		need = 1, cp = c & 0x1f;
+	else if ((c & 0xf0) == 0xe0)
+		need = 2, cp = c & 0x0f;
+	else if ((c & 0xf8) == 0xf0)
+		need = 3, cp = c & 0x07;
+	else
+		return 0;
+	for (k = 1; k <= need; k++) {
+		if ((s[k] & 0xc0) != 0x80)	/* also stops at the NUL */
+			return 0;
+		cp = cp << 6 | (s[k] & 0x3f);
+	}
+	if ((need == 1 && cp < 0x80) || (need == 2 && cp < 0x800) ||
+	    (need == 3 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff) ||
+	    (cp >= 0x80 && cp <= 0x9f))		/* C1 controls */
+		return 0;
+	return need + 1;
+}
+
+void str_sanitize(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+
+	while (*p) {
+		size_t n = utf8_seq(p);
+
+		if (n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7f))) {
+			*p++ = '?';
+			continue;
+		}
+		p += n;
+	}
 }
 
 bool str_starts(const char *s, const char *prefix)

@@ -30,9 +30,18 @@ void sb_free(struct strbuf *sb);
 
 /* Read a whole file (at most max bytes) into a NUL-terminated buffer. */
 int read_file(const char *path, size_t max, char **out, size_t *len);
+/* The same from an open file descriptor (left open). */
+int read_fd(int fd, size_t max, char **out, size_t *len);
 
 /* Copy with truncation; always NUL-terminates when n > 0. */
 void str_copy(char *dst, const char *src, size_t n);
+/*
+ * Make a string the target supplied safe to print and to put in JSON, in
+ * place: C0 and C1 control characters, DEL and bytes that are not
+ * well-formed UTF-8 become '?'.  A code object's name could otherwise carry
+ * terminal escape sequences to the operator's screen.
+ */
+void str_sanitize(char *s);
 bool str_starts(const char *s, const char *prefix);
 bool str_ends(const char *s, const char *suffix);
 

@@ -178,8 +178,9 @@ def t_demo(ctx, py, tmp, mode="mixed", seed=7):
 def t_micro(ctx, py, tmp, script, patterns):
     pat = os.path.join(APPS, patterns)
     script = os.path.join(APPS, script)
-    _, rep = pyscope_trace(ctx, ["-f", pat, "--", py, script], APPS, tmp, script)
-    orc = oracle(py, pat, [script], APPS, tmp, script)
+    name = os.path.basename(script)
+    _, rep = pyscope_trace(ctx, ["-f", pat, "--", py, script], APPS, tmp, name)
+    orc = oracle(py, pat, [script], APPS, tmp, name)
     compare(rep, orc)
     timed = {p["name"]: (p["count"], p["timed"]) for p in rep["patterns"]}
     if rep["latency_measured"]:
@@ -255,6 +256,376 @@ def t_bad_input(ctx, tmp):
                            % (what, r.returncode, r.stderr, needle))
     finally:
         sleeper.kill()
+
+
+def one_error_line(what, r, needle):
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    if r.returncode != 2 or len(lines) != 1 or needle not in lines[0] or "Traceback" in r.stderr:
+        raise Fail("%s: exit %d, stderr %r (want one line with %r)"
+                   % (what, r.returncode, r.stderr, needle))
+
+
+def t_output_file(ctx, py, tmp):
+    """-o: created 0600 with O_EXCL, never through a symbolic link; --force overwrites."""
+    marker = os.path.join(tmp, "ran")
+    target = ["--", py, "-c", "open(%r, 'w').close()" % marker]
+    umask0 = ["sh", "-c", 'umask 000; exec "$@"', "sh", ctx.pyscope, "trace", "-e", "m:f"]
+    out = os.path.join(tmp, "report.txt")
+    r = run(umask0 + ["-o", out] + target)
+    mode = os.stat(out).st_mode & 0o7777
+    if r.returncode != 0 or mode != 0o600 or "PATTERN" not in open(out).read():
+        raise Fail("new report: exit %d, mode %o: %s" % (r.returncode, mode, r.stderr[-300:]))
+    first = open(out).read()
+    os.unlink(marker)
+    # an existing file: refused before anything is launched
+    r = run([ctx.pyscope, "trace", "-e", "m:f", "-o", out] + target)
+    one_error_line("existing -o file", r, "--force")
+    if open(out).read() != first or os.path.exists(marker):
+        raise Fail("existing -o file: the file changed or the command ran")
+    # --force overwrites it (a new report: another pid) and makes it private again
+    os.chmod(out, 0o644)
+    r = run([ctx.pyscope, "trace", "-e", "m:f", "-o", out, "--force"] + target)
+    text = open(out).read()
+    if r.returncode != 0 or text == first or "PATTERN" not in text or \
+            os.stat(out).st_mode & 0o7777 != 0o600:
+        raise Fail("--force: exit %d, report %r" % (r.returncode, text[:200]))
+    os.unlink(marker)
+    # a symbolic link is never followed, even with --force
+    victim = os.path.join(tmp, "victim")
+    with open(victim, "w") as f:
+        f.write("precious")
+    link = os.path.join(tmp, "link")
+    os.symlink(victim, link)
+    for force in ([], ["--force"]):
+        r = run([ctx.pyscope, "trace", "-e", "m:f", "-o", link] + force + target)
+        one_error_line("-o symlink %s" % force, r, "symbolic link")
+        if open(victim).read() != "precious" or os.path.exists(marker):
+            raise Fail("-o symlink %s: the target file changed or the command ran" % force)
+    # a run that fails after creating its report file removes it
+    gone = os.path.join(tmp, "gone.txt")
+    r = run([ctx.pyscope, "trace", "-e", "m:f", "-o", gone, "-p", "999999"])
+    one_error_line("failed run", r, "no process")
+    if os.path.exists(gone):
+        raise Fail("a failed run left its empty report file behind")
+
+
+def t_bad_patterns(ctx, py, tmp):
+    """Bad -f files and duplicate names: one line, exit 2, the command never starts."""
+    marker = os.path.join(tmp, "ran")
+    target = ["--", py, "-c", "open(%r, 'w').close()" % marker]
+
+    def put(name, data):
+        path = os.path.join(tmp, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
+    one = b'{"patterns": [{"name": "x", "function": "m:f"}]}'
+    cases = [
+        ("empty file", ["-f", put("empty.json", b"")], "empty pattern file"),
+        ("malformed", ["-f", put("bad.json", b'{"patterns": [{"function": "m:f"},]}')],
+         "bad.json:1: malformed JSON"),
+        ("huge", ["-f", put("huge.json", one + b" " * (1 << 20))], "larger than 1 MiB"),
+        ("deeply nested", ["-f", put("deep.json", b"[" * 100000 + b"]" * 100000)],
+         "nested deeper than"),
+        ("not UTF-8", ["-f", put("latin1.json", b'[{"function": "m:f\xe9"}]')], "not UTF-8"),
+        ("duplicate names in a file",
+         ["-f", put("dup.json", b'[{"name": "a", "function": "m:f"},'
+                                b' {"name": "a", "function": "m:g"}]')],
+         "duplicate pattern name 'a'"),
+        ("duplicate names across -e and -f", ["-e", "x=m:g", "-f", put("one.json", one)],
+         "duplicate pattern name 'x'"),
+        ("duplicate -e names", ["-e", "a=m:f", "-e", "a=m:g"], "duplicate pattern name 'a'"),
+        ("no such file", ["-f", os.path.join(tmp, "missing.json")], "No such file"),
+    ]
+    for what, args, needle in cases:
+        r = run([ctx.pyscope, "trace"] + args + target, timeout=30)
+        one_error_line(what, r, needle)
+        if os.path.exists(marker):
+            raise Fail("%s: the command was launched" % what)
+    # in JSON mode the same error is also one JSON object on stdout
+    r = run([ctx.pyscope, "trace", "--format", "json", "-f", os.path.join(tmp, "empty.json")]
+            + target)
+    one_error_line("empty file (json)", r, "empty pattern file")
+    if "empty pattern file" not in json.loads(r.stdout).get("error", ""):
+        raise Fail("JSON error object: %r" % r.stdout)
+
+
+def t_unmatched_warning(ctx, py, tmp):
+    """A pattern that matches no code is a warning at the end, not an error."""
+    script = os.path.join(tmp, "w.py")
+    with open(script, "w") as f:
+        f.write("def fib(n): return n if n < 2 else fib(n - 1) + fib(n - 2)\n"
+                "class Plain:\n    def __init__(self, a): self.a = a\n"
+                "fib(12)\nfor i in range(23): Plain(i)\n")
+    pats = os.path.join(tmp, "w.json")
+    with open(pats, "w") as f:
+        json.dump({"patterns": [
+            {"name": "fib", "function": "__main__:fib"},
+            {"name": "fib_str", "function": "__main__:fib", "args": ["str"]},
+            {"name": "typo", "function": "__main__:fbi"},
+            {"name": "ctor", "class": "__main__:Plain"},
+            {"name": "nope", "class": "__main__:Nope"}]}, f)
+    r, rep = pyscope_trace(ctx, ["-f", pats, "--", py, script], tmp, tmp, "w")
+    if r.returncode != 0:
+        raise Fail("exit %d: %s" % (r.returncode, r.stderr[-300:]))
+    orc = oracle(py, pats, [script], tmp, tmp, "w")
+    compare(rep, orc)
+    warned = sorted(l.split("pattern ")[1].split(" ")[0] for l in r.stderr.splitlines()
+                    if "matched no code" in l)
+    # fib_str matched fib's code (no call had a str): counted 0, but no warning
+    if warned != ["nope", "typo"]:
+        raise Fail("warnings for %s, want nope and typo: %s" % (warned, r.stderr))
+
+
+HOSTILE = r"""
+import sys
+def target(x):
+    return x
+def caller(x):
+    return target(x)
+# a caller whose code object lies about its name and file, an argument of a
+# class whose name is a terminal escape sequence
+co = caller.__code__.replace(co_filename="/tmp/\x1b]0;pwned\x07\n.py", co_name="\x1b[2Jc")
+if sys.version_info >= (3, 11):
+    co = co.replace(co_qualname="\x1b[2Jc\x9b31m")
+caller.__code__ = co
+Evil = type("\x1b[31mEvil\xff", (), {})
+for i in range(23):
+    caller(Evil())
+"""
+
+
+def t_hostile_strings(ctx, py, tmp):
+    """Names and files the target chose never reach the terminal or the JSON raw."""
+    script = os.path.join(tmp, "hostile.py")
+    with open(script, "w") as f:
+        f.write(HOSTILE)
+    pats = os.path.join(tmp, "hostile.json")
+    with open(pats, "w") as f:
+        json.dump({"patterns": [{"name": "target", "function": "__main__:target"}]}, f)
+    orc = oracle(py, pats, [script], tmp, tmp, "hostile")
+    for fmt in ("text", "json"):
+        r = subprocess.run([ctx.pyscope, "trace", "--paths", "--format", fmt, "-f", pats, "--",
+                            py, script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=120)
+        out = r.stdout + r.stderr
+        bad = sorted(set(c for c in out if c < 0x20 and c not in b"\n\t"))
+        if r.returncode != 0 or bad or b"\xc2\x9b" in out:
+            raise Fail("%s: exit %d, control bytes %s in %r" % (fmt, r.returncode, bad, out[-600:]))
+        if fmt == "json":
+            rep = json.loads(r.stdout.decode("utf-8"))	# strict UTF-8
+            compare(rep, orc, check_sites=False)
+            sites = [s["site"] + " " + s["function"] for s in rep["patterns"][0]["call_sites"]]
+            sigs = [s["signature"] for s in rep["patterns"][0]["signatures"]]
+            if not any("?]0;pwned?" in s for s in sites) or not any("?[31mEvil" in s for s in sigs):
+                raise Fail("hostile names not shown sanitised: %s %s" % (sites, sigs))
+
+
+SOURCES = r"""
+import os, sys, time
+secret, fifo, ready, go = sys.argv[1:5]
+def target(x):
+    return x
+def other(x):
+    return x
+# 3.8-3.10 qualified names come from the source file a code object names
+target.__code__ = target.__code__.replace(co_filename=secret, co_firstlineno=2)
+other.__code__ = other.__code__.replace(co_filename=fifo)
+os.setresgid(65534, 65534, 65534)
+os.setresuid(65534, 65534, 65534)
+open(ready, "w").close()
+while not os.path.exists(go):
+    time.sleep(0.01)
+for i in range(23):
+    target(i)
+    other(i)
+"""
+
+
+def t_source_files(ctx, py, tmp):
+    """3.8-3.10: a process of another user cannot make pyscope read for it a file it may
+    not read, or block pyscope on a FIFO, by naming them as its code's source file."""
+    script, secret, fifo = (os.path.join(tmp, n) for n in ("src.py", "secret.py", "fifo.py"))
+    with open(script, "w") as f:
+        f.write(SOURCES)
+    with open(secret, "w") as f:
+        f.write("class Secret:\n    def target(self, x):\n        pass\n")
+    os.chmod(secret, 0o600)
+    os.chmod(tmp, 0o755)
+    os.mkfifo(fifo, 0o666)
+    shared = os.path.join(tmp, "shared")	# written to as nobody
+    os.mkdir(shared)
+    os.chmod(shared, 0o777)
+    ready, go = os.path.join(shared, "ready"), os.path.join(shared, "go")
+    pats = os.path.join(tmp, "src.json")
+    with open(pats, "w") as f:
+        json.dump({"patterns": [{"name": "leak", "function": "__main__:Secret.target"},
+                                {"name": "target", "function": "__main__:target"},
+                                {"name": "other", "function": "__main__:other"}]}, f)
+    # started by root, it is nobody's by the time pyscope attaches
+    proc = subprocess.Popen([py, script, secret, fifo, ready, go], cwd=tmp)
+    try:
+        deadline = time.time() + 20
+        while not os.path.exists(ready):
+            if time.time() > deadline or proc.poll() is not None:
+                raise Fail("target did not get ready")
+            time.sleep(0.02)
+        out = os.path.join(tmp, "src.pyscope.json")
+        tr = subprocess.Popen([ctx.pyscope, "trace", "-p", str(proc.pid), "-f", pats,
+                               "--format", "json", "-o", out], stderr=subprocess.PIPE,
+                              universal_newlines=True)
+        line = tr.stderr.readline()
+        if "tracing pid" not in line:
+            tr.kill()
+            raise Fail("pyscope did not arm: %s" % line)
+        open(go, "w").close()
+        proc.wait(timeout=60)
+        try:
+            tr.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            tr.kill()
+            raise Fail("pyscope hung after the target exited (a FIFO read?)")
+        if tr.returncode != 0:
+            raise Fail("exit %d: %s" % (tr.returncode, tr.stderr.read()[-300:]))
+        with open(out) as f:
+            rep = json.load(f)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    os.unlink(ready)
+    orc = oracle(py, pats, [script, secret, fifo, ready, go], tmp, shared, "src")
+    got = counts_of(rep)
+    if got["leak"] != 0:
+        raise Fail("pyscope read %s for a target running as nobody: leak=%d" % (secret, got["leak"]))
+    # neither file was read: both functions' calls are reported as unattributed
+    want = orc["counts"]["target"] + orc["counts"]["other"]
+    if rep["exact"] or rep["lost"]["unresolved"] != want or want != 46:
+        raise Fail("exact=%s unresolved=%s, want %d: %s"
+                   % (rep["exact"], rep["lost"]["unresolved"], want, rep["exact_reason"]))
+
+
+def t_dead_targets(ctx, py, tmp):
+    """A zombie, and a target that dies while pyscope attaches: one line, exit 2."""
+    z = subprocess.Popen([py, "-c", "pass"])
+    try:
+        deadline = time.time() + 20
+        while "Z" not in open("/proc/%d/stat" % z.pid).read().rsplit(")", 1)[1][:3]:
+            if time.time() > deadline:
+                raise Fail("no zombie")
+            time.sleep(0.02)
+        for cmd in ("trace", "info"):
+            args = [ctx.pyscope, cmd, "-p", str(z.pid)] + (["-e", "m:f"] if cmd == "trace" else [])
+            one_error_line("zombie (%s)" % cmd, run(args), "zombie")
+    finally:
+        z.wait()
+    # Stop pyscope (SIGSTOP) once it has read the interpreter, kill the target
+    # then, and let pyscope go on to load and attach.  If the stop came too
+    # late (already loaded), try again.
+    for attempt in range(5):
+        target = start_long_running(py, tmp)
+        tr = subprocess.Popen([ctx.pyscope, "trace", "-v", "-p", str(target.pid), "-e",
+                               "tick=__main__:tick"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+        try:
+            early = b""
+            while True:
+                line = tr.stderr.readline()
+                if not line:
+                    raise Fail("pyscope ended early: %r" % early)
+                early += line
+                if b"interpreter model built" in line:
+                    break
+            os.kill(tr.pid, signal.SIGSTOP)
+            while open("/proc/%d/stat" % tr.pid).read().rsplit(")", 1)[1][1] != "T":
+                time.sleep(0.001)
+            # what it wrote before it stopped
+            os.set_blocking(tr.stderr.fileno(), False)
+            early += tr.stderr.read() or b""
+            os.set_blocking(tr.stderr.fileno(), True)
+            target.kill()
+            target.wait()
+            os.kill(tr.pid, signal.SIGCONT)
+            out, err = tr.communicate(timeout=60)
+        finally:
+            if tr.poll() is None:
+                tr.kill()
+            target.kill()
+            target.wait()
+        if b"BPF loaded" in early:
+            continue
+        lines = [l for l in err.decode().splitlines() if "debug:" not in l]
+        if tr.returncode != 2 or len(lines) != 1 or "exited while pyscope was attaching" \
+                not in lines[0] or b"tracing pid" in err:
+            raise Fail("died during attach: exit %d, stderr %r" % (tr.returncode, err))
+        return
+    raise Fail("could not stop pyscope between reading the target and loading BPF")
+
+
+def nobody_run(args, caps, **kw):
+    """args as user nobody with only these capabilities (e.g. ['bpf', 'perfmon'])."""
+    pre = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    if caps:
+        c = ",".join("+" + x for x in caps)
+        pre += ["--inh-caps=" + c, "--ambient-caps=" + c]
+    else:
+        pre += ["--inh-caps=-all"]
+    return run(pre + args, **kw)
+
+
+def t_privileges(ctx, tmp):
+    """As nobody: the missing capability is named in one line, before anything starts;
+    CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN are enough to trace one's own Python."""
+    py = "/usr/bin/python3.11"
+    if not os.access(py, os.X_OK):
+        raise Fail("%s (readable by nobody, unlike /root/.pyenv) is needed" % py)
+    # a copy nobody can reach, wherever the tree is
+    home = os.path.join(tmp, "nobody")
+    os.mkdir(home)
+    os.chmod(tmp, 0o755)
+    os.chmod(home, 0o777)
+    pyscope = os.path.join(home, "pyscope")
+    shutil.copy(ctx.pyscope, pyscope)
+    for f in ("micro_calls.py", "micro_calls.json"):
+        shutil.copy(os.path.join(APPS, f), home)
+    script, pats = os.path.join(home, "micro_calls.py"), os.path.join(home, "micro_calls.json")
+    marker = os.path.join(home, "ran")
+    target = ["--", py, "-c", "open(%r, 'w').close()" % marker]
+    root_proc = start_long_running(py, tmp)
+    try:
+        cases = [
+            ("no capabilities", [], ["trace", "-e", "m:f"] + target,
+             ["CAP_BPF", "CAP_PERFMON", "CAP_SYS_ADMIN"], ["CAP_SYS_PTRACE"]),
+            ("CAP_BPF and CAP_PERFMON only", ["bpf", "perfmon"], ["trace", "-e", "m:f"] + target,
+             ["CAP_SYS_ADMIN"], ["CAP_BPF", "CAP_PERFMON", "CAP_SYS_PTRACE"]),
+            ("root's process", ["bpf", "perfmon", "sys_admin"],
+             ["trace", "-e", "m:f", "-p", str(root_proc.pid)], ["CAP_SYS_PTRACE"],
+             ["CAP_BPF", "CAP_SYS_ADMIN"]),
+            ("info on root's process", [], ["info", "-p", str(root_proc.pid)],
+             ["CAP_SYS_PTRACE"], ["CAP_BPF"]),
+        ]
+        for what, caps, args, want, not_want in cases:
+            r = nobody_run([pyscope] + args, caps, cwd=home)
+            one_error_line(what, r, "missing capabilit")
+            bad = [c for c in want if c not in r.stderr] + \
+                  [c for c in not_want if c + " " in r.stderr]
+            if bad or os.path.exists(marker):
+                raise Fail("%s: %r (wrong capabilities %s, or the command ran)"
+                           % (what, r.stderr, bad))
+    finally:
+        root_proc.kill()
+        root_proc.wait()
+    # the documented set is enough: a full trace, counts checked against the oracle
+    out = os.path.join(home, "report.json")
+    r = nobody_run([pyscope, "trace", "--format", "json", "-o", out, "-f", pats, "--", py,
+                    script], ["bpf", "perfmon", "sys_admin"], cwd=home, timeout=300)
+    if r.returncode != 0 or not os.path.exists(out):
+        raise Fail("as nobody with CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN: exit %d: %s"
+                   % (r.returncode, r.stderr[-500:]))
+    with open(out) as f:
+        rep = json.load(f)
+    compare(rep, oracle(py, pats, [script], home, tmp, "nobody"))
 
 
 def start_long_running(py, tmp, status=0, limit=3600.0):
@@ -640,6 +1011,23 @@ def build_tests(ctx):
     newest = [py for label, py in interpreters() if label.startswith("py3.12")]
     if newest:
         tests.append(("speedscope/viewer", lambda tmp: t_speedscope(ctx, newest[0], tmp)))
+    tests.append(("security/output-file",
+                  lambda tmp: t_output_file(ctx, interpreters()[0][1], tmp)))
+    tests.append(("security/privileges", lambda tmp: t_privileges(ctx, tmp)))
+    for label, py in interpreters():
+        if label in ("py3.8.18", "py3.10.13"):
+            tests.append(("security/source-files/" + label,
+                          lambda tmp, py=py: t_source_files(ctx, py, tmp)))
+    tests.append(("errors/pattern-files",
+                  lambda tmp: t_bad_patterns(ctx, interpreters()[0][1], tmp)))
+    for label, py in interpreters():
+        if label in ("py3.8.18", "py3.13.0", "debian3.11"):
+            tests.append(("errors/dead-targets/" + label,
+                          lambda tmp, py=py: t_dead_targets(ctx, py, tmp)))
+            tests.append(("warnings/unmatched/" + label,
+                          lambda tmp, py=py: t_unmatched_warning(ctx, py, tmp)))
+            tests.append(("security/hostile-strings/" + label,
+                          lambda tmp, py=py: t_hostile_strings(ctx, py, tmp)))
     for label, py in interpreters():
         if label in ("py3.8.18", "py3.13.0", "debian3.11"):
             tests.append(("lifecycle/" + label, lambda tmp, py=py: t_lifecycle(ctx, py, tmp)))

@@ -3,7 +3,9 @@
 #include "testutil.h"
 #include "elf_file.h"
 #include "pyrt.h"
+#include "util.h"
 
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 
@@ -156,6 +158,165 @@ static void test_unsupported_versions(void **state)
 		skip();
 }
 
+#define SEEDS SRCDIR "/tests/fuzz/corpus/elf/"
+
+/* The fuzzers' trimmed interpreter images still have what pyscope reads. */
+static void test_trimmed_images(void **state)
+{
+	static const struct {
+		const char *file, *version, *how;
+		uint64_t table;		/* opcode table the scan must find, 0: none */
+		size_t notes;
+	} seeds[] = {
+		{ "debian3.11-stripped-usdt", "3.11.2", "Py_Version symbol", 0x73af00, 8 },
+		{ "py3.8-getversion", "3.8.18", "Py_GetVersion string", 0, 0 },
+		{ "py3.10-getversion", "3.10.13", "Py_GetVersion string", 0, 0 },
+		{ "py3.12-symbols", "3.12.1", "Py_Version symbol", 0x4cef20, 0 },
+		{ "py3.13-debugoffsets", "3.13.0", "_Py_DebugOffsets", 0x4a0d20, 0 },
+	};
+	const struct usdt_note *notes;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+		char path[512], how[48], ver[32];
+		const struct py_offsets *tab;
+		enum pyoff_source src;
+		struct elf_file *ef;
+		struct pyver v;
+		uint64_t found = 0;
+
+		snprintf(path, sizeof(path), SEEDS "%s", seeds[i].file);
+		assert_int_equal(elf_file__open(path, &ef), 0);
+		assert_int_equal(pyrt_detect_version(ef, &v, how, sizeof(how)), 0);
+		snprintf(ver, sizeof(ver), "%u.%u.%u", v.major, v.minor, v.micro);
+		assert_string_equal(ver, seeds[i].version);
+		assert_string_equal(how, seeds[i].how);
+		tab = pyoff_lookup(v, &src);
+		assert_non_null(tab);
+		if (seeds[i].table) {
+			assert_int_equal(pyrt_scan_opcode_table(ef, tab->op_defined, &found), 0);
+			assert_int_equal(found, seeds[i].table);
+		}
+		assert_int_equal(elf_file__usdt(ef, &notes), seeds[i].notes);
+		assert_non_null(elf_file__needed(ef, "libc.so"));
+		elf_file__free(ef);
+	}
+}
+
+/* Found by tests/fuzz/fuzz_elf: bsearch() on the NULL relocation array of a
+ * file that has none (undefined behaviour; `make asan` runs this test). */
+static void test_read_ptrs_without_relocs(void **state)
+{
+	struct elf_file *ef;
+	uint64_t raw[4], ptrs[4];
+
+	(void)state;
+	assert_int_equal(elf_file__open(SEEDS "debian3.11-stripped-usdt", &ef), 0);
+	assert_int_equal(elf_file__read(ef, 0x73af00, raw, sizeof(raw)), 0);
+	assert_int_equal(elf_file__read_ptrs(ef, 0x73af00, ptrs, 4), 0);
+	assert_memory_equal(raw, ptrs, sizeof(raw));
+	assert_true(elf_file__in_text(ef, ptrs[0]));
+	elf_file__free(ef);
+}
+
+/* Found by tests/fuzz/fuzz_elf (a timeout): the opcode-table scan walked the
+ * size a section header claims, not the bytes the file has. */
+static void test_scan_claimed_size(void **state)
+{
+	char *img = NULL;
+	size_t len = 0, i;
+	struct elf_file *ef;
+	Elf64_Ehdr eh;
+	uint64_t found = 0;
+	enum pyoff_source src;
+	struct pyver v = { 3, 11, 2, 0xf };
+	const __u64 other[4] = { 1, 0, 0, 0 };
+
+	(void)state;
+	assert_int_equal(read_file(SEEDS "debian3.11-stripped-usdt", 1 << 20, &img, &len), 0);
+	memcpy(&eh, img, sizeof(eh));
+	for (i = 0; i < eh.e_shnum; i++) {
+		Elf64_Shdr sh, str;
+
+		memcpy(&sh, img + eh.e_shoff + i * sizeof(sh), sizeof(sh));
+		memcpy(&str, img + eh.e_shoff + eh.e_shstrndx * sizeof(sh), sizeof(str));
+		if (strcmp(img + str.sh_offset + sh.sh_name, ".rodata"))
+			continue;
+		sh.sh_size = 1ull << 62;	/* the first .rodata: the opcode table's */
+		memcpy(img + eh.e_shoff + i * sizeof(sh), &sh, sizeof(sh));
+		break;
+	}
+	assert_true(i < eh.e_shnum);
+	alarm(30);	/* the old scan would run for years */
+	assert_int_equal(elf_file__open_mem(img, len, &ef), 0);
+	assert_int_equal(pyrt_scan_opcode_table(ef, pyoff_lookup(v, &src)->op_defined, &found), 0);
+	assert_int_equal(found, 0x73af00);
+	/* a table that is not there: the whole claimed range would be walked */
+	assert_int_equal(pyrt_scan_opcode_table(ef, other, &found), -ENOENT);
+	alarm(0);
+	elf_file__free(ef);
+	free(img);
+}
+
+/*
+ * Found by profiling tests/fuzz/fuzz_elf (600 inputs/s): when every pointer
+ * lands in code, the scan compared each of the 256 entries with all the
+ * others at every 8-byte step: 2 MB of such data took minutes.  An image
+ * with a .text covering the address space and 2 MB of distinct pointers.
+ */
+static void test_scan_is_linear(void **state)
+{
+	const size_t data = 2 << 20;
+	const char names[] = "\0.text\0.rodata\0.shstrtab";
+	size_t shoff = (sizeof(Elf64_Ehdr) + data + sizeof(names) + 7) & ~(size_t)7;
+	size_t len = shoff + 4 * sizeof(Elf64_Shdr);
+	unsigned char *img = calloc(1, len);
+	Elf64_Ehdr *eh = (Elf64_Ehdr *)img;
+	Elf64_Shdr *sh;
+	uint64_t *p, found;
+	struct elf_file *ef;
+	__u64 defined[4] = { ~0ull, ~0ull, ~0ull, ~0ull >> 8 };	/* 8 undefined */
+	size_t i;
+
+	(void)state;
+	assert_non_null(img);
+	memcpy(eh->e_ident, ELFMAG, SELFMAG);
+	eh->e_ident[EI_CLASS] = ELFCLASS64;
+	eh->e_ident[EI_DATA] = ELFDATA2LSB;
+	eh->e_ident[EI_VERSION] = EV_CURRENT;
+	eh->e_type = ET_DYN;
+	eh->e_machine = EM_X86_64;
+	eh->e_version = EV_CURRENT;
+	eh->e_ehsize = sizeof(*eh);
+	eh->e_shentsize = sizeof(Elf64_Shdr);
+	eh->e_shnum = 4;
+	eh->e_shstrndx = 3;
+	eh->e_shoff = shoff;
+	p = (uint64_t *)(img + sizeof(*eh));
+	for (i = 0; i < data / 8; i++)
+		p[i] = 0x1000 + i * 16;
+	memcpy(img + sizeof(*eh) + data, names, sizeof(names));
+	sh = (Elf64_Shdr *)(img + eh->e_shoff);
+	sh[1] = (Elf64_Shdr){ .sh_name = 1, .sh_type = SHT_NOBITS, .sh_addr = 0,
+			      .sh_flags = SHF_ALLOC | SHF_EXECINSTR, .sh_size = 1ull << 40 };
+	sh[2] = (Elf64_Shdr){ .sh_name = 7, .sh_type = SHT_PROGBITS, .sh_flags = SHF_ALLOC,
+			      .sh_addr = 1ull << 41, .sh_offset = sizeof(*eh), .sh_size = data };
+	sh[3] = (Elf64_Shdr){ .sh_name = 15, .sh_type = SHT_STRTAB,
+			      .sh_offset = sizeof(*eh) + data, .sh_size = sizeof(names) };
+	assert_int_equal(elf_file__open_mem(img, len, &ef), 0);
+	alarm(20);
+	assert_int_equal(pyrt_scan_opcode_table(ef, defined, &found), -ENOENT);
+	/* and a table planted at the end is still found */
+	for (i = 0; i < 256; i++)
+		p[data / 8 - 256 + i] = (defined[i / 64] >> (i % 64)) & 1 ? 0x2000 + i * 8 : 0x1008;
+	assert_int_equal(pyrt_scan_opcode_table(ef, defined, &found), 0);
+	assert_int_equal(found, (1ull << 41) + data - 2048);
+	alarm(0);
+	elf_file__free(ef);
+	free(img);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -164,6 +325,10 @@ int main(void)
 		cmocka_unit_test(test_debian_stripped),
 		cmocka_unit_test(test_not_python_and_garbage),
 		cmocka_unit_test(test_unsupported_versions),
+		cmocka_unit_test(test_trimmed_images),
+		cmocka_unit_test(test_read_ptrs_without_relocs),
+		cmocka_unit_test(test_scan_claimed_size),
+		cmocka_unit_test(test_scan_is_linear),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

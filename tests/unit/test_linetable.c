@@ -5,6 +5,7 @@
 #include "util.h"
 
 #include <cJSON.h>
+#include <limits.h>
 
 static int unhex(const char *s, uint8_t *out, size_t max)
 {
@@ -85,12 +86,37 @@ static void test_garbage(void **state)
 	assert_int_equal(linetable_line(8, NULL, 0, true, 7, 10), 7);
 }
 
+/* Found by tests/fuzz/fuzz_linetable: tables the target controls walk anywhere. */
+static void test_hostile_lines(void **state)
+{
+	/* 3.9: one instruction, then a line delta of -121 */
+	const uint8_t down[] = { 2, 0x87 };
+	/* 3.11+: one code unit with no column, line delta +2 (svarint 4) */
+	const uint8_t up[] = { 0x80 | 13 << 3, 4 };
+	/* 3.10: a range of 2 bytes, line delta +100 */
+	const uint8_t up10[] = { 2, 100 };
+	unsigned minor;
+
+	(void)state;
+	assert_int_equal(linetable_line(9, down, sizeof(down), true, 10, 0), 10);
+	assert_int_equal(linetable_line(9, down, sizeof(down), true, 10, 2), -1);
+	assert_int_equal(linetable_line(8, down, sizeof(down), true, 200, 2), 79);
+	for (minor = 11; minor <= 13; minor++) {
+		assert_int_equal(linetable_line(minor, up, sizeof(up), true, 7, 0), 9);
+		/* was a signed overflow */
+		assert_int_equal(linetable_line(minor, up, sizeof(up), true, INT_MAX, 0), INT_MAX);
+		assert_int_equal(linetable_line(minor, up, sizeof(up), true, -5, 0), -1);
+	}
+	assert_int_equal(linetable_line(10, up10, sizeof(up10), true, INT_MAX - 1, 0), INT_MAX);
+	assert_int_equal(linetable_line(10, up10, sizeof(up10), true, -150, 0), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_38), cmocka_unit_test(test_39), cmocka_unit_test(test_310),
 		cmocka_unit_test(test_311), cmocka_unit_test(test_312), cmocka_unit_test(test_313),
-		cmocka_unit_test(test_garbage),
+		cmocka_unit_test(test_garbage), cmocka_unit_test(test_hostile_lines),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,6 +3,7 @@
 #include "testutil.h"
 #include "model.h"
 #include "report.h"
+#include "util.h"
 
 static struct ps_ev_code *code_ev(uint32_t id, const char *name, const char *qual,
 				  const char *module, const char *file, int first, uint32_t kind)
@@ -126,6 +127,145 @@ static void test_attribution_311(void **state)
 	patterns_free(&ps);
 }
 
+/* The end-of-trace warning: which patterns matched no code at all. */
+static void test_pattern_matched_code(void **state)
+{
+	struct patterns ps = { 0 };
+	struct model *m;
+	char err[128];
+
+	(void)state;
+	assert_int_equal(patterns_add_expr(&ps, "run=app:Engine.run", err, sizeof(err)), 0);
+	assert_int_equal(patterns_add_expr(&ps, "typo=app:Engine.rnu", err, sizeof(err)), 0);
+	assert_int_equal(patterns_add_expr(&ps, "ctor=class:app:Engine", err, sizeof(err)), 0);
+	assert_int_equal(patterns_add_expr(&ps, "widget=class:app:Widget", err, sizeof(err)), 0);
+	assert_int_equal(patterns_add_expr(&ps, "strs=app:Engine.stop", err, sizeof(err)), 0);
+	assert_int_equal(patterns_add_expr(&ps, "other=app:helper", err, sizeof(err)), 0);
+	m = model__new(&ps, 11);
+	assert_non_null(m);
+	/* nothing ran yet */
+	assert_false(model__pattern_matched_code(m, 0));
+	model__add_code(m, code_ev(1, "run", "Engine.run", "app", "/a.py", 20, PS_CODE_FUNC));
+	model__add_code(m, code_ev(2, "__init__", "Engine.__init__", "app", "/a.py", 10,
+				   PS_CODE_INIT));
+	model__add_code(m, code_ev(3, "__init__", "Widget.__init__", "other", "/o.py", 1,
+				   PS_CODE_INIT));
+	model__add_code(m, code_ev(4, "stop", "Engine.stop", "app", "/a.py", 30, PS_CODE_FUNC));
+	model__add_code(m, code_ev(5, "helper", "helper", "elsewhere", "/e.py", 1,
+				   PS_CODE_FUNC));
+	add_agg(m, 0, 1, 0, 0, PS_AGG_NO_CALLER, "Engine", NULL, 3);
+	add_agg(m, 1, 2, 0, 0, PS_AGG_NO_CALLER, "Engine", "int", 5);
+	add_agg(m, 2, 3, 0, 0, PS_AGG_NO_CALLER, "Widget", "int", 9);	/* other.Widget */
+	add_agg(m, 3, 4, 0, 0, PS_AGG_NO_CALLER, "Engine", NULL, 2);
+	add_agg(m, 4, 5, 0, 0, PS_AGG_NO_CALLER, "int", NULL, 4);	/* another module's */
+	/* a constrained pattern that counted nothing still matched code */
+	ps.v[4].nargs_c = 1;
+	str_copy(ps.v[4].args[0], "str", PS_TYPE_LEN);
+	assert_int_equal(count_of(m, 4), 0);
+
+	assert_true(model__pattern_matched_code(m, 0));
+	assert_false(model__pattern_matched_code(m, 1));
+	assert_true(model__pattern_matched_code(m, 2));
+	assert_false(model__pattern_matched_code(m, 3));
+	assert_true(model__pattern_matched_code(m, 4));
+	assert_false(model__pattern_matched_code(m, 5));
+	model__free(m);
+	patterns_free(&ps);
+}
+
+/* Names, files and types come from the target: nothing it puts there reaches a terminal raw. */
+static void test_hostile_strings(void **state)
+{
+	static const struct { const char *in, *out; } cases[] = {
+		{ "plain.name_1", "plain.name_1" },
+		{ "h\xc3\xa9llo \xe6\x97\xa5\xf0\x9f\x90\x8d", "h\xc3\xa9llo \xe6\x97\xa5\xf0\x9f\x90\x8d" },
+		{ "esc\x1b[2Jbell\x07" "del\x7f\n", "esc?[2Jbell?del??" },
+		{ "c1\xc2\x9b" "31m", "c1??31m" },			/* CSI as U+009B */
+		{ "overlong\xc0\xaf surrogate\xed\xa0\x80", "overlong?? surrogate???" },
+		{ "cut\xe6\x97", "cut??" },
+		{ "\xff\xfe", "??" },
+	};
+	struct patterns ps = { 0 };
+	struct run_meta meta;
+	struct report_opts o = { .final = true, .sigs = true, .sites = true, .all_details = true,
+				 .top = 10 };
+	const struct code_info *ci;
+	struct ps_ev_agg ev;
+	struct model *m;
+	char err[128], buf[64], *text = NULL, *json;
+	size_t len = 0, i;
+	FILE *f;
+	cJSON *doc;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		str_copy(buf, cases[i].in, sizeof(buf));
+		str_sanitize(buf);
+		assert_string_equal(buf, cases[i].out);
+	}
+	assert_int_equal(patterns_add_expr(&ps, "f=m:f", err, sizeof(err)), 0);
+	m = model__new(&ps, 11);
+	model__add_code(m, code_ev(1, "f", "f", "m", "/srv/\x1b]0;owned\x07.py", 1, PS_CODE_FUNC));
+	model__add_code(m, code_ev(2, "\x1b[31mmain", "\x1b[31mmain", "m\xff", "/m.py", 1,
+				   PS_CODE_IGNORE));
+	ci = model__code(m, 1);
+	assert_string_equal(ci->filename, "/srv/?]0;owned?.py");
+	memset(&ev, 0, sizeof(ev));
+	ev.agg_id = 0;
+	ev.key.code_id = 1;
+	ev.key.caller_id = 2;
+	ev.key.nargs = 1;
+	ev.nkw = 1;
+	str_copy(ev.type_names[0], "T\x1b[8m", PS_TYPE_LEN);
+	str_copy(ev.kwnames[0], "k\r", PS_KW_LEN);
+	model__add_agg(m, &ev);
+	assert_string_equal(model__agg(m, 0)->types[0], "T?[8m");
+	assert_string_equal(model__agg(m, 0)->kw[0], "k?");
+
+	memset(&meta, 0, sizeof(meta));
+	f = open_memstream(&text, &len);
+	report_text(f, m, &meta, &o);
+	assert_int_equal(report_json_print(f, m, &meta, &o), 0);
+	fclose(f);
+	for (i = 0; i < len; i++)
+		if ((unsigned char)text[i] < 0x20 && text[i] != '\n' && text[i] != '\t')
+			fail_msg("control character 0x%02x at %zu in:\n%s", text[i], i, text);
+	assert_non_null(strstr(text, "?[31mmain"));
+	json = strchr(text, '{');
+	assert_non_null(json);
+	doc = cJSON_Parse(json);
+	assert_non_null(doc);
+	cJSON_Delete(doc);
+	free(text);
+	model__free(m);
+	patterns_free(&ps);
+}
+
+/* Aggregate ids are the kernel's: any value may arrive, in any order. */
+static void test_agg_ids(void **state)
+{
+	struct patterns ps = { 0 };
+	struct model *m;
+	char err[128];
+
+	(void)state;
+	assert_int_equal(patterns_add_expr(&ps, "f=m:f", err, sizeof(err)), 0);
+	m = model__new(&ps, 12);
+	model__add_code(m, code_ev(1, "f", "f", "m", "/a.py", 1, PS_CODE_FUNC));
+	add_agg(m, PS_MAX_AGGS - 1, 1, 0, 0, PS_AGG_NO_CALLER, "int", NULL, 5);
+	add_agg(m, 3, 1, 0, 0, PS_AGG_NO_CALLER, "str", NULL, 7);
+	add_agg(m, PS_MAX_AGGS, 1, 0, 0, PS_AGG_NO_CALLER, "x", NULL, 1000);	/* ignored */
+	add_agg(m, UINT32_MAX, 1, 0, 0, PS_AGG_NO_CALLER, "x", NULL, 1000);	/* ignored */
+	assert_int_equal(model__max_agg(m), PS_MAX_AGGS);
+	assert_non_null(model__agg(m, PS_MAX_AGGS - 1));
+	assert_non_null(model__agg(m, 3));
+	assert_null(model__agg(m, 4));
+	assert_null(model__agg(m, PS_MAX_AGGS));
+	assert_int_equal(count_of(m, 0), 12);
+	model__free(m);
+	patterns_free(&ps);
+}
+
 static void test_new_fallback(void **state)
 {
 	struct patterns ps = { 0 };
@@ -232,6 +372,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_attribution_311),
 		cmocka_unit_test(test_new_fallback),
+		cmocka_unit_test(test_pattern_matched_code),
+		cmocka_unit_test(test_hostile_strings),
+		cmocka_unit_test(test_agg_ids),
 		cmocka_unit_test(test_qualnames_310),
 		cmocka_unit_test(test_reports),
 	};

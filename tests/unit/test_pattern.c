@@ -146,7 +146,19 @@ static void test_json_limits(void **state)
 	}
 	deep[2 * n] = '\0';
 	assert_true(parse(&ps, deep, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "nested deeper than"));
 	free(deep);
+	/* brackets inside strings are not nesting */
+	assert_int_equal(parse(&ps, "[{\"function\": \"m:f\", \"description\": "
+				"\"[[[[[[[[[[[[[[[[[[[[{{{{{{{{{{{{{{{{{\\\"[[[[\"}]", err, sizeof(err)), 0);
+	assert_string_equal(ps.v[0].description, "[[[[[[[[[[[[[[[[[[[[{{{{{{{{{{{{{{{{{\"[[[[");
+	patterns_free(&ps);
+	/* as deep as allowed: the error is about the content, not the depth */
+	assert_int_equal(parse(&ps, "[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]", err, sizeof(err)), -EINVAL);
+	assert_null(strstr(err, "nested"));
+	assert_int_equal(parse(&ps, "\n\n[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]", err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "test.json:3: JSON nested deeper than 16 levels"));
 	/* more patterns than allowed */
 	many = malloc(PAT_MAX * 64 + 64);
 	len = (size_t)sprintf(many, "[");

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: MIT
+/*
+ * libFuzzer harness: the JSON pattern parser (-f FILE) and, with the same
+ * bytes, a -e expression.  Every parsed pattern is then matched against a
+ * signature built from its own constraints, which must hold.
+ */
+#include "pattern.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void check_patterns(const struct patterns *ps)
+{
+	size_t i;
+
+	for (i = 0; i < ps->n; i++) {
+		const struct pattern *p = &ps->v[i];
+		struct call_sig sig;
+		int k, skip = p->skip_self ? 1 : 0;
+
+		/* every string field is terminated inside its array */
+		if (strnlen(p->name, sizeof(p->name)) == sizeof(p->name) ||
+		    strnlen(p->module, sizeof(p->module)) == sizeof(p->module) ||
+		    strnlen(p->qualname, sizeof(p->qualname)) == sizeof(p->qualname) ||
+		    strnlen(p->leaf, sizeof(p->leaf)) == sizeof(p->leaf) ||
+		    strnlen(p->description, sizeof(p->description)) == sizeof(p->description))
+			abort();
+		if (p->nargs_c < 0 || p->nargs_c > PS_MAX_SIG || p->nkwargs < 0 ||
+		    p->nkwargs > PS_MAX_KW)
+			abort();
+		/* a call that passes exactly what the pattern asks for matches it */
+		memset(&sig, 0, sizeof(sig));
+		sig.ntypes = skip + (p->nargs_eq >= 0 ? p->nargs_eq : p->nargs_c);
+		if (sig.ntypes > PS_MAX_SIG)
+			continue;
+		for (k = 0; k < sig.ntypes; k++)
+			sig.types[k] = k >= skip && k - skip < p->nargs_c ? p->args[k - skip] : "x";
+		if (!p->no_kwargs) {
+			sig.nkw = p->nkwargs;
+			for (k = 0; k < p->nkwargs; k++)
+				sig.kw[k] = p->kwargs[k];
+		}
+		if (p->nargs_c <= sig.ntypes - skip && !pattern_sig_matches(p, &sig))
+			abort();
+		(void)pattern_func_matches(p, p->module, p->qualname);
+		(void)pattern_kernel_name(p, true);
+		(void)pattern_class_name(p);
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct patterns ps = { 0 };
+	char err[512], *expr;
+
+	err[0] = '\0';
+	if (!patterns_parse_json(&ps, (const char *)data, size, "fuzz.json", err, sizeof(err)))
+		check_patterns(&ps);
+	else if (!err[0] || !memchr(err, '\0', sizeof(err)))
+		abort();	/* a failure always says why */
+	patterns_free(&ps);
+
+	expr = malloc(size + 1);
+	if (!expr)
+		return 0;
+	memcpy(expr, data, size);
+	expr[size] = '\0';
+	if (!patterns_add_expr(&ps, expr, err, sizeof(err)))
+		check_patterns(&ps);
+	patterns_free(&ps);
+	free(expr);
+	return 0;
+}
