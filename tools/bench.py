@@ -1,32 +1,55 @@
 #!/usr/bin/env python3
-"""make bench: wall-time overhead of pyscope, measured, never asserted.
+"""make bench: what pyscope costs, measured, never asserted.
 
-For every installed interpreter and workload, runs the workload untraced and
-traced by pyscope, paired and interleaved, and reports the median ratio
-traced/untraced.  Writes docs/BENCHMARKS.md (use --no-write to only print).
+For every installed interpreter and workload, runs the workload untraced,
+traced by pyscope with each available --via, and traced by two floors at the
+same probe points (same addresses, same pid filter) whose BPF programs only
+count: psbench's (attached as pyscope attaches) and, where bpftrace 0.17 can
+be told to probe those addresses, a bpftrace one-liner.  Runs are paired and
+interleaved; every number is a median over rounds.
 
-  tools/bench.py [--runs N] [-k SUBSTRING] [--no-write]
+Per-event cost: each workload runs at two sizes, and
+    cost = ((T_traced - T_untraced)_big - (T_traced - T_untraced)_small)
+           / (events_big - events_small)
+so the interpreter's start-up and shutdown (outside the workload's own timer)
+cancel out; events are probe hits, counted by the floor.  Also: pyscope's time
+from launch to armed, its detach time and peak RSS; the collector's throughput
+and RSS (psbench flood).  Writes docs/BENCHMARKS.md (--no-write: print only).
+
+  tools/bench.py [--runs N] [-k SUBSTRING] [--no-write] [--no-bpftrace]
 """
 import argparse
 import glob
+import json
 import os
+import re
+import shlex
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 APPS = os.path.join(ROOT, "tests", "apps")
 PYSCOPE = os.path.join(ROOT, "build", "pyscope")
+PSBENCH = os.path.join(ROOT, "build", "psbench")
 
 WORKLOADS = [
-    # name, argv after the interpreter, patterns file, description
-    ("calls", ["micro_calls.py", "22"], "micro_calls.json",
-     "fib(22) (57313 calls) + generators, coroutines, exceptions, 4 threads"),
-    ("ctor", ["micro_ctor.py", "50"], "micro_ctor.json", "50 x 1077 constructions of 8 classes"),
-    ("demo", ["-m", "chatdemo", "--requests", "400", "--mode", "mixed", "--seed", "1"],
-     "chatdemo/patterns.json", "chat backend, 400 requests, threads + asyncio, 14 patterns"),
+    # name, argv for a size, small size, big size, patterns file, description
+    ("calls", lambda n: ["micro_calls.py", str(n)], 20, 22, "micro_calls.json",
+     "fib(N) (fib(22): 57313 calls) + generators, coroutines, exceptions, 4 threads"),
+    ("ctor", lambda n: ["micro_ctor.py", str(n)], 25, 50, "micro_ctor.json",
+     "N x 1077 constructions of 8 classes"),
+    ("demo", lambda n: ["-m", "chatdemo", "--requests", str(n), "--mode", "mixed", "--seed", "1"],
+     200, 400, "chatdemo/patterns.json",
+     "chat backend, N requests, threads + asyncio, 14 patterns"),
 ]
+VIAS = ("eval", "resume")
+
+
+class ARGS:
+    pyscope = PYSCOPE
 
 
 def interpreters():
@@ -41,46 +64,234 @@ def interpreters():
     return out
 
 
-def run_once(cmd):
-    """The workload's own elapsed time (it prints "elapsed: S"), and pyscope's
-    start-up and detach times when it is pyscope running it (-v output)."""
-    r = subprocess.run(cmd, cwd=APPS, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                       universal_newlines=True)
+def elapsed_of(text):
+    m = re.search(r"^elapsed: ([0-9.]+)$", text, re.M)
+    if not m:
+        raise RuntimeError("no elapsed time in output: %s" % text[-400:])
+    return float(m.group(1))
+
+
+def run(cmd, **kw):
+    r = subprocess.run(cmd, cwd=APPS, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       universal_newlines=True, **kw)
     if r.returncode != 0:
-        raise RuntimeError("%s failed: %s" % (" ".join(cmd), r.stderr[-300:]))
-    elapsed = armed = detach = None
-    stopping = None
+        raise RuntimeError("%s failed (%d): %s" % (" ".join(cmd)[:200], r.returncode,
+                                                    r.stderr[-400:]))
+    return r
+
+
+def run_untraced(py, argv):
+    return {"t": elapsed_of(run([py] + argv).stderr)}
+
+
+def run_pyscope(py, argv, patterns, via):
+    r = run([ARGS.pyscope, "trace", "-v", "--via", via, "-f", os.path.join(APPS, patterns),
+             "-o", "/dev/null", "--", py] + argv)
+    out = {"t": elapsed_of(r.stderr)}
     for line in r.stderr.splitlines():
-        if line.startswith("elapsed: "):
-            elapsed = float(line.split()[1])
-        elif line.endswith("ms: armed"):
-            armed = float(line.split()[-3])
-        elif line.endswith("ms: stopping"):
-            stopping = float(line.split()[-3])
-        elif line.endswith("ms: detached") and stopping is not None:
-            detach = float(line.split()[-3]) - stopping
-    if elapsed is None:
-        raise RuntimeError("%s printed no elapsed time" % " ".join(cmd))
-    return elapsed, armed, detach
+        m = re.search(r"([0-9.]+) ms: armed$", line)
+        if m:
+            out["armed"] = float(m.group(1))
+        m = re.search(r"detach: \d+ link\(s\) removed in ([0-9.]+) ms; peak RSS (\d+) KiB", line)
+        if m:
+            out["detach"] = float(m.group(1))
+            out["rss"] = int(m.group(2))
+    return out
 
 
-def measure(py, argv, patterns, runs, via=None):
-    base = [py] + argv
-    traced = [PYSCOPE, "trace", "-v", "-f", os.path.join(APPS, patterns), "-o", "/dev/null"]
-    if via:
-        traced += ["--via", via]
-    traced += ["--"] + base
-    run_once(base)  # warm caches
-    u, t, arm, det = [], [], [], []
-    for _ in range(runs):
-        u.append(run_once(base)[0])
-        e, a, d = run_once(traced)
-        t.append(e)
-        arm.append(a)
-        det.append(d)
-    ratios = [b / a for a, b in zip(u, t)]
-    return (statistics.median(u), statistics.median(t), statistics.median(ratios),
-            statistics.median(arm), statistics.median(det))
+def run_floor(py, argv, via):
+    with tempfile.NamedTemporaryFile(suffix=".json") as f:
+        r = run([PSBENCH, "floor", "--via", via, "-o", f.name, "--", py] + argv)
+        rep = json.load(open(f.name))
+    return {"t": elapsed_of(r.stderr), "events": rep["total_hits"], "armed": rep["armed_ms"],
+            "detach": rep["detach_ms"]}
+
+
+def bpftrace_cmd(probes, py, argv):
+    specs = [p["bpftrace"] for p in probes["probes"]]
+    if not all(specs):
+        return None
+    prog = "%s /pid == cpid/ { @[probe] = count(); }" % ", ".join(specs)
+    return ["bpftrace", "--unsafe", "-e", prog, "-c", " ".join([py] + argv)]
+
+
+def run_bpftrace(cmd):
+    r = run(cmd)
+    events = sum(int(m) for m in re.findall(r"^@\[.*\]: (\d+)$", r.stdout, re.M))
+    return {"t": elapsed_of(r.stderr + r.stdout), "events": events}
+
+
+def med(v):
+    v = [x for x in v if x is not None]
+    return statistics.median(v) if v else None
+
+
+def bench_one(label, py, wl, runs, use_bpftrace):
+    name, argv_of, small, big, patterns, _ = wl
+    info = json.loads(run([PYSCOPE, "info", "--format", "json", "--", py, "-c", "pass"]).stdout)
+    vias = [v for v in VIAS if info["mechanisms"][v]["available"]]
+    rows = []
+    for via in vias:
+        probes = json.loads(run([PSBENCH, "probes", "--via", via, "--", py] +
+                                argv_of(big)).stdout)
+        variants = ["untraced", "pyscope", "floor"]
+        if use_bpftrace and bpftrace_cmd(probes, py, argv_of(big)):
+            variants.append("bpftrace")
+        res = {(v, s): [] for v in variants for s in (small, big)}
+        run_untraced(py, argv_of(big))  # warm the page cache
+        for _ in range(runs):
+            for size in (small, big):
+                argv = argv_of(size)
+                for v in variants:
+                    if v == "untraced":
+                        r = run_untraced(py, argv)
+                    elif v == "pyscope":
+                        r = run_pyscope(py, argv, patterns, via)
+                    elif v == "floor":
+                        r = run_floor(py, argv, via)
+                    else:
+                        r = run_bpftrace(bpftrace_cmd(probes, py, argv))
+                    res[(v, size)].append(r)
+        rows.append(summarize(label, name, via, variants, res, small, big, runs))
+        print_row(rows[-1])
+    return rows
+
+
+def summarize(label, name, via, variants, res, small, big, runs):
+    def t(v, s, i):
+        return res[(v, s)][i]["t"]
+
+    def ev(v, s, i):
+        return res[(v, s)][i].get("events")
+
+    row = {"python": label, "workload": name, "via": via, "runs": runs}
+    row["untraced"] = med([t("untraced", big, i) for i in range(runs)])
+    row["traced"] = med([t("pyscope", big, i) for i in range(runs)])
+    row["floor_t"] = med([t("floor", big, i) for i in range(runs)])
+    row["ratio"] = med([t("pyscope", big, i) / t("untraced", big, i) for i in range(runs)])
+    row["events"] = med([ev("floor", big, i) for i in range(runs)])
+    cost = {}
+    for v in variants[1:]:
+        per = []
+        for i in range(runs):
+            src = "floor" if v == "pyscope" else v
+            de = ev(src, big, i) - ev(src, small, i)
+            dt = (t(v, big, i) - t("untraced", big, i)) - (t(v, small, i) - t("untraced", small, i))
+            per.append(dt / de * 1e9 if de > 0 else None)
+        cost[v] = per
+    row["cost"] = med(cost["pyscope"])
+    row["cost_floor"] = med(cost["floor"])
+    row["vs_floor"] = med([a / b for a, b in zip(cost["pyscope"], cost["floor"]) if a and b])
+    if "bpftrace" in cost:
+        row["cost_bpftrace"] = med(cost["bpftrace"])
+        row["vs_bpftrace"] = med([a / b for a, b in zip(cost["pyscope"], cost["bpftrace"])
+                                  if a and b])
+        row["events_bpftrace"] = med([ev("bpftrace", big, i) for i in range(runs)])
+    row["armed"] = med([res[("pyscope", s)][i].get("armed") for s in (small, big)
+                        for i in range(runs)])
+    row["detach"] = med([res[("pyscope", s)][i].get("detach") for s in (small, big)
+                         for i in range(runs)])
+    row["detach_max"] = max(res[("pyscope", s)][i].get("detach") or 0 for s in (small, big)
+                            for i in range(runs))
+    row["rss"] = max(res[("pyscope", s)][i].get("rss") or 0 for s in (small, big)
+                     for i in range(runs))
+    return row
+
+
+def fmt(v, f="%.0f"):
+    return "-" if v is None else f % v
+
+
+def print_row(r):
+    print("%-14s %-6s %-6s untraced %.4fs traced %.4fs (%.1fx)  %s ns/event, floor %s, "
+          "bpftrace %s -> %sx floor, %sx bpftrace  armed %s ms  detach %s ms  rss %s KiB"
+          % (r["python"], r["workload"], r["via"], r["untraced"], r["traced"], r["ratio"],
+             fmt(r["cost"]), fmt(r["cost_floor"]), fmt(r.get("cost_bpftrace")),
+             fmt(r["vs_floor"], "%.2f"), fmt(r.get("vs_bpftrace"), "%.2f"), fmt(r["armed"]),
+             fmt(r["detach"]), r["rss"]), flush=True)
+
+
+def collector(runs):
+    """psbench flood: records/s per consumer core, loss, RSS at 1M and 10M records."""
+    out = []
+    for desc, args in (("aggregate records only (736 B)", []),
+                       ("1 code record (4.7 KiB) in 16, 4096 distinct code objects",
+                        ["--code-every", "16", "--codes", "4096"]),
+                       ("1 code record in 4, 16384 distinct code objects (2 per aggregate id)",
+                        ["--code-every", "4", "--codes", "16384"])):
+        reps = [json.loads(run([PSBENCH, "flood", "-n", "10000000"] + args).stdout)
+                for _ in range(runs)]
+        r = {k: med([x[k] for x in reps]) for k in reps[0] if isinstance(reps[0][k], (int, float))}
+        r["lost"] = max(x["lost"] for x in reps)
+        r["desc"] = desc
+        print("collector: %-70s %.2fM records/s per core, lost %d, RSS %d / %d KiB at 1M / 10M"
+              % (desc, r["events_per_cpu_s"] / 1e6, r["lost"], r["rss_kib_1M"],
+                 r["rss_kib_10M"]), flush=True)
+        out.append(r)
+    return out
+
+
+def write_doc(rows, coll, args):
+    kernel = os.uname().release
+    L = [
+        "# Benchmarks",
+        "",
+        "Produced by `make bench` (`%s`) on %s, kernel %s, %d CPUs (nested virtualisation)."
+        % ("tools/bench.py --runs %d" % args.runs, time.strftime("%Y-%m-%d"), kernel,
+           os.cpu_count()),
+        "Load average when it started: %.2f (the machine is shared; other work adds noise)."
+        % args.load,
+        "Every number is a median over %d rounds; each round runs every variant at both sizes,"
+        % args.runs,
+        "back to back (paired, interleaved).  Times are the workload's own elapsed time.",
+        "",
+        "- *traced/untraced*: slowdown of the big size under pyscope.",
+        "- *ns/event*: marginal cost of one probe hit, from the two sizes:",
+        "  ((T_traced - T_untraced)_big - (..)_small) / (events_big - events_small),",
+        "  events = probe hits counted by the floor at the same probe points.",
+        "- *floor*: `psbench floor`, a BPF program that only counts (`/pid == N/ { @[probe] =",
+        "  count(); }`), at pyscope's probe points, attached as pyscope attaches.",
+        "- *bpftrace*: the same one-liner run by bpftrace 0.17, where it can attach at those",
+        "  addresses: this build (no bfd) refuses any address inside a symbol but its start,",
+        "  so it cannot probe the RESUME handlers of the shared libpython builds; on the",
+        "  non-PIE Debian binary it takes them as file offsets.  `-`: not possible.",
+        "- *armed*: launch to probes attached (interpreter model, BPF load, attach);",
+        "  *detach*: removing every probe (median, max); *RSS*: pyscope's peak.",
+        "",
+        "Workloads (small / big size):",
+        "",
+    ]
+    for name, argv_of, small, big, pats, desc in WORKLOADS:
+        L.append("- `%s`: %s (`%s`, N = %d / %d; patterns `%s`)"
+                 % (name, desc, " ".join(argv_of("N")), small, big, pats))
+    L += ["",
+          "| python | workload | via | untraced | traced | traced/untraced | events | ns/event "
+          "| floor ns/event | bpftrace ns/event | vs floor | vs bpftrace | armed | detach "
+          "(max) | RSS |",
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        L.append("| %s | %s | %s | %.4fs | %.4fs | %.2fx | %s | %s | %s | %s | %s | %s | %s ms "
+                 "| %s (%s) ms | %.1f MiB |"
+                 % (r["python"], r["workload"], r["via"], r["untraced"], r["traced"], r["ratio"],
+                    fmt(r["events"]), fmt(r["cost"]), fmt(r["cost_floor"]),
+                    fmt(r.get("cost_bpftrace")), fmt(r["vs_floor"], "%.2fx"),
+                    fmt(r.get("vs_bpftrace"), "%.2fx"), fmt(r["armed"]), fmt(r["detach"]),
+                    fmt(r["detach_max"]), r["rss"] / 1024.0))
+    L += ["", "## Collector", "",
+          "`psbench flood -n 10000000`: a BPF program fills a ring buffer like pyscope's (8 MiB)",
+          "as fast as it can (retrying when it is full, so nothing is dropped) from one CPU;",
+          "the other CPU consumes it with pyscope's collector loop (poll, `ring_buffer__consume`,",
+          "`model__add_record`).  Records/s are per second of the consumer thread's CPU time.",
+          "",
+          "| records | records/s per core | records/s (wall) | lost | RSS at 1M | RSS at 10M |",
+          "|---|---|---|---|---|---|"]
+    for c in coll:
+        L.append("| %s | %.2fM | %.2fM | %d | %.1f MiB | %.1f MiB |"
+                 % (c["desc"], c["events_per_cpu_s"] / 1e6, c["events_per_wall_s"] / 1e6,
+                    c["lost"], c["rss_kib_1M"] / 1024.0, c["rss_kib_10M"] / 1024.0))
+    with open(os.path.join(ROOT, "docs", "BENCHMARKS.md"), "w") as f:
+        f.write("\n".join(L) + "\n")
+    print("wrote docs/BENCHMARKS.md")
 
 
 def main():
@@ -88,45 +299,26 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("-k", dest="filter", default="")
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--no-bpftrace", action="store_true")
+    ap.add_argument("--no-collector", action="store_true")
+    ap.add_argument("--pyscope", default=PYSCOPE,
+                    help="the pyscope to measure (e.g. an older build, with --no-write)")
     args = ap.parse_args()
+    ARGS.pyscope = args.pyscope
+    args.load = os.getloadavg()[0]
+    if not os.path.isdir("/sys/kernel/tracing/events"):
+        # bpftrace needs tracefs, which a fresh machine does not mount
+        subprocess.run(["mount", "-t", "tracefs", "nodev", "/sys/kernel/tracing"])
     rows = []
     for label, py in interpreters():
-        for name, argv, pats, _ in WORKLOADS:
-            key = "%s/%s" % (label, name)
-            if args.filter not in key:
+        for wl in WORKLOADS:
+            if args.filter not in "%s/%s" % (label, wl[0]):
                 continue
-            u, t, r, arm, det = measure(py, argv, pats, args.runs)
-            rows.append((label, name, u, t, r, arm, det))
-            print("%-16s %-6s untraced %8.4fs  traced %8.4fs  ratio %6.2fx  armed %5.0fms  "
-                  "detach %5.0fms" % (label, name, u, t, r, arm, det), flush=True)
+            rows += bench_one(label, py, wl, args.runs, not args.no_bpftrace)
+    coll = [] if args.no_collector else collector(max(1, args.runs // 2))
     if args.no_write or args.filter:
         return 0
-    kernel = os.uname().release
-    lines = [
-        "# Benchmarks",
-        "",
-        "Produced by `make bench` (`tools/bench.py --runs %d`) on %s, kernel %s, %d CPUs."
-        % (args.runs, time.strftime("%Y-%m-%d"), kernel, os.cpu_count()),
-        "Each cell is the median of %d paired, interleaved runs (untraced, then traced)."
-        % args.runs,
-        "Times are the workload's own elapsed time (it measures itself), so the ratio is",
-        "the slowdown of the traced program's work.  pyscope's fixed costs are reported",
-        "apart: *armed* is the time from launch to probes attached (interpreter model and",
-        "BPF load included), *detach* the time to remove the probes after the report.",
-        "",
-        "Workloads:",
-        "",
-    ]
-    for name, argv, pats, desc in WORKLOADS:
-        lines.append("- `%s`: %s (`%s`, patterns `%s`)" % (name, desc, " ".join(argv), pats))
-    lines += ["", "| python | workload | untraced | traced | traced/untraced | armed | detach |",
-              "|---|---|---|---|---|---|---|"]
-    for label, name, u, t, r, arm, det in rows:
-        lines.append("| %s | %s | %.4fs | %.4fs | %.2fx | %.0f ms | %.0f ms |"
-                     % (label, name, u, t, r, arm, det))
-    with open(os.path.join(ROOT, "docs", "BENCHMARKS.md"), "w") as f:
-        f.write("\n".join(lines) + "\n")
-    print("wrote docs/BENCHMARKS.md")
+    write_doc(rows, coll, args)
     return 0
 
 
