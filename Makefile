@@ -12,7 +12,7 @@ CFLAGS ?= -O2 -g
 # override: `make CFLAGS=-O1` (as the asan target does) keeps the required flags
 override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers \
 	  -D_GNU_SOURCE -Iinclude -Isrc -I$(OUTPUT) -I/usr/include/cjson
-LDLIBS := -lbpf -lelf -lz -lcjson -lpthread
+LDLIBS := -lbpf -lelf -lz -lcjson -lcapstone -lpthread
 
 ifeq ($(SAN),1)
 override CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -33,9 +33,9 @@ SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 CORE_SRCS := src/elf_file.c src/offsets.c src/offsets_table.c src/pattern.c src/hist.c \
 	     src/linetable.c src/srcscan.c src/model.c src/report.c src/report_stacks.c \
 	     src/report_profile.c src/util.c src/procmaps.c src/pyrt.c src/pywalk.c src/outfile.c \
-	     src/caps.c src/srcfile.c
-APP_SRCS := src/main.c src/cli.c src/plan.c src/mech_uprobe.c src/memread.c src/session.c \
-	    src/check.c src/profile.c \
+	     src/caps.c src/srcfile.c src/probesite.c
+APP_SRCS := src/main.c src/cli.c src/plan.c src/mech_uprobe.c src/ulink.c src/memread.c \
+	    src/session.c src/check.c src/profile.c \
 	    src/launch.c src/info.c src/trace.c
 CORE_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(CORE_SRCS))
 APP_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(APP_SRCS))
@@ -81,6 +81,12 @@ $(APP_OBJS): $(SKELS)
 $(OUTPUT)/pyscope: $(CORE_OBJS) $(APP_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# Benchmark helper for tools/bench.py (floor and collector measurements).
+$(OUTPUT)/psbench: tools/psbench.c $(CORE_OBJS) $(OUTPUT)/plan.o $(OUTPUT)/ulink.o $(OUTPUT)/launch.o $(SKELS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(CORE_OBJS) $(OUTPUT)/plan.o $(OUTPUT)/ulink.o \
+		$(OUTPUT)/launch.o $(LDLIBS) -o $@
 
 $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(CORE_OBJS) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
@@ -147,7 +153,7 @@ fuzz: $(FUZZ_BINS)
 memcheck: $(OUTPUT)/pyscope $(UNIT_BINS)
 	@tests/memcheck.sh $(OUTPUT)
 
-bench: $(OUTPUT)/pyscope
+bench: $(OUTPUT)/pyscope $(OUTPUT)/psbench
 	python3 tools/bench.py
 
 clean:

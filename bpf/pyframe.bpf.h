@@ -57,12 +57,126 @@ static __always_inline bool is_target(void)
 	return (bpf_get_current_pid_tgid() >> 32) == targ_tgid;
 }
 
+/*
+ * A bpf_probe_read_user() costs ~65 ns here whether it copies 8 or 128
+ * bytes (measured, docs/BENCHMARKS.md), so the hot paths read a frame's
+ * or thread state's leading fields in one go and pick fields out of the
+ * copy.  Offsets come from rodata, so the verifier sees constant indices.
+ */
+#define PS_SLOTS 8		/* fast locals kept with a frame copy */
+/* <=3.10 keeps the fast locals after a 352-360 byte header: room for both */
+#define PS_FRAME_BYTES 432
+#define PS_FRAME_WORDS (PS_FRAME_BYTES / 8)
+#define PS_HDR_BYTES 128	/* every header field we use lies below this */
+#define PS_TS_BYTES 192
+
+struct frame_buf {
+	union {
+		__u64 w[PS_FRAME_WORDS];
+		__s32 i[PS_FRAME_BYTES / 4];
+		__s8 b[PS_FRAME_BYTES];
+	};
+};
+
+/* A frame copy: its header, and its first fast locals when asked for. */
+struct frame_copy {
+	__u64 addr;
+	__u32 words;			/* 8-byte words of fb that hold the frame's bytes */
+	__u32 pad;
+	struct frame_buf fb;
+};
+
+struct ts_buf {
+	__u64 w[PS_TS_BYTES / 8];
+};
+
+/* An 8-byte-aligned field of a copy (0 when the copy does not reach it). */
+static __always_inline __u64 fb_u64(const struct frame_buf *f, __u32 o)
+{
+	__u32 k = o / 8;
+
+	return k < PS_FRAME_WORDS ? f->w[k] : 0;
+}
+
+static __always_inline __s32 fb_s32(const struct frame_buf *f, __u32 o)
+{
+	__u32 k = o / 4;
+
+	return k < PS_FRAME_BYTES / 4 ? f->i[k] : 0;
+}
+
+static __always_inline __s8 fb_s8(const struct frame_buf *f, __u32 o)
+{
+	return o < PS_FRAME_BYTES ? f->b[o] : 0;
+}
+
+static __always_inline __u64 tb_u64(const struct ts_buf *t, __u32 o)
+{
+	__u32 k = o / 8;
+
+	return k < PS_TS_BYTES / 8 ? t->w[k] : 0;
+}
+
+/* Bytes to copy for a frame's header, and with its first PS_SLOTS fast locals. */
+static __always_inline __u32 frame_bytes(bool slots)
+{
+	__u32 full = off.fr_localsplus + PS_SLOTS * 8;
+
+	if (full > PS_FRAME_BYTES)
+		full = PS_FRAME_BYTES;
+	/* 3.11+: the locals follow a 72-byte header, so they always come along */
+	return slots || full <= PS_HDR_BYTES + 16 ? full : PS_HDR_BYTES;
+}
+
+/*
+ * Copy a frame's header, with slots its first fast locals too, in one read
+ * (the sizes are constants to the verifier: offsets come from rodata).  A
+ * small 3.11+ frame at the very end of its thread's data stack ends before
+ * the copy does, and a read that crosses into an unmapped page fails whole:
+ * then copy the header alone (fast locals are read one by one).  A failed
+ * read leaves zeroes, so no stale field survives.
+ */
+static __always_inline int read_frame(struct frame_copy *c, __u64 frame, bool slots)
+{
+	__u32 n = frame_bytes(slots), h;
+
+	c->addr = frame;
+	c->words = n / 8;
+	if (!bpf_probe_read_user(&c->fb, n, (const void *)frame))
+		return 0;
+	h = off.fr_localsplus < PS_HDR_BYTES ? off.fr_localsplus : PS_HDR_BYTES;
+	c->words = h / 8;
+	if (h && !bpf_probe_read_user(&c->fb, h, (const void *)frame))
+		return 0;
+	__builtin_memset(&c->fb, 0, sizeof(c->fb));
+	c->words = 0;
+	return -1;
+}
+
+/* Fast-locals slot i of a copied frame (from memory when the copy lacks it). */
+static __always_inline __u64 frame_slot(const struct frame_copy *c, __u32 i)
+{
+	__u32 k = off.fr_localsplus / 8 + i;
+
+	if (k < c->words && k < PS_FRAME_WORDS)
+		return c->fb.w[k];
+	return rd_u64(c->addr + off.fr_localsplus + (__u64)(i & 0xffff) * 8);
+}
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
 	__type(key, __u32);		/* tid */
 	__type(value, __u64);		/* PyThreadState * */
 } tstates SEC(".maps");
+
+/* &gil->last_holder of the main interpreter (3.12+), once known: it never moves. */
+__u64 gil_holder_at = 0;
+
+struct walk_ctx {
+	__u64 ts;
+	__u32 tid;
+};
 
 /*
  * Does this thread state belong to the calling thread?  3.11+ keep the kernel
@@ -81,23 +195,34 @@ static __always_inline bool tstate_is_mine(__u64 ts, __u32 tid)
 	return (__u32)rd_u64(ts + off.ts_native_thread_id) == tid;
 }
 
+static long walk_thread(__u64 i, void *arg)
+{
+	struct walk_ctx *w = arg;
+
+	(void)i;
+	if (!w->ts)
+		return 1;
+	if (tstate_is_mine(w->ts, w->tid))
+		return 1;
+	w->ts = rd_u64(w->ts + off.ts_next);
+	return 0;
+}
+
 /*
- * Walk every interpreter's thread list for the calling thread (3.12+) and
- * cache what is found in tstates.  A global function: verified once.
+ * Walk every interpreter's thread list for the calling thread (3.12+).
+ * bpf_loop: the verifier checks the body once instead of per iteration.
  */
-__noinline int tstate_walk(__u32 tid)
+static __always_inline __u64 tstate_walk(__u32 tid)
 {
 	__u64 interp = rd_u64(runtime_addr + off.rt_interp_head);
 
 	for (int i = 0; i < PS_MAX_INTERPS && interp; i++) {
-		__u64 ts = rd_u64(interp + off.is_threads_head);
+		struct walk_ctx w = { .ts = rd_u64(interp + off.is_threads_head), .tid = tid };
 
-		for (int j = 0; j < PS_MAX_THREADS && ts; j++) {
-			if (tstate_is_mine(ts, tid)) {
-				bpf_map_update_elem(&tstates, &tid, &ts, BPF_ANY);
-				return 1;
-			}
-			ts = rd_u64(ts + off.ts_next);
+		bpf_loop(PS_MAX_THREADS, walk_thread, &w, 0);
+		if (w.ts) {
+			bpf_map_update_elem(&tstates, &tid, &w.ts, BPF_ANY);
+			return w.ts;
 		}
 		interp = rd_u64(interp + off.is_next);
 	}
@@ -105,13 +230,13 @@ __noinline int tstate_walk(__u32 tid)
 }
 
 /*
- * The calling thread's PyThreadState, for probes inside the interpreter
- * (the thread holds the GIL).  Up to 3.11 the GIL holder is kept in
+ * The calling thread's PyThreadState.  Up to 3.11 the GIL holder is kept in
  * _PyRuntime.  From 3.12 it lives in thread-local storage; the GIL's last
  * holder is the running thread for the main interpreter, and a cache plus
- * a walk of the thread lists covers the rest.
+ * a walk of the thread lists covers the rest.  For 3.12+, tb receives the
+ * thread state's first PS_TS_BYTES (its frame and thread id are there).
  */
-static __always_inline __u64 get_tstate(void)
+static __always_inline __u64 get_tstate(struct ts_buf *tb)
 {
 	__u32 tid = cur_tid();
 	__u64 ts, *cached;
@@ -119,52 +244,62 @@ static __always_inline __u64 get_tstate(void)
 	if (off.rt_tstate_current != NONE)
 		return rd_u64(runtime_addr + off.rt_tstate_current);
 	if (off.is_ceval_gil != NONE) {
-		__u64 interp = rd_u64(runtime_addr + off.rt_interp_head);
-		__u64 gil = rd_u64(interp + off.is_ceval_gil);
+		__u64 at = gil_holder_at;
 
-		ts = gil ? rd_u64(gil + off.gil_last_holder) : 0;
-		if (tstate_is_mine(ts, tid))
+		if (!at) {
+			__u64 interp = rd_u64(runtime_addr + off.rt_interp_head);
+			__u64 gil = interp ? rd_u64(interp + off.is_ceval_gil) : 0;
+
+			at = gil ? gil + off.gil_last_holder : 0;
+			gil_holder_at = at;
+		}
+		ts = at ? rd_u64(at) : 0;
+		if (ts && !bpf_probe_read_user(tb, sizeof(*tb), (const void *)ts) &&
+		    (__u32)tb_u64(tb, off.ts_native_thread_id) == tid)
 			return ts;
 	}
 	cached = bpf_map_lookup_elem(&tstates, &tid);
-	if (cached && tstate_is_mine(*cached, tid))
-		return *cached;
-	if (!tstate_walk(tid))
-		return 0;
-	cached = bpf_map_lookup_elem(&tstates, &tid);
-	return cached ? *cached : 0;
+	ts = cached ? *cached : 0;
+	if (!ts || bpf_probe_read_user(tb, sizeof(*tb), (const void *)ts) ||
+	    (__u32)tb_u64(tb, off.ts_native_thread_id) != tid) {
+		ts = tstate_walk(tid);
+		if (!ts || bpf_probe_read_user(tb, sizeof(*tb), (const void *)ts))
+			return 0;
+	}
+	return ts;
 }
 
 /*
  * The calling thread's PyThreadState from anywhere (a timer sample, a
  * context switch): the thread may not hold the GIL, so the GIL holder is
- * only a first guess that must prove to be ours.
+ * only a first guess that must prove to be ours.  Fills tb as get_tstate().
  */
-static __always_inline __u64 get_tstate_any(void)
+static __always_inline __u64 get_tstate_any(struct ts_buf *tb)
 {
 	__u32 tid = cur_tid();
-	__u64 ts = 0, *cached;
+	__u64 ts, *cached;
 
-	if (off.rt_tstate_current != NONE)
-		ts = rd_u64(runtime_addr + off.rt_tstate_current);
-	else
-		ts = get_tstate();
+	if (off.rt_tstate_current == NONE)
+		return get_tstate(tb);		/* 3.12+: checks the thread id itself */
+	ts = rd_u64(runtime_addr + off.rt_tstate_current);
 	if (tstate_is_mine(ts, tid))
 		return ts;
 	cached = bpf_map_lookup_elem(&tstates, &tid);
 	if (cached && tstate_is_mine(*cached, tid))
 		return *cached;
-	if (!tstate_walk(tid))
-		return 0;
-	cached = bpf_map_lookup_elem(&tstates, &tid);
-	return cached ? *cached : 0;
+	return tstate_walk(tid);
 }
 
-static __always_inline __u64 current_frame(__u64 ts)
+/* The thread's current frame, from get_tstate()'s results. */
+static __always_inline __u64 current_frame(__u64 ts, const struct ts_buf *tb)
 {
-	__u64 p = rd_u64(ts + off.ts_frame);
+	__u64 p;
 
-	if (off.cf_current_frame != NONE)
+	if (off.rt_tstate_current != NONE)	/* <= 3.11: tb was not filled */
+		p = rd_u64(ts + off.ts_frame);
+	else
+		p = tb_u64(tb, off.ts_frame);
+	if (off.cf_current_frame != NONE)	/* 3.11/3.12: through the _PyCFrame */
 		p = p ? rd_u64(p + off.cf_current_frame) : 0;
 	return p;
 }
@@ -172,29 +307,6 @@ static __always_inline __u64 current_frame(__u64 ts)
 static __always_inline __u64 frame_code(__u64 frame)
 {
 	return rd_u64(frame + off.fr_code);
-}
-
-/* A frame that is not a Python function's: C-stack entry or init shim. */
-static __always_inline bool frame_is_shim(__u64 frame)
-{
-	if (off.fr_owner != NONE && off.owned_by_cstack >= 0 &&
-	    rd_s8(frame + off.fr_owner) == off.owned_by_cstack)
-		return true;
-	return off.co_flag_shim &&
-	       (rd_s32(frame_code(frame) + off.co_flags) & off.co_flag_shim);
-}
-
-/* The Python frame that called @frame, skipping shims; 0 if none. */
-static __always_inline __u64 caller_frame(__u64 frame)
-{
-	__u64 f = rd_u64(frame + off.fr_back);
-
-	for (int i = 0; i < 4 && f; i++) {
-		if (!frame_is_shim(f))
-			return f;
-		f = rd_u64(f + off.fr_back);
-	}
-	return 0;
 }
 
 /* Address of a code object's first code unit. */
@@ -205,8 +317,21 @@ static __always_inline __u64 code_units(__u64 code)
 	return rd_u64(code + off.co_code) + off.by_sval;
 }
 
-/* Byte offset of the instruction a frame is executing (or last executed). */
-static __always_inline __u32 frame_offset(__u64 frame, __u64 code)
+/* Byte offset of the instruction a copied frame is executing (or last executed). */
+static __always_inline __u32 frame_offset(const struct frame_copy *c, __u64 code)
+{
+	if (off.fr_lasti != NONE) {
+		__s32 lasti = fb_s32(&c->fb, off.fr_lasti);
+
+		if (lasti < 0)
+			return 0;
+		return off.fr_lasti_units ? (__u32)lasti * 2 : (__u32)lasti;
+	}
+	return (__u32)(fb_u64(&c->fb, off.fr_ip) - code_units(code));
+}
+
+/* Byte offset of the instruction a frame in memory is executing (cold paths). */
+static __always_inline __u32 frame_offset_at(__u64 frame, __u64 code)
 {
 	if (off.fr_lasti != NONE) {
 		__s32 lasti = rd_s32(frame + off.fr_lasti);
@@ -216,6 +341,29 @@ static __always_inline __u32 frame_offset(__u64 frame, __u64 code)
 		return off.fr_lasti_units ? (__u32)lasti * 2 : (__u32)lasti;
 	}
 	return (__u32)(rd_u64(frame + off.fr_ip) - code_units(code));
+}
+
+/* A frame that is not a Python function's: C-stack entry or init shim (cold paths). */
+static __always_inline bool frame_is_shim(__u64 frame)
+{
+	if (off.fr_owner != NONE && off.owned_by_cstack >= 0 &&
+	    rd_s8(frame + off.fr_owner) == off.owned_by_cstack)
+		return true;
+	return off.co_flag_shim &&
+	       (rd_s32(frame_code(frame) + off.co_flags) & off.co_flag_shim);
+}
+
+/* The Python frame that called @frame, skipping shims; 0 if none (cold paths). */
+static __always_inline __u64 caller_frame(__u64 frame)
+{
+	__u64 f = rd_u64(frame + off.fr_back);
+
+	for (int i = 0; i < 4 && f; i++) {
+		if (!frame_is_shim(f))
+			return f;
+		f = rd_u64(f + off.fr_back);
+	}
+	return 0;
 }
 
 /*
@@ -282,17 +430,12 @@ static __always_inline __u64 dict_entries(__u64 dict, __u64 *nent, __u32 *esize,
 	}
 }
 
-/*
- * Argument slot i of a frame that is starting, as the function sees it: an
- * argument captured by a closure sits in a cell (3.11+: the slot holds the
- * cell; <=3.10: the slot is NULL and the cell follows the locals).
- */
-static __always_inline __u64 read_arg(__u64 frame, __u64 code, __u32 i)
+/* <=3.10: where an argument captured by a closure went (its cell, after the locals). */
+static __always_inline __u64 cell2arg_slot(__u64 frame, __u64 code, __u32 i)
 {
-	__u64 locals = frame + off.fr_localsplus;
-	__u64 obj = rd_u64(locals + (i & 0xff) * 8);
+	__u64 locals = frame + off.fr_localsplus, obj = 0;
 
-	if (!obj && off.co_cell2arg != NONE) {
+	if (off.co_cell2arg != NONE) {
 		__u64 c2a = rd_u64(code + off.co_cell2arg);
 		__u64 cells = rd_u64(code + off.co_cellvars);
 		__u64 ncell = cells ? rd_u64(cells + off.tup_size) : 0;
@@ -307,6 +450,38 @@ static __always_inline __u64 read_arg(__u64 frame, __u64 code, __u32 i)
 			}
 		}
 	}
+	return obj;
+}
+
+/*
+ * Argument i of a frame that is starting, as the function sees it, and its
+ * type: an argument captured by a closure sits in a cell (3.11+: the slot
+ * holds the cell; <=3.10: the slot is NULL and the cell follows the
+ * locals).  The type read also tells a cell, so a plain argument costs one
+ * read beyond the frame copy.
+ */
+static __always_inline __u64 arg_of(const struct frame_copy *c, __u64 code, __u32 i, __u64 *type)
+{
+	__u64 obj = frame_slot(c, i), t;
+
+	if (!obj && off.co_cell2arg != NONE)
+		obj = cell2arg_slot(c->addr, code, i);
+	t = obj ? rd_u64(obj + off.ob_type) : 0;
+	if (t && t == cell_type_addr) {
+		obj = rd_u64(obj + off.cell_ref);
+		t = obj ? rd_u64(obj + off.ob_type) : 0;
+	}
+	*type = t;
+	return obj;
+}
+
+/* The same, without the type (cold paths). */
+static __always_inline __u64 read_arg(__u64 frame, __u64 code, __u32 i)
+{
+	__u64 obj = rd_u64(frame + off.fr_localsplus + (__u64)(i & 0xff) * 8);
+
+	if (!obj && off.co_cell2arg != NONE)
+		obj = cell2arg_slot(frame, code, i);
 	if (obj && cell_type_addr && rd_u64(obj + off.ob_type) == cell_type_addr)
 		obj = rd_u64(obj + off.cell_ref);
 	return obj;

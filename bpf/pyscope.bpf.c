@@ -15,9 +15,15 @@
  *                                    _PyFrame_Clear is not visible
  *   on_code_dealloc / on_type_dealloc  forget freed objects
  *
- * Per call of a code that may match, the hot path is one code-cache lookup,
- * one aggregate lookup and an atomic add; the ring buffer carries only
- * first sightings.
+ * Per call of a code that may match, the hot path is: the current frame
+ * (from the thread state, 1-3 reads), one copy of the frame's header and
+ * arguments, one read per argument type, one copy of the caller's header,
+ * two code-cache lookups, one aggregate lookup, an atomic add, and a push
+ * on the thread's stack of timed calls (task storage); the frame end pops
+ * it and adds to the same statistics.  Reads of the target cost ~65 ns
+ * each here, so the code reads blocks, and caches what code objects never
+ * change (argument counts, flags) in the code cache.  The ring buffer
+ * carries only first sightings.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -46,6 +52,8 @@ __u8 bp_active = 0;
 
 __u32 next_code_id = 1;
 __u32 next_agg_id = 0;
+/* entries in the inflight map (generator frames): 0 lets ends skip it */
+__s64 inflight_n = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -129,8 +137,8 @@ struct {
 /*
  * Code objects counted by breakpoints.  The RESUME/eval programs leave them
  * to the breakpoint program, except for a start the breakpoint did not
- * count (armed between the two): bp_seen says, per thread, which frame the
- * breakpoint last saw and whether it counted it.
+ * count (armed between the two): bp_last says, per thread, which frame the
+ * breakpoint last counted.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -163,15 +171,27 @@ struct {
 	__uint(max_entries, 8 << 20);
 } events SEC(".maps");
 
+/* Timed calls of plain functions, per thread (see struct ps_tstack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct ps_tstack);
+} tstacks SEC(".maps");
+
 struct scratch {
 	char name[PS_QUAL_LEN];
 	__u16 units[PS_RESUME_SCAN];
 	struct ps_aggkey key;
-	__u64 fcode[PS_MAX_DEPTH];		/* the path being built */
+	struct ts_buf ts;		/* the thread state's first bytes (3.12+) */
+	struct frame_copy fr;		/* the starting frame */
+	struct frame_copy cfr;		/* its caller */
+	__u64 arg0;			/* the starting frame's first argument */
+	__u64 fcode[PS_MAX_DEPTH];	/* the path being built */
 	__u64 fframe[PS_MAX_DEPTH];
 	__u32 foff[PS_MAX_DEPTH];
 	__u32 nframes, truncated;
-	char cap[PS_CAP_LEN];
+	char cap[PS_CAP_LEN];		/* the --capture str value */
 };
 
 struct {
@@ -180,6 +200,13 @@ struct {
 	__type(key, __u32);
 	__type(value, struct scratch);
 } scratch_map SEC(".maps");
+
+static __always_inline struct scratch *scratch(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&scratch_map, &zero);
+}
 
 static __always_inline void count(__u32 which)
 {
@@ -230,7 +257,12 @@ static __always_inline __u8 find_capture(__u64 code, struct scratch *s)
 	return 0;
 }
 
-/* Decide what a code object seen for the first time may be (global: verified once). */
+/* Decide what a code object seen for the first time may be. */
+/*
+ * Global (not inlined) functions are verified once, not once per call site:
+ * classify() is reached from five places (the frame and up to four
+ * callers), and its name hashing and RESUME scan are loops.
+ */
 __noinline int classify(__u64 code)
 {
 	struct ps_code_ent ent = {};
@@ -240,7 +272,7 @@ __noinline int classify(__u64 code)
 
 	s = bpf_map_lookup_elem(&scratch_map, &zero);
 	if (!s)
-		return 0;
+		return -1;
 	read_pystr(rd_u64(code + off.co_name), s->name, sizeof(s->name));
 	h = ps_hash_str(s->name);
 	if (class_patterns && h == hash_init)
@@ -258,16 +290,24 @@ __noinline int classify(__u64 code)
 		if (capture_on)
 			ent.cap_slot = find_capture(code, s);
 	}
+	/* read once: every call of the code needs them, and they never change */
+	ent.co_flags = (__u32)rd_s32(code + off.co_flags);
+	ent.argcount = (__u16)rd_s32(code + off.co_argcount);
+	ent.kwonlyargcount = (__u16)rd_s32(code + off.co_kwonlyargcount);
+	ent.nlocals = (__u16)rd_s32(code + off.co_nlocals);
+	if (off.co_flag_shim && (ent.co_flags & off.co_flag_shim))
+		ent.bits |= PS_CE_SHIM;
+	if (ent.co_flags & (PY_CO_GENERATOR | PY_CO_COROUTINE | PY_CO_ASYNC_GENERATOR))
+		ent.bits |= PS_CE_GEN;
 	ent.id = __sync_fetch_and_add(&next_code_id, 1);
-	bpf_map_update_elem(&codes, &code, &ent, BPF_ANY);
-	return 1;
+	return bpf_map_update_elem(&codes, &code, &ent, BPF_ANY) ? -1 : 0;
 }
 
 static __always_inline struct ps_code_ent *code_ent(__u64 code)
 {
 	struct ps_code_ent *ent = bpf_map_lookup_elem(&codes, &code);
 
-	if (ent || !classify(code))
+	if (ent || !code || classify(code))
 		return ent;
 	return bpf_map_lookup_elem(&codes, &code);
 }
@@ -367,20 +407,123 @@ static __always_inline __u64 kwargs_hash(__u64 dict, __u16 *flags)
 	return h;
 }
 
-/* The value of the --capture argument: a str (by hash), an int, or a type. */
-static __always_inline void capture(struct ps_aggkey *k, __u64 frame, __u64 code, __u32 slot)
+/* A tuple's first items' types into the key (one read for the size and items). */
+static __always_inline __u32 tuple_types(struct ps_aggkey *k, __u32 n, __u64 tup, __u64 *arg0)
 {
+	__u64 blk[PS_MAX_SIG + 1] = {};
+	__u64 len;
+
+	if (!tup)
+		return n;
+	/*
+	 * Size and items in one read; a short tuple ends before the block does,
+	 * and at the end of a mapping that read fails: then one by one.
+	 */
+	if (off.tup_item != off.tup_size + 8 ||
+	    bpf_probe_read_user(blk, sizeof(blk), (const void *)(tup + off.tup_size))) {
+		blk[0] = rd_u64(tup + off.tup_size);
+		for (int i = 0; i < PS_MAX_SIG; i++) {
+			if (i >= blk[0])
+				break;
+			blk[i + 1] = rd_u64(tup + off.tup_item + i * 8);
+		}
+	}
+	len = blk[0];
+	for (int i = 0; i < PS_MAX_SIG; i++) {
+		__u64 obj;
+
+		if (i >= len || n >= PS_MAX_SIG)
+			break;
+		obj = blk[i + 1];
+		if (n == 0)
+			*arg0 = obj;
+		k->types[n] = obj ? rd_u64(obj + off.ob_type) : 0;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Find the Python caller of the frame in s->fr, skipping shims (C-stack
+ * entry frames, 3.13's __init__ shim): its copy lands in s->cfr, with its
+ * first fast locals when slots.  Returns the caller's code-cache entry.
+ */
+static __always_inline struct ps_code_ent *find_caller(struct scratch *s, __u64 *callerp,
+							__u64 *ccodep, bool slots)
+{
+	__u64 f = fb_u64(&s->fr.fb, off.fr_back);
+
+	for (int i = 0; i < 4 && f; i++) {
+		struct ps_code_ent *cent;
+		__u64 ccode;
+
+		read_frame(&s->cfr, f, slots);
+		if (off.fr_owner != NONE && off.owned_by_cstack >= 0 &&
+		    fb_s8(&s->cfr.fb, off.fr_owner) == off.owned_by_cstack) {
+			f = fb_u64(&s->cfr.fb, off.fr_back);
+			continue;
+		}
+		ccode = fb_u64(&s->cfr.fb, off.fr_code);
+		cent = code_ent(ccode);
+		if (cent && (cent->bits & PS_CE_SHIM)) {
+			f = fb_u64(&s->cfr.fb, off.fr_back);
+			continue;
+		}
+		*callerp = f;
+		*ccodep = ccode;
+		return cent;
+	}
+	*callerp = 0;
+	return NULL;
+}
+
+/*
+ * The types of the arguments of the frame copied in s->fr into s->key, its
+ * first argument into s->arg0; returns how many types.  Global: its loops
+ * and branches are verified once, apart from the callers' paths (this
+ * alone was 5/6 of the verifier's work).
+ */
+__noinline int capture(struct scratch *s, __u64 code, __u32 argc, __u32 kwonly, __u32 flags)
+{
+	struct ps_aggkey *k;
+	__u32 n = 0, slot;
+	__u64 t, arg0 = 0;
+
+	if (!s)
+		return 0;
+	k = &s->key;
+	for (int i = 0; i < PS_MAX_SIG; i++) {
+		__u64 obj;
+
+		if (i >= argc)
+			break;
+		obj = arg_of(&s->fr, code, i, &t);
+		if (i == 0)
+			arg0 = obj;
+		k->types[i] = t;
+		n++;
+	}
+	slot = argc + kwonly;
+	if (flags & PY_CO_VARARGS) {
+		n = tuple_types(k, n, arg_of(&s->fr, code, slot, &t), &arg0);
+		slot++;
+	}
+	if (flags & PY_CO_VARKEYWORDS)
+		k->kwhash = kwargs_hash(arg_of(&s->fr, code, slot, &t), &k->flags);
+	s->arg0 = arg0;
+	return (int)n;
+}
+
+/* The value of the --capture argument: a str (by hash), an int, or a type. */
+static __always_inline void capture_value(struct scratch *s, __u64 frame, __u64 code, __u32 slot)
+{
+	struct ps_aggkey *k = &s->key;
 	__u64 obj = read_arg(frame, code, slot), type;
-	struct scratch *s;
-	__u32 zero = 0;
 
 	if (!obj)
 		return;
 	type = rd_u64(obj + off.ob_type);
 	if (type == str_type_addr) {
-		s = bpf_map_lookup_elem(&scratch_map, &zero);
-		if (!s)
-			return;
 		read_pystr(obj, s->cap, sizeof(s->cap));
 		k->capval = ps_hash_strn(s->cap, sizeof(s->cap));
 		k->flags |= PS_AGG_CAP_STR;
@@ -433,7 +576,7 @@ static __always_inline __u64 walk_path(__u64 frame, struct scratch *s)
 			break;
 		}
 		code = frame_code(f);
-		o = frame_offset(f, code);
+		o = frame_offset_at(f, code);
 		s->fcode[i & (PS_MAX_DEPTH - 1)] = code;
 		s->fframe[i & (PS_MAX_DEPTH - 1)] = f;
 		s->foff[i & (PS_MAX_DEPTH - 1)] = o;
@@ -494,105 +637,68 @@ static __always_inline int announce_path(__u64 stack, struct scratch *s)
 	return 1;
 }
 
-/* First sighting of the path in the probes' scratch.  Global: verified once. */
-__noinline int new_path(__u64 stack)
+/* The call path of the frame starting, into s->key.  Global: verified once, cold. */
+__noinline int key_path(struct scratch *s, __u64 frame)
 {
-	struct scratch *s;
-	__u32 zero = 0;
-
-	s = bpf_map_lookup_elem(&scratch_map, &zero);
-	return s ? announce_path(stack, s) : 0;
+	if (!s)
+		return 0;
+	s->key.stack = walk_path(frame, s);
+	return announce_path(s->key.stack, s);
 }
 
-/* Fill the aggregate key for a call of @code starting in @frame. */
-static __always_inline void build_key(struct ps_aggkey *k, __u64 frame, __u64 code,
-				      struct ps_code_ent *ent, __u64 *callerp)
+/* Fill s->key for a call of @code starting in the frame copied in s->fr. */
+static __always_inline void build_key(struct scratch *s, __u64 code, struct ps_code_ent *ent,
+				      __u64 *callerp)
 {
-	__u64 caller, arg0 = 0;
-	__u32 argc, flags, n = 0, slot;
+	struct ps_aggkey *k = &s->key;
 	struct ps_code_ent *cent;
+	__u64 arg0 = 0, ccode = 0, t;
+	__u32 argc = ent->argcount, flags = ent->co_flags, n = 0;
+	bool init = ent->kind & PS_CODE_INIT;
 
 	__builtin_memset(k, 0, sizeof(*k));
 	k->code_id = ent->id;
-	argc = (__u32)rd_s32(code + off.co_argcount);
-	flags = (__u32)rd_s32(code + off.co_flags);
-	if (capture_args) {
-		for (int i = 0; i < PS_MAX_SIG; i++) {
-			__u64 obj;
-
-			if (i >= argc)
-				break;
-			obj = read_arg(frame, code, i);
-			if (i == 0)
-				arg0 = obj;
-			k->types[i] = obj ? rd_u64(obj + off.ob_type) : 0;
-			n++;
-		}
-		slot = argc + (__u32)rd_s32(code + off.co_kwonlyargcount);
-		if (flags & PY_CO_VARARGS) {
-			__u64 tup = read_arg(frame, code, slot);
-			__u64 len = tup ? rd_u64(tup + off.tup_size) : 0;
-
-			for (int i = 0; i < PS_MAX_SIG; i++) {
-				__u64 obj;
-
-				if (i >= len || n >= PS_MAX_SIG)
-					break;
-				obj = rd_u64(tup + off.tup_item + i * 8);
-				if (n == 0)
-					arg0 = obj;
-				k->types[n] = obj ? rd_u64(obj + off.ob_type) : 0;
-				n++;
-			}
-			slot++;
-		}
-		if (flags & PY_CO_VARKEYWORDS)
-			k->kwhash = kwargs_hash(read_arg(frame, code, slot), &k->flags);
-	}
+	s->arg0 = 0;
+	if (capture_args)
+		n = capture(s, code, argc, ent->kwonlyargcount, flags);
+	arg0 = s->arg0;
 	k->nargs = n;
-	if (ent->cap_slot)
-		capture(k, frame, code, ent->cap_slot - 1);
-
-	caller = caller_frame(frame);
-	*callerp = caller;
-	if (!caller) {
-		k->flags |= PS_AGG_NO_CALLER;
-	} else {
-		__u64 ccode = frame_code(caller);
-
-		cent = code_ent(ccode);
-		if (cent) {
-			k->caller_id = cent->id;
-			k->caller_off = frame_offset(caller, ccode);
-		}
-		/* the same first argument in the caller: super().__init__() and kin */
-		if (arg0 && rd_s32(ccode + off.co_nlocals) > 0 && read_arg(caller, ccode, 0) == arg0)
-			k->flags |= PS_AGG_CHAINED;
-	}
 	if ((ent->kind & PS_CODE_NEW) && arg0) {
 		/* __new__ receives the class itself: record the class */
 		k->types[0] = arg0;
 		k->flags |= PS_AGG_NEW;
 	}
+
+	/* the caller's first argument is needed only to tell super().__init__() chains */
+	if (ent->cap_slot)
+		capture_value(s, s->fr.addr, code, ent->cap_slot - 1);
+	if (path_depth)
+		key_path(s, s->fr.addr);
+
+	cent = find_caller(s, callerp, &ccode, init && arg0);
+	if (!*callerp) {
+		k->flags |= PS_AGG_NO_CALLER;
+		return;
+	}
+	if (cent) {
+		k->caller_id = cent->id;
+		k->caller_off = frame_offset(&s->cfr, ccode);
+	}
+	/* the same first argument in the caller: super().__init__() and kin */
+	if (init && arg0 && cent && cent->nlocals > 0 &&
+	    (frame_slot(&s->cfr, 0) == arg0 || arg_of(&s->cfr, ccode, 0, &t) == arg0))
+		k->flags |= PS_AGG_CHAINED;
 }
 
-/*
- * First sighting of the aggregate whose key is in scratch: allocate its id
- * and announce it (and its codes).  Global: verified once.
- */
-__noinline int new_agg(__u64 code, __u64 frame, __u64 caller)
+/* First sighting of an aggregate: allocate its id and announce it (global: cold). */
+__noinline __s64 new_agg(struct ps_aggkey *k, __u64 code, __u64 frame, __u64 caller)
 {
 	struct ps_code_ent *ent = bpf_map_lookup_elem(&codes, &code);
-	struct ps_aggkey *k;
 	struct ps_ev_agg *ev;
-	struct scratch *s;
-	__u32 id, *idp, zero = 0;
+	__u32 id, *idp;
 
-	s = bpf_map_lookup_elem(&scratch_map, &zero);
-	if (!s || !ent)
+	if (!k || !ent)
 		return -1;
-	k = &s->key;
-
 	id = __sync_fetch_and_add(&next_agg_id, 1);
 	if (id >= PS_MAX_AGGS) {
 		count(PS_CNT_AGG_FULL);
@@ -634,7 +740,12 @@ __noinline int new_agg(__u64 code, __u64 frame, __u64 caller)
 		ev->kwnames[i][0] = '\0';
 	ev->capture[0] = '\0';
 	if (k->flags & PS_AGG_CAP_STR) {
-		__builtin_memcpy(ev->capture, s->cap, sizeof(ev->capture));
+		struct scratch *s;
+		__u32 zero = 0;
+
+		s = bpf_map_lookup_elem(&scratch_map, &zero);
+		if (s)
+			__builtin_memcpy(ev->capture, s->cap, sizeof(ev->capture));
 	} else if (k->flags & PS_AGG_CAP_OTHER) {
 		read_type_name(k->capval, ev->capture, sizeof(ev->capture));
 	}
@@ -661,78 +772,18 @@ __noinline int new_agg(__u64 code, __u64 frame, __u64 caller)
 	return id;
 }
 
-/*
- * A frame of a code that may match has started: count it and start its
- * timer.  A global function, so the verifier checks it once on its own
- * rather than once per calling program and path.
- */
-__noinline int count_start(__u64 frame, __u64 code)
+static __always_inline struct ps_tstack *tstack(bool create)
 {
-	struct ps_inflight rec = {};
-	struct ps_code_ent *ent;
-	struct ps_stats *st;
-	struct scratch *s;
-	__u32 zero = 0, *idp;
-	__u64 caller = 0;
-	__s64 id;
-
-	ent = bpf_map_lookup_elem(&codes, &code);
-	s = bpf_map_lookup_elem(&scratch_map, &zero);
-	if (!ent || !s)
-		return 0;
-	build_key(&s->key, frame, code, ent, &caller);
-	if (path_depth) {
-		s->key.stack = walk_path(frame, s);
-		new_path(s->key.stack);
-	}
-	if (!(ent->kind & PS_CODE_FUNC)) {
-		/* only class patterns could want it: check the instance's class */
-		__u64 t = s->key.types[0];
-
-		if (!t || !class_wanted(t))
-			return 0;
-	}
-	idp = bpf_map_lookup_elem(&aggs, &s->key);
-	if (idp)
-		id = *idp;
-	else
-		id = new_agg(code, frame, caller);
-	if (id < 0)
-		return 0;
-	rec.agg_id = (__u32)id;
-	st = bpf_map_lookup_elem(&stats, &rec.agg_id);
-	if (!st)
-		return 0;
-	__sync_fetch_and_add(&st->count, 1);
-	rec.start_ns = bpf_ktime_get_ns();
-	st->last_ns = rec.start_ns;
-	rec.tid = cur_tid();
-	if (off.frame_kind == PYFRAME_OBJECT) {
-		rec.caller_frame = rd_u64(frame + off.fr_back);
-		bpf_map_update_elem(&callers, &rec.caller_frame, &frame, BPF_ANY);
-	}
-	if (bpf_map_update_elem(&inflight, &frame, &rec, BPF_NOEXIST)) {
-		count(PS_CNT_UNPAIRED);
-		if (bpf_map_update_elem(&inflight, &frame, &rec, BPF_ANY))
-			count(PS_CNT_INFLIGHT_FULL);
-	}
-	return 0;
+	return bpf_task_storage_get(&tstacks, bpf_get_current_task_btf(), 0,
+				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
 }
 
-#include "sample.bpf.h"
-
-/* A timed frame has ended. */
-static __always_inline void frame_ended(__u64 frame)
+/* Add one timed call to its aggregate's statistics. */
+static __always_inline void record_end(__u32 agg_id, __u64 start_ns)
 {
-	struct ps_inflight *rec = bpf_map_lookup_elem(&inflight, &frame);
-	struct ps_stats *st;
-	__u64 dt, cur;
+	struct ps_stats *st = bpf_map_lookup_elem(&stats, &agg_id);
+	__u64 dt = bpf_ktime_get_ns() - start_ns, cur;
 
-	if (!rec)
-		return;
-	dt = bpf_ktime_get_ns() - rec->start_ns;
-	st = bpf_map_lookup_elem(&stats, &rec->agg_id);
-	bpf_map_delete_elem(&inflight, &frame);
 	if (!st)
 		return;
 	__sync_fetch_and_add(&st->timed, 1);
@@ -748,13 +799,134 @@ static __always_inline void frame_ended(__u64 frame)
 	}
 }
 
+/*
+ * A call ends whose start was pushed on this thread's stack under @key:
+ * normally the top; a few entries deeper when ends were missed (counted,
+ * their timing is lost).  False when @key is not there.
+ */
+static __always_inline bool tstack_pop(struct ps_tstack *stk, __u64 key)
+{
+	__u32 d;
+
+	if (!stk)
+		return false;
+	d = stk->depth;
+	for (int j = 0; j < 4; j++) {
+		struct ps_tentry *e;
+
+		if (d == 0 || d > PS_TSTACK)
+			return false;
+		e = &stk->e[(d - 1) & (PS_TSTACK - 1)];
+		if (e->key == key) {
+			if (j)
+				count(PS_CNT_UNPAIRED);
+			stk->depth = d - 1;
+			record_end(e->agg_id, e->start_ns);
+			return true;
+		}
+		d--;
+	}
+	return false;
+}
+
+/*
+ * A frame of a code that may match has started; s->fr holds its copy.
+ * Plain functions are timed on the thread's stack under @skey (the frame,
+ * or <=3.10 the stack pointer at entry); generators, which may suspend and
+ * end elsewhere, and starts seen where no entry stack pointer is known
+ * (@skey 0: a breakpoint on <=3.10), in the inflight map.
+ */
+static __always_inline void frame_started(struct scratch *s, __u64 frame, __u64 code,
+					  struct ps_code_ent *ent, __u64 skey)
+{
+	struct ps_inflight rec = {};
+	struct ps_tstack *stk;
+	struct ps_stats *st;
+	__u32 *idp, d;
+	__u64 caller = 0;
+	__s64 id;
+
+	build_key(s, code, ent, &caller);
+	if (!(ent->kind & PS_CODE_FUNC)) {
+		/* only class patterns could want it: check the instance's class */
+		__u64 t = s->key.types[0];
+
+		if (!t || !class_wanted(t))
+			return;
+	}
+	idp = bpf_map_lookup_elem(&aggs, &s->key);
+	if (idp)
+		id = *idp;
+	else
+		id = new_agg(&s->key, code, frame, caller);
+	if (id < 0)
+		return;
+	rec.agg_id = (__u32)id;
+	st = bpf_map_lookup_elem(&stats, &rec.agg_id);
+	if (!st)
+		return;
+	__sync_fetch_and_add(&st->count, 1);
+
+	rec.start_ns = bpf_ktime_get_ns();
+	st->last_ns = rec.start_ns;
+	stk = tstack(true);
+	if (stk && skey && !(ent->bits & PS_CE_GEN)) {
+		d = stk->depth;
+		if (d < PS_TSTACK) {
+			struct ps_tentry *e = &stk->e[d & (PS_TSTACK - 1)];
+
+			e->key = skey;
+			e->frame = frame;
+			e->start_ns = rec.start_ns;
+			e->agg_id = rec.agg_id;
+			stk->depth = d + 1;
+			return;
+		}
+	}
+	rec.tid = cur_tid();
+	if (off.frame_kind == PYFRAME_OBJECT) {
+		rec.caller_frame = fb_u64(&s->fr.fb, off.fr_back);
+		bpf_map_update_elem(&callers, &rec.caller_frame, &frame, BPF_ANY);
+		if (stk)
+			stk->pending++;
+	}
+	if (!bpf_map_update_elem(&inflight, &frame, &rec, BPF_NOEXIST)) {
+		__sync_fetch_and_add(&inflight_n, 1);
+	} else {
+		count(PS_CNT_UNPAIRED);
+		if (bpf_map_update_elem(&inflight, &frame, &rec, BPF_ANY))
+			count(PS_CNT_INFLIGHT_FULL);
+	}
+}
+
+#include "sample.bpf.h"
+
+/* A frame timed in the inflight map has ended. */
+static __always_inline void frame_ended(__u64 frame)
+{
+	struct ps_inflight *rec = bpf_map_lookup_elem(&inflight, &frame);
+	__u64 start;
+	__u32 agg;
+
+	if (!rec)
+		return;
+	start = rec->start_ns;
+	agg = rec->agg_id;
+	if (!bpf_map_delete_elem(&inflight, &frame))
+		__sync_fetch_and_add(&inflight_n, -1);
+	record_end(agg, start);
+}
+
 /* A timed pattern call (generator, coroutine) resumes after awaiting at off. */
 static __always_inline void note_await(__u64 frame, __u32 off_bytes)
 {
-	struct ps_inflight *rec = bpf_map_lookup_elem(&inflight, &frame);
+	struct ps_inflight *rec;
 	struct ps_await_key k;
 	__u64 one = 1, *n;
 
+	if (inflight_n <= 0)
+		return;
+	rec = bpf_map_lookup_elem(&inflight, &frame);
 	if (!rec)
 		return;
 	k.agg_id = rec->agg_id;
@@ -766,7 +938,13 @@ static __always_inline void note_await(__u64 frame, __u32 off_bytes)
 		bpf_map_update_elem(&awaits, &k, &one, BPF_NOEXIST);
 }
 
-/* For the uprobe programs: was this start already counted by a breakpoint? */
+/*
+ * For the uprobe programs: is this start the breakpoint's to count?  3.11+:
+ * the breakpoint fires first (the handler reads its argument byte to
+ * dispatch), so only a start it counted is skipped.  <= 3.10: the eval
+ * entry probe fires before the first instruction is dispatched, so a
+ * watched code is always left to the breakpoint.
+ */
 static __always_inline bool left_to_breakpoint(__u64 frame, __u64 code)
 {
 	struct bp_seen *seen;
@@ -774,6 +952,8 @@ static __always_inline bool left_to_breakpoint(__u64 frame, __u64 code)
 
 	if (!bp_active || !bpf_map_lookup_elem(&bp_codes, &code))
 		return false;
+	if (off.frame_kind == PYFRAME_OBJECT)
+		return true;
 	tid = cur_tid();
 	seen = bpf_map_lookup_elem(&bp_last, &tid);
 	if (!seen || seen->frame != frame || seen->code != code)
@@ -788,47 +968,65 @@ int BPF_KPROBE(on_eval_entry)
 {
 	__u64 a1 = PT_REGS_PARM1(ctx), a2 = PT_REGS_PARM2(ctx);
 	struct ps_code_ent *ent;
+	struct scratch *s;
 	__u64 frame, code;
 
 	if (!is_target())
 		return 0;
+	s = scratch();
+	if (!s)
+		return 0;
 	/* 3.8: (frame, throwflag); 3.9+: (tstate, frame, throwflag) */
 	frame = off.eval_frame_arg == 1 ? a1 : a2;
-	code = frame_code(frame);
+	read_frame(&s->fr, frame, capture_args);
+	code = fb_u64(&s->fr.fb, off.fr_code);
 	ent = code_ent(code);
 	if (!ent || ent->kind == PS_CODE_IGNORE)
 		return 0;
-	if (rd_s32(frame + off.fr_lasti) == -1) {
+	if (fb_s32(&s->fr.fb, off.fr_lasti) == -1) {
+		/* the uretprobe sees this stack pointer plus the popped return address */
 		if (!left_to_breakpoint(frame, code))
-			count_start(frame, code);
+			frame_started(s, frame, code, ent, PT_REGS_SP(ctx));
 	} else {
 		/* a generator resumes: find it again at its next return */
 		struct ps_inflight *rec = bpf_map_lookup_elem(&inflight, &frame);
+		struct ps_tstack *stk;
 
 		if (prof_on)
-			note_await(frame, frame_offset(frame, code));
+			note_await(frame, frame_offset(&s->fr, code));
 		if (rec) {
-			rec->caller_frame = rd_u64(frame + off.fr_back);
+			rec->caller_frame = fb_u64(&s->fr.fb, off.fr_back);
 			bpf_map_update_elem(&callers, &rec->caller_frame, &frame, BPF_ANY);
+			stk = tstack(true);
+			if (stk)
+				stk->pending++;
 		}
 	}
 	return 0;
 }
 
 /*
- * 3.8-3.10: on return, the thread's current frame is the caller again; a
+ * 3.8-3.10: a plain function's call is the top of the thread's stack, under
+ * the stack pointer its entry saw.  Otherwise, if this thread registered
+ * generator frames: the thread's current frame is the caller again, and a
  * target frame registered under that caller is the one returning.  A
  * generator that only yielded stays in flight.
  */
 SEC("uretprobe")
 int BPF_KRETPROBE(on_eval_return)
 {
+	struct ps_tstack *stk;
 	__u64 ts, cur, *fp, frame;
 	bool suspended;
 
 	if (!is_target())
 		return 0;
-	ts = get_tstate();
+	stk = tstack(false);
+	if (tstack_pop(stk, PT_REGS_SP(ctx) - 8))
+		return 0;
+	if (stk && !stk->pending)
+		return 0;
+	ts = rd_u64(runtime_addr + off.rt_tstate_current);
 	if (!ts)
 		return 0;
 	cur = rd_u64(ts + off.ts_frame);
@@ -837,6 +1035,8 @@ int BPF_KRETPROBE(on_eval_return)
 		return 0;
 	frame = *fp;
 	bpf_map_delete_elem(&callers, &cur);
+	if (stk && stk->pending)
+		stk->pending--;
 	if (off.fr_state != NONE)
 		suspended = rd_s8(frame + off.fr_state) < 0;
 	else
@@ -849,49 +1049,73 @@ int BPF_KRETPROBE(on_eval_return)
 /*
  * Instrumentation version check (3.12+): when it differs, RESUME updates
  * the code and dispatches itself again, and that second execution is the
- * one to count.
+ * one to count.  A code's version only ever changes to the current global
+ * one, so once they were seen equal, an unchanged global version means
+ * they still are: no read of the code then.
  */
-static __always_inline bool resume_will_redispatch(__u64 ts, __u64 code)
+static __always_inline bool resume_will_redispatch(const struct ts_buf *tb, __u64 code,
+						   struct ps_code_ent *ent)
 {
 	__u64 cv, gv;
 
 	if (off.instr_ver_from == 0)
 		return false;
-	cv = rd_u64(code + off.co_instr_version);
 	if (off.instr_ver_from == 1) {
-		__u64 interp = rd_u64(ts + off.ts_interp);
+		__u64 interp = tb_u64(tb, off.ts_interp);
 
 		gv = rd_u64(interp + off.is_monitoring_version);
 	} else {
-		gv = rd_u64(ts + off.ts_eval_breaker);
+		gv = tb_u64(tb, off.ts_eval_breaker);
 		gv &= ~((1ULL << (off.instr_ver_mask_bits & 63)) - 1);
 	}
-	return cv != gv;
+	if ((ent->bits & PS_CE_VER_OK) && ent->instr_ver == gv)
+		return false;
+	cv = rd_u64(code + off.co_instr_version);
+	if (cv != gv)
+		return true;
+	ent->instr_ver = gv;
+	ent->bits |= PS_CE_VER_OK;
+	return false;
 }
 
-/* 3.11+: a RESUME instruction is about to run in the current frame. */
+/*
+ * 3.11+: a RESUME instruction is running in the current frame.  The probe
+ * may sit a few instructions into the handler (src/probesite.c), after the
+ * handler stored the frame's instruction pointer: 3.11/3.12 set prev_instr
+ * and 3.13 instr_ptr to the RESUME itself.  Before that store the field
+ * names an earlier instruction of the same frame (or the code's start, for
+ * a fresh frame); so "ip <= first RESUME" holds for a function start on
+ * either side of the store, and a generator's later RESUMEs are past it on
+ * either side too.  The frame itself comes from the thread state, which
+ * the handler does not touch.
+ */
 SEC("uprobe")
 int BPF_KPROBE(on_resume)
 {
 	struct ps_code_ent *ent;
+	struct scratch *s;
 	__u64 ts, frame, code, ip, at;
 
 	if (!is_target())
 		return 0;
-	ts = get_tstate();
+	s = scratch();
+	if (!s)
+		return 0;
+	ts = get_tstate(&s->ts);
 	if (!ts) {
 		count(PS_CNT_TSTATE_MISS);
 		return 0;
 	}
-	frame = current_frame(ts);
+	frame = current_frame(ts, &s->ts);
 	if (!frame)
 		return 0;
-	code = frame_code(frame);
+	read_frame(&s->fr, frame, false);
+	code = fb_u64(&s->fr.fb, off.fr_code);
 	ent = code_ent(code);
 	if (!ent || ent->kind == PS_CODE_IGNORE)
 		return 0;
 	/* the function start is the first RESUME; later ones resume generators */
-	ip = rd_u64(frame + off.fr_ip);
+	ip = fb_u64(&s->fr.fb, off.fr_ip);
 	at = code_units(code) + (__u64)ent->resume_off * 2;
 	if (ip > at) {
 		/* a resume: profiling notes where a pattern's coroutine awaited */
@@ -899,10 +1123,10 @@ int BPF_KPROBE(on_resume)
 			note_await(frame, (__u32)(ip - code_units(code)));
 		return 0;
 	}
-	if (resume_will_redispatch(ts, code))
+	if (resume_will_redispatch(&s->ts, code, ent))
 		return 0;
 	if (!left_to_breakpoint(frame, code))
-		count_start(frame, code);
+		frame_started(s, frame, code, ent, frame);
 	return 0;
 }
 
@@ -917,20 +1141,25 @@ int on_breakpoint(struct bpf_perf_event_data *ctx)
 {
 	struct bp_seen seen = {};
 	struct ps_code_ent *ent;
+	struct scratch *s;
 	__u64 ts, frame, code;
 	__u32 tid;
 
 	if (!is_target())
 		return 0;
-	ts = get_tstate();
+	s = scratch();
+	if (!s)
+		return 0;
+	ts = get_tstate(&s->ts);
 	if (!ts) {
 		count(PS_CNT_TSTATE_MISS);
 		return 0;
 	}
-	frame = current_frame(ts);
+	frame = current_frame(ts, &s->ts);
 	if (!frame)
 		return 0;
-	code = frame_code(frame);
+	read_frame(&s->fr, frame, off.frame_kind == PYFRAME_OBJECT && capture_args);
+	code = fb_u64(&s->fr.fb, off.fr_code);
 	if (!bpf_map_lookup_elem(&bp_codes, &code))
 		return 0;		/* shares the watched bytes (<= 3.10), or not armed yet */
 	ent = code_ent(code);
@@ -940,25 +1169,25 @@ int on_breakpoint(struct bpf_perf_event_data *ctx)
 		/*
 		 * <= 3.10: a dispatch of the first instruction.  The other reader is
 		 * the opcache set-up at frame entry once a code has run 1024 times.
+		 * 3.8/3.9 set f_lasti to 0 first, 3.10 reads first (f_lasti still
+		 * -1); the opcache set-up reads from outside the eval function.
 		 */
-		__s32 lasti = rd_s32(frame + off.fr_lasti);
+		__s32 lasti = fb_s32(&s->fr.fb, off.fr_lasti);
 		__u64 ip = PT_REGS_IP(&ctx->regs);
 
-		/*
-		 * 3.8/3.9 set f_lasti to 0 first, 3.10 reads first (f_lasti still -1);
-		 * the opcache set-up reads from outside the eval function.
-		 */
 		if (lasti > 0 || lasti < -1 || (lasti == -1 && (ip < eval_lo || ip >= eval_hi)))
 			return 0;
+		/* no entry stack pointer here: timed through the inflight map */
+		frame_started(s, frame, code, ent, 0);
 	} else {
-		__u64 ip = rd_u64(frame + off.fr_ip);
+		__u64 ip = fb_u64(&s->fr.fb, off.fr_ip);
 
 		if (ip > code_units(code) + (__u64)ent->resume_off * 2)
 			return 0;
-		if (resume_will_redispatch(ts, code))
+		if (resume_will_redispatch(&s->ts, code, ent))
 			return 0;
+		frame_started(s, frame, code, ent, frame);
 	}
-	count_start(frame, code);
 	seen.frame = frame;
 	seen.code = code;
 	tid = cur_tid();
@@ -970,9 +1199,12 @@ int on_breakpoint(struct bpf_perf_event_data *ctx)
 SEC("uprobe")
 int BPF_KPROBE(on_frame_clear)
 {
+	__u64 frame = PT_REGS_PARM1(ctx);
+
 	if (!is_target())
 		return 0;
-	frame_ended(PT_REGS_PARM1(ctx));
+	if (!tstack_pop(tstack(false), frame) && inflight_n > 0)
+		frame_ended(frame);
 	return 0;
 }
 
@@ -980,13 +1212,25 @@ int BPF_KPROBE(on_frame_clear)
 SEC("uprobe")
 int BPF_KPROBE(on_frame_exit_cur)
 {
+	struct ps_tstack *stk;
+	struct scratch *s;
 	__u64 ts, frame;
 
 	if (!is_target())
 		return 0;
-	ts = get_tstate();
-	frame = ts ? current_frame(ts) : 0;
+	/* nothing timed on this thread's stack nor in the map: no need for the frame */
+	stk = tstack(false);
+	if ((!stk || !stk->depth) && inflight_n <= 0)
+		return 0;
+	s = scratch();
+	if (!s)
+		return 0;
+	ts = get_tstate(&s->ts);
+	frame = ts ? current_frame(ts, &s->ts) : 0;
 	if (!frame)
+		return 0;
+	/* plain functions cannot yield: on the stack, this is their end */
+	if (tstack_pop(stk, frame) || !bpf_map_lookup_elem(&inflight, &frame))
 		return 0;
 	if (off.fr_owner != NONE && rd_s8(frame + off.fr_owner) == off.owned_by_generator) {
 		__u64 gen = frame - off.gen_iframe;

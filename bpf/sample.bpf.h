@@ -2,7 +2,8 @@
 /*
  * pyscope profile: on-CPU samples (a CPU-clock perf event per CPU) and
  * off-CPU waits (sched_switch), each attributed to the innermost pattern call
- * on the thread's Python stack: the frame found in the in-flight map.  A
+ * on the thread's Python stack: a frame on the thread's stack of timed calls
+ * (task storage) or in the in-flight map.  A
  * coroutine counts only while its frame is on the stack, so its running time
  * and its awaiting time come apart.  Included by pyscope.bpf.c to share its
  * maps; the stack walk is the call-path walk's (same frame reader).
@@ -52,34 +53,62 @@ struct sample_walk {
 	struct scratch *s;
 	__u64 frame;
 	__u64 hash;
+	struct ps_tstack *stk;		/* the thread's timed calls, or NULL */
 	__u32 agg_id;
 	__u32 win_depth;
 	__u32 n;
 };
 
+/* Is frame f a timed call of this thread?  Its aggregate into *agg. */
+static __always_inline bool timed_frame(struct sample_walk *w, __u64 f, __u32 *agg)
+{
+	struct ps_inflight *rec;
+
+	if (w->stk) {
+		__u32 d = w->stk->depth;
+
+		/* LIFO: the innermost is on top, below it only entries whose end was missed */
+		for (int j = 0; j < 4; j++) {
+			struct ps_tentry *e;
+
+			if (d == 0 || d > PS_TSTACK)
+				break;
+			e = &w->stk->e[(d - 1) & (PS_TSTACK - 1)];
+			if (e->frame == f) {
+				*agg = e->agg_id;
+				return true;
+			}
+			d--;
+		}
+	}
+	if (inflight_n <= 0)
+		return false;
+	rec = bpf_map_lookup_elem(&inflight, &f);
+	if (!rec)
+		return false;
+	*agg = rec->agg_id;
+	return true;
+}
+
 /* bpf_loop callback: one frame of the whole stack, leaf first. */
 static long sample_frame(__u32 i, void *data)
 {
 	struct sample_walk *w = data;
-	struct ps_inflight *rec;
 	__u64 f = w->frame, code;
-	__u32 o;
+	__u32 o, agg;
 
 	if (!f || i >= PS_MAX_DEPTH)
 		return 1;
 	code = frame_code(f);
-	o = frame_offset(f, code);
+	o = frame_offset_at(f, code);
 	w->s->fcode[i] = code;
 	w->s->fframe[i] = f;
 	w->s->foff[i] = o;
 	w->hash = (w->hash ^ code) * PS_FNV_PRIME;
 	w->hash = (w->hash ^ o) * PS_FNV_PRIME;
-	if (w->agg_id == PS_NO_WINDOW) {
-		rec = bpf_map_lookup_elem(&inflight, &f);
-		if (rec) {
-			w->agg_id = rec->agg_id;
-			w->win_depth = i;
-		}
+	if (w->agg_id == PS_NO_WINDOW && timed_frame(w, f, &agg)) {
+		w->agg_id = agg;
+		w->win_depth = i;
 	}
 	w->n = i + 1;
 	w->frame = caller_frame(f);
@@ -99,10 +128,11 @@ static __always_inline bool sample_key(struct ps_sample_key *k, __u8 kind)
 	w.s = bpf_map_lookup_elem(&sample_scratch, &zero);
 	if (!w.s)
 		return false;
-	ts = get_tstate_any();
-	w.frame = ts ? current_frame(ts) : 0;
+	ts = get_tstate_any(&w.s->ts);
+	w.frame = ts ? current_frame(ts, &w.s->ts) : 0;
 	if (!w.frame)
 		return false;
+	w.stk = tstack(false);
 	bpf_loop(PS_MAX_DEPTH, sample_frame, &w, 0);
 	if (w.agg_id == PS_NO_WINDOW && !prof_all)
 		return false;

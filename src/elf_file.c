@@ -8,6 +8,8 @@
 #include <libelf.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef R_X86_64_RELATIVE
@@ -34,7 +36,7 @@ struct elf_file {
 	Elf *elf;
 	const unsigned char *image;	/* whole file, for reads */
 	size_t image_len;
-	void *mapped;			/* owned mapping when opened from a path */
+	void *mapped;			/* owned private mapping when opened from a path */
 	uint16_t e_type;
 	bool has_symtab;
 	struct elf_sym *syms;
@@ -331,27 +333,50 @@ static int open_common(struct elf_file *ef)
 	return parse(ef);
 }
 
+/*
+ * Map the file rather than read it: libpython with its symbols is 15-31 MiB
+ * and only the symbol tables, a few sections and the eval loop's code are
+ * ever touched, so only those pages become resident.
+ */
 int elf_file__open(const char *path, struct elf_file **out)
 {
 	struct elf_file *ef;
-	char *buf = NULL;
-	size_t len = 0;
-	int err;
+	struct stat st;
+	void *map;
+	int fd, err;
 
 	*out = NULL;
-	/* Python binaries are tens of MiB at most; refuse absurd files. */
-	err = read_file(path, 1ull << 30, &buf, &len);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	/* Python binaries are tens of MiB at most; refuse absurd or empty files. */
+	if (!S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > (1ll << 30)) {
+		close(fd);
+		return S_ISREG(st.st_mode) ? -EFBIG : -EINVAL;
+	}
+	/*
+	 * elf_memory() works in ELF_C_READ_MMAP_PRIVATE mode and may convert
+	 * data in place: writable, private (copy-on-write) pages.
+	 */
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	err = map == MAP_FAILED ? -errno : 0;
+	close(fd);
 	if (err)
 		return err;
 	ef = calloc(1, sizeof(*ef));
 	if (!ef) {
-		free(buf);
+		munmap(map, (size_t)st.st_size);
 		return -ENOMEM;
 	}
 	ef->fd = -1;
-	ef->mapped = buf;
-	ef->image = (const unsigned char *)buf;
-	ef->image_len = len;
+	ef->mapped = map;
+	ef->image = map;
+	ef->image_len = (size_t)st.st_size;
 	err = open_common(ef);
 	if (err) {
 		elf_file__free(ef);
@@ -402,7 +427,8 @@ void elf_file__free(struct elf_file *ef)
 	free(ef->notes);
 	if (ef->elf)
 		elf_end(ef->elf);
-	free(ef->mapped);
+	if (ef->mapped)
+		munmap(ef->mapped, ef->image_len);
 	free(ef);
 }
 
@@ -603,6 +629,26 @@ bool elf_file__in_text(const struct elf_file *ef, uint64_t vaddr)
 			return true;
 	}
 	return false;
+}
+
+int elf_file__text_bytes(const struct elf_file *ef, uint64_t vaddr, const uint8_t **p,
+			 size_t *avail)
+{
+	size_t i;
+
+	for (i = 0; i < ef->nsects; i++) {
+		const struct elf_sect *s = &ef->sects[i];
+
+		if (!(s->flags & SHF_EXECINSTR) || s->type == SHT_NOBITS || vaddr < s->addr ||
+		    vaddr - s->addr >= s->size)
+			continue;
+		if (s->offset > ef->image_len || s->size > ef->image_len - s->offset)
+			return -EFAULT;
+		*p = ef->image + s->offset + (vaddr - s->addr);
+		*avail = (size_t)(s->size - (vaddr - s->addr));
+		return 0;
+	}
+	return -EFAULT;
 }
 
 size_t elf_file__usdt(const struct elf_file *ef, const struct usdt_note **notes)

@@ -65,6 +65,12 @@ int elf_file__section_data(const struct elf_file *ef, const char *name, uint64_t
 			   uint64_t *size);
 /* Is vaddr inside an executable section? */
 bool elf_file__in_text(const struct elf_file *ef, uint64_t vaddr);
+/*
+ * The file's bytes from vaddr to the end of the executable section holding
+ * it, without a copy (for disassembly).  -EFAULT if vaddr is not in one.
+ */
+int elf_file__text_bytes(const struct elf_file *ef, uint64_t vaddr, const uint8_t **p,
+			 size_t *avail);
 
 size_t elf_file__usdt(const struct elf_file *ef, const struct usdt_note **notes);
 const struct usdt_note *elf_file__usdt_find(const struct elf_file *ef, const char *provider,

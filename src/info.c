@@ -16,6 +16,73 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Every probe point the mechanisms may use, with the instruction chosen for it. */
+struct site_ref {
+	const char *what;
+	const struct probe_site *site;
+};
+
+static size_t site_refs(const struct pyrt *rt, struct site_ref *v, size_t max)
+{
+	size_t n = 0;
+	unsigned i;
+
+	for (i = 0; i < rt->nhandlers && n < max; i++)
+		v[n++] = (struct site_ref){ rt->handler_ops[i], &rt->handler_site[i] };
+	if (rt->eval && rt->off.frame_kind == PYFRAME_OBJECT && n < max)
+		v[n++] = (struct site_ref){ "_PyEval_EvalFrameDefault", &rt->eval_site };
+	if (rt->frame_clear && n < max)
+		v[n++] = (struct site_ref){ rt->frame_clear_sym, &rt->frame_clear_site };
+	if (rt->has_usdt_return && n < max)
+		v[n++] = (struct site_ref){ "function__return", &rt->usdt_return_site };
+	if (rt->code_dealloc && n < max)
+		v[n++] = (struct site_ref){ "code dealloc", &rt->code_dealloc_site };
+	if (rt->type_dealloc && n < max)
+		v[n++] = (struct site_ref){ "type dealloc", &rt->type_dealloc_site };
+	return n;
+}
+
+/* Word-wrap text at width columns, each line indented by indent spaces. */
+static void print_wrapped(FILE *out, const char *text, int indent, int width)
+{
+	const char *p = text;
+
+	while (*p) {
+		int room = width - indent, n = (int)strlen(p);
+
+		if (n > room) {
+			n = room;
+			while (n > 0 && p[n] != ' ')
+				n--;
+			if (!n)
+				n = room;
+		}
+		fprintf(out, "%*s%.*s\n", indent, "", n, p);
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+}
+
+static void print_sites(const struct pyrt *rt, FILE *out)
+{
+	struct site_ref v[PYRT_MAX_HANDLERS + 5];
+	size_t n = site_refs(rt, v, ARRAY_SIZE(v)), i;
+
+	fprintf(out, "probe points:\n");
+	for (i = 0; i < n; i++) {
+		const struct probe_site *s = v[i].site;
+
+		fprintf(out, "  %-24s 0x%" PRIx64 " (+0x%" PRIx64 ") %s: %s\n", v[i].what,
+			s->addr + rt->bias, s->addr - s->start,
+			s->emulated ? "emulated" : "single-stepped", s->insn);
+		print_wrapped(out, s->why, 6, 100);
+	}
+	if (rt->index_insns)
+		fprintf(out, "  (eval loop code: %zu instructions decoded, %zu entry points known)\n",
+			rt->index_insns, rt->index_targets);
+}
+
 static void print_text(const struct pyrt *rt, FILE *out)
 {
 	unsigned i;
@@ -49,6 +116,7 @@ static void print_text(const struct pyrt *rt, FILE *out)
 		fprintf(out, "usdt:            %u probes\n", rt->nusdt);
 	fprintf(out, "code dealloc:    %s\n", rt->code_dealloc ? "found (PyCode_Type.tp_dealloc)" :
 							"not found");
+	print_sites(rt, out);
 	fprintf(out, "mechanisms:\n");
 	for (i = 0; i < MECH_COUNT; i++)
 		fprintf(out, "  %-11s %-4s %s\n", mech_name(i), rt->mech[i].ok ? "yes" : "no",
@@ -98,6 +166,25 @@ static int print_json(const struct pyrt *rt, FILE *out, cJSON *pats)
 	}
 	if (rt->frame_clear)
 		cJSON_AddStringToObject(root, "frame_end", rt->frame_clear_sym);
+	h = cJSON_AddArrayToObject(root, "probe_points");
+	{
+		struct site_ref v[PYRT_MAX_HANDLERS + 5];
+		size_t n = site_refs(rt, v, ARRAY_SIZE(v));
+
+		for (i = 0; h && i < n; i++) {
+			const struct probe_site *ps = v[i].site;
+			cJSON *o = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(o, "point", v[i].what);
+			cJSON_AddItemToObject(o, "entry", hex(ps->start + rt->bias));
+			cJSON_AddItemToObject(o, "address", hex(ps->addr + rt->bias));
+			cJSON_AddNumberToObject(o, "offset", (double)(ps->addr - ps->start));
+			cJSON_AddStringToObject(o, "instruction", ps->insn);
+			cJSON_AddBoolToObject(o, "emulated", ps->emulated);
+			cJSON_AddStringToObject(o, "why", ps->why);
+			cJSON_AddItemToArray(h, o);
+		}
+	}
 	cJSON_AddNumberToObject(root, "usdt_probes", rt->nusdt);
 	cJSON_AddBoolToObject(root, "usdt_function_return", rt->has_usdt_return);
 	mechs = cJSON_AddObjectToObject(root, "mechanisms");

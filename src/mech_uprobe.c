@@ -2,6 +2,7 @@
 #include "mech_uprobe.h"
 #include "pshash.h"
 #include "pyscope.skel.h"
+#include "ulink.h"
 #include "util.h"
 
 #include <bpf/bpf.h>
@@ -13,10 +14,10 @@
 #include <string.h>
 #include <linux/hw_breakpoint.h>
 #include <linux/perf_event.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define MAX_LINKS 16
 #define MAX_WATCHES 4		/* x86 has 4 debug registers per CPU */
 
 /* One watched byte: a breakpoint event per CPU, each running on_breakpoint. */
@@ -29,8 +30,9 @@ struct watch {
 
 struct tracer {
 	struct pyscope_bpf *skel;
-	struct bpf_link *links[MAX_LINKS];
-	int nlinks;
+	struct ulinks links;
+	struct probe_point probes[PLAN_MAX_PROBES];
+	size_t nprobes;
 	/* profile: a CPU-clock event per CPU, and the sched_switch link */
 	int *sample_fds;
 	struct bpf_link **sample_links;
@@ -44,7 +46,86 @@ struct tracer {
 	struct plan plan;
 	int ncpu;
 	int verbose;
+	char vlog[12][512];		/* verifier statistics, with -vv */
 };
+
+/* The program for each probe role. */
+static struct bpf_program *role_prog(struct pyscope_bpf *s, enum probe_role r)
+{
+	switch (r) {
+	case PROBE_EVAL_ENTRY:
+		return s->progs.on_eval_entry;
+	case PROBE_EVAL_RETURN:
+		return s->progs.on_eval_return;
+	case PROBE_RESUME:
+		return s->progs.on_resume;
+	case PROBE_FRAME_CLEAR:
+		return s->progs.on_frame_clear;
+	case PROBE_USDT_RETURN:
+		return s->progs.on_frame_exit_cur;
+	case PROBE_CODE_DEALLOC:
+		return s->progs.on_code_dealloc;
+	case PROBE_TYPE_DEALLOC:
+		return s->progs.on_type_dealloc;
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * Load only the programs this plan attaches (verifying the others cost up
+ * to 150 ms on 3.13), each for the kind of link it will get.
+ */
+static void select_programs(struct tracer *t)
+{
+	struct pyscope_bpf *s = t->skel;
+	struct bpf_program *prog;
+	size_t i;
+
+	bpf_object__for_each_program(prog, s->obj) {
+		bool used = false;
+
+		for (i = 0; i < t->nprobes; i++)
+			used |= role_prog(s, t->probes[i].role) == prog;
+		bpf_program__set_autoload(prog, used);
+		if (used && t->links.multi)
+			ulink_prepare_multi(prog);
+	}
+	/* perf-event and tracepoint programs */
+	bpf_program__set_autoload(s->progs.on_breakpoint, t->rt->mech[MECH_BREAKPOINT].ok);
+	bpf_program__set_autoload(s->progs.on_cpu_sample, t->opts.prof_hz > 0);
+	bpf_program__set_autoload(s->progs.on_switch, t->opts.prof_offcpu);
+}
+
+/* With -vv, the verifier's statistics per program (log level 4). */
+static void verifier_stats_setup(struct tracer *t)
+{
+	struct bpf_program *prog;
+	size_t k = 0;
+
+	bpf_object__for_each_program(prog, t->skel->obj) {
+		if (k >= ARRAY_SIZE(t->vlog) || !bpf_program__autoload(prog))
+			continue;
+		bpf_program__set_log_buf(prog, t->vlog[k++], sizeof(t->vlog[0]));
+		bpf_program__set_log_level(prog, 4);
+	}
+}
+
+static void verifier_stats_print(struct tracer *t)
+{
+	struct bpf_program *prog;
+	size_t k = 0;
+
+	bpf_object__for_each_program(prog, t->skel->obj) {
+		char *l, *save = NULL;
+
+		if (k >= ARRAY_SIZE(t->vlog) || !bpf_program__autoload(prog))
+			continue;
+		for (l = strtok_r(t->vlog[k++], "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+			if (str_starts(l, "processed") || str_starts(l, "verification time"))
+				debug(t->verbose, "verifier: %s: %s", bpf_program__name(prog), l);
+	}
+}
 
 static int set_names(struct tracer *t, const struct patterns *ps)
 {
@@ -96,6 +177,13 @@ int tracer__open(struct tracer **out, const struct pyrt *rt, const struct patter
 		snprintf(err, errlen, "cannot count CPUs");
 		goto fail;
 	}
+	t->nprobes = plan_probes(rt, plan, t->probes);
+	t->links.multi = ulink_multi_supported();
+	if (t->links.multi)
+		debug(t->verbose, "attach: uprobe_multi links, one per program");
+	else
+		debug(t->verbose, "attach: this kernel has no uprobe_multi links (Linux 6.6+): one "
+		      "perf-event uprobe per probe; detaching waits a grace period per probe");
 	t->skel = pyscope_bpf__open();
 	if (!t->skel) {
 		ret = -errno;
@@ -118,45 +206,15 @@ int tracer__open(struct tracer **out, const struct pyrt *rt, const struct patter
 	t->skel->rodata->hash_new = ps_hash_str("__new__");
 	t->skel->rodata->class_patterns = classes;
 	t->skel->rodata->capture_args = o->capture_args;
-	/* load only what the plan can attach: each program costs verification time */
-	bpf_program__set_autoload(t->skel->progs.on_eval_entry, plan->mech == MECH_EVAL);
-	bpf_program__set_autoload(t->skel->progs.on_eval_return, plan->exit == EXIT_URETPROBE);
-	bpf_program__set_autoload(t->skel->progs.on_resume, plan->mech == MECH_RESUME);
-	bpf_program__set_autoload(t->skel->progs.on_frame_clear, plan->exit == EXIT_FRAME_CLEAR);
-	bpf_program__set_autoload(t->skel->progs.on_frame_exit_cur,
-				  plan->exit == EXIT_USDT_RETURN);
-	bpf_program__set_autoload(t->skel->progs.on_breakpoint, rt->mech[MECH_BREAKPOINT].ok);
-	bpf_program__set_autoload(t->skel->progs.on_cpu_sample, o->prof_hz > 0);
-	bpf_program__set_autoload(t->skel->progs.on_switch, o->prof_offcpu);
 	t->skel->rodata->prof_on = o->prof_hz > 0 || o->prof_offcpu;
 	t->skel->rodata->prof_all = o->prof_all;
 	t->skel->rodata->prof_offcpu = o->prof_offcpu;
-	if (getenv("PYSCOPE_VERIFIER_STATS")) {
-		/* verifier statistics per program, for tuning load time */
-		struct bpf_program *prog;
-
-		bpf_object__for_each_program(prog, t->skel->obj) {
-			static char logs[16][4096];
-			static int nlog;
-
-			if (nlog < 16) {
-				bpf_program__set_log_buf(prog, logs[nlog++], sizeof(logs[0]));
-				bpf_program__set_log_level(prog, 4);
-			}
-		}
-	}
+	select_programs(t);
+	if (t->verbose >= 2 && !getenv("PYSCOPE_VERIFIER_LOG"))
+		verifier_stats_setup(t);
 	ret = pyscope_bpf__load(t->skel);
-	if (!ret && getenv("PYSCOPE_VERIFIER_STATS")) {
-		struct bpf_program *prog;
-
-		bpf_object__for_each_program(prog, t->skel->obj) {
-			size_t sz = 0;
-			const char *log = bpf_program__log_buf(prog, &sz);
-
-			if (log && log[0])
-				fprintf(stderr, "%s: %s", bpf_program__name(prog), log);
-		}
-	}
+	if (!ret && t->verbose >= 2 && !getenv("PYSCOPE_VERIFIER_LOG"))
+		verifier_stats_print(t);
 	if (ret) {
 		snprintf(err, errlen, "cannot load the BPF programs: %s%s", strerror(-ret),
 			 ret == -EPERM ? " (needs CAP_BPF and CAP_PERFMON, or root)" : "");
@@ -181,92 +239,63 @@ fail:
 	return ret;
 }
 
-struct probe {
-	uint64_t vaddr;
-	struct bpf_program *prog;
-	bool ret;
-	uint64_t sema;		/* USDT semaphore vaddr, 0 if none */
-	const char *what;
-};
-
-static int attach_one(struct tracer *t, const struct probe *p, char *err, size_t errlen)
+/* Which attach step a probe belongs to (enum attach_what). */
+static unsigned role_step(enum probe_role r)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = p->ret);
-	uint64_t off, sema_off = 0;
-	struct bpf_link *l;
-
-	if (t->nlinks >= MAX_LINKS) {
-		snprintf(err, errlen, "too many probes");
-		return -E2BIG;
+	switch (r) {
+	case PROBE_EVAL_ENTRY:
+	case PROBE_RESUME:
+		return ATTACH_ENTRY;
+	case PROBE_EVAL_RETURN:
+	case PROBE_FRAME_CLEAR:
+	case PROBE_USDT_RETURN:
+		return ATTACH_EXIT;
+	default:
+		return ATTACH_DEALLOC;
 	}
-	if (elf_file__vaddr_to_off(t->rt->ef, p->vaddr, &off) ||
-	    (p->sema && elf_file__vaddr_to_off(t->rt->ef, p->sema, &sema_off))) {
-		snprintf(err, errlen, "%s: address 0x%lx is not in the file", p->what,
-			 (unsigned long)p->vaddr);
-		return -EINVAL;
-	}
-	opts.ref_ctr_offset = sema_off;
-	l = bpf_program__attach_uprobe_opts(p->prog, t->rt->pid, t->rt->open_path, off, &opts);
-	if (!l) {
-		int e = -errno;
-
-		snprintf(err, errlen, "cannot attach %s at %s+0x%lx: %s%s", p->what, t->rt->path,
-			 (unsigned long)off, strerror(-e),
-			 e == -EPERM || e == -EACCES ? " (uprobes need CAP_SYS_ADMIN, or root)" :
-			 "");
-		return e;
-	}
-	debug(t->verbose, "attached %s at %s+0x%lx", p->what, t->rt->path, (unsigned long)off);
-	t->links[t->nlinks++] = l;
-	return 0;
 }
 
 int tracer__attach(struct tracer *t, unsigned what, char *err, size_t errlen)
 {
-	struct pyscope_bpf *s = t->skel;
-	const struct pyrt *rt = t->rt;
-	struct probe probes[MAX_LINKS];
-	int n = 0, i, ret, first = t->nlinks;
+	struct ulink_probe up[PLAN_MAX_PROBES];
+	const struct probe_point *sel[PLAN_MAX_PROBES];
+	size_t i, n = 0;
+	int ret;
 
-	if (t->plan.mech == MECH_EVAL) {
-		if (what & ATTACH_ENTRY)
-			probes[n++] = (struct probe){ rt->eval, s->progs.on_eval_entry, false, 0,
-						      "_PyEval_EvalFrameDefault entry" };
-		if ((what & ATTACH_EXIT) && t->plan.exit == EXIT_URETPROBE)
-			probes[n++] = (struct probe){ rt->eval, s->progs.on_eval_return, true, 0,
-						      "_PyEval_EvalFrameDefault return" };
-	} else if (t->plan.mech == MECH_RESUME) {
-		for (i = 0; (what & ATTACH_ENTRY) && i < (int)rt->nhandlers; i++)
-			probes[n++] = (struct probe){ rt->handlers[i], s->progs.on_resume, false, 0,
-						      rt->handler_ops[i] };
-		if ((what & ATTACH_EXIT) && t->plan.exit == EXIT_FRAME_CLEAR)
-			probes[n++] = (struct probe){ rt->frame_clear, s->progs.on_frame_clear,
-						      false, 0, rt->frame_clear_sym };
-		else if ((what & ATTACH_EXIT) && t->plan.exit == EXIT_USDT_RETURN)
-			probes[n++] = (struct probe){ rt->usdt_return.pc,
-						      s->progs.on_frame_exit_cur, false,
-						      rt->usdt_return.sema, "python:function__return" };
-	} else {
+	if (!t->nprobes) {
 		snprintf(err, errlen, "mechanism %s is not handled by the uprobe tracer",
 			 mech_name(t->plan.mech));
 		return -ENOTSUP;
 	}
-	if ((what & ATTACH_DEALLOC) && rt->code_dealloc)
-		probes[n++] = (struct probe){ rt->code_dealloc, s->progs.on_code_dealloc, false, 0,
-					      "code object dealloc" };
-	if ((what & ATTACH_DEALLOC) && rt->type_dealloc)
-		probes[n++] = (struct probe){ rt->type_dealloc, s->progs.on_type_dealloc, false, 0,
-					      "type object dealloc" };
-	for (i = 0; i < n; i++) {
-		ret = attach_one(t, &probes[i], err, errlen);
-		if (ret) {
-			/* nothing of this call stays attached */
-			while (t->nlinks > first)
-				bpf_link__destroy(t->links[--t->nlinks]);
-			return ret;
-		}
+	for (i = 0; i < t->nprobes; i++) {
+		const struct probe_point *p = &t->probes[i];
+
+		/* the frame-end probe only where the plan times calls */
+		if (role_step(p->role) == ATTACH_EXIT && t->plan.exit == EXIT_NONE)
+			continue;
+		if (role_step(p->role) & what)
+			sel[n++] = p;
 	}
-	return 0;
+	for (i = 0; i < n; i++) {
+		const struct probe_point *p = sel[i];
+		uint64_t off = 0, ref = 0;
+
+		if (elf_file__vaddr_to_off(t->rt->ef, p->vaddr, &off) ||
+		    (p->sema && elf_file__vaddr_to_off(t->rt->ef, p->sema, &ref))) {
+			snprintf(err, errlen, "%s: address 0x%lx is not in the file", p->what,
+				 (unsigned long)p->vaddr);
+			return -EINVAL;
+		}
+		up[i] = (struct ulink_probe){ .prog = role_prog(t->skel, p->role), .off = off,
+					      .ref_ctr_off = ref, .ret = p->ret, .what = p->what };
+	}
+	if (!n)
+		return 0;
+	ret = ulinks_attach(&t->links, t->rt->open_path, t->rt->pid, up, n, err, errlen);
+	for (i = 0; !ret && i < n; i++)
+		debug(t->verbose, "attached %s at %s+0x%lx", sel[i]->what, t->rt->path,
+		      (unsigned long)up[i].off);
+	return ret;
 }
 
 static void watch_free(struct watch *w)
@@ -403,26 +432,21 @@ static void lower_kind(struct tracer *t, uint64_t addr, uint32_t id, uint32_t ki
 static int on_event(void *ctx, void *data, size_t len)
 {
 	struct tracer *t = ctx;
-	__u32 type;
+	uint32_t kind = 0;
+	int ret = model__add_record(t->m, data, len, &kind);
+	const struct ps_ev_code *ev = data;
 
-	if (len < sizeof(type))
+	if (ret < 0 || ((const struct ps_ev_code *)data)->type != PS_EV_CODE)
 		return 0;
-	memcpy(&type, data, sizeof(type));
-	if (type == PS_EV_CODE && len >= sizeof(struct ps_ev_code)) {
-		const struct ps_ev_code *ev = data;
-		uint32_t kind = model__add_code(t->m, ev);
+	if (t->verbose) {
 		const struct code_info *ci = model__code(t->m, ev->code_id);
 
 		debug(t->verbose, "code %u: %s (%s) module '%s' %s:%u kind %u -> %u", ev->code_id,
 		      ci ? ci->qualname : ev->qualname, ci && ci->qual_known ? "known" : "unresolved",
-		      ev->module, ev->filename, ev->firstlineno, ev->kind, kind);
-		if (kind != ev->kind)
-			lower_kind(t, ev->code_addr, ev->code_id, kind);
-	} else if (type == PS_EV_AGG && len >= sizeof(struct ps_ev_agg)) {
-		model__add_agg(t->m, data);
-	} else if (type == PS_EV_STACK && len >= sizeof(struct ps_ev_stack)) {
-		model__add_stack(t->m, data);
+		      ev->module, ev->filename, ev->firstlineno, ev->kind, ret ? kind : ev->kind);
 	}
+	if (ret == 1)
+		lower_kind(t, ev->code_addr, ev->code_id, kind);
 	return 0;
 }
 
@@ -574,12 +598,19 @@ static void profile_stop(struct tracer *t)
 
 void tracer__detach(struct tracer *t)
 {
-	profile_stop(t);
-	int i;
+	uint64_t t0 = now_ns();
+	int n;
 
-	for (i = 0; i < t->nlinks; i++)
-		bpf_link__destroy(t->links[i]);
-	t->nlinks = 0;
+	profile_stop(t);
+	n = ulinks_detach(&t->links);
+
+	if (n) {
+		struct rusage ru;
+
+		getrusage(RUSAGE_SELF, &ru);
+		debug(t->verbose, "detach: %d link(s) removed in %.1f ms; peak RSS %ld KiB", n,
+		      (double)(now_ns() - t0) / 1e6, ru.ru_maxrss);
+	}
 }
 
 void tracer__close(struct tracer *t)

@@ -497,6 +497,30 @@ void model__set_agg_hook(struct model *m, agg_hook_fn fn, void *ctx)
 	m->hook_ctx = ctx;
 }
 
+int model__add_record(struct model *m, const void *data, size_t len, uint32_t *kind)
+{
+	__u32 type;
+
+	if (len < sizeof(type))
+		return -EINVAL;
+	memcpy(&type, data, sizeof(type));
+	if (type == PS_EV_CODE && len >= sizeof(struct ps_ev_code)) {
+		const struct ps_ev_code *ev = data;
+
+		*kind = model__add_code(m, ev);
+		return *kind != ev->kind;
+	}
+	if (type == PS_EV_AGG && len >= sizeof(struct ps_ev_agg)) {
+		model__add_agg(m, data);
+		return 0;
+	}
+	if (type == PS_EV_STACK && len >= sizeof(struct ps_ev_stack)) {
+		model__add_stack(m, data);
+		return 0;
+	}
+	return -EINVAL;
+}
+
 void model__set_stats(struct model *m, uint32_t agg_id, const struct ps_stats *st)
 {
 	if (agg_id < m->aggs_cap)

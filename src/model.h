@@ -9,6 +9,7 @@
 #define PYSCOPE_MODEL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "hist.h"
 #include "pattern.h"
@@ -83,6 +84,14 @@ void model__agg_site(const struct model *m, const struct agg_info *a, char *wher
 		     char *func, size_t flen);
 /* "(T1, T2, **{k})" for an aggregate, leaving out self when skip_self. */
 void model__agg_sig(const struct agg_info *a, bool skip_self, char *buf, size_t n);
+/*
+ * One ring-buffer record from the kernel, whatever its type.  Returns 1 when
+ * it is a code record whose kind the model lowered (*kind: the new one, for
+ * the kernel's copy), 0 when nothing more is to be done, -EINVAL for a
+ * record too short for its type or of an unknown type.  Stack records
+ * (PS_EV_STACK) are taken too.
+ */
+int model__add_record(struct model *m, const void *data, size_t len, uint32_t *kind);
 void model__set_stats(struct model *m, uint32_t agg_id, const struct ps_stats *st);
 void model__set_counter(struct model *m, unsigned which, uint64_t v);
 uint64_t model__counter(const struct model *m, unsigned which);

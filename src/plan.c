@@ -64,3 +64,36 @@ int plan_make(const struct pyrt *rt, enum ps_via via, struct plan *out, char *er
 		 plan_exit_str(out->exit));
 	return 0;
 }
+
+size_t plan_probes(const struct pyrt *rt, const struct plan *p, struct probe_point *out)
+{
+	size_t n = 0;
+	unsigned i;
+
+	if (p->mech == MECH_EVAL) {
+		/* the uretprobe needs the entry: eval_site never moves (SITE_FIXED) */
+		out[n++] = (struct probe_point){ PROBE_EVAL_ENTRY, rt->eval_site.addr, 0, false,
+						 "_PyEval_EvalFrameDefault entry" };
+		out[n++] = (struct probe_point){ PROBE_EVAL_RETURN, rt->eval_site.addr, 0, true,
+						 "_PyEval_EvalFrameDefault return" };
+	} else if (p->mech == MECH_RESUME) {
+		for (i = 0; i < rt->nhandlers && i < PYRT_MAX_HANDLERS; i++)
+			out[n++] = (struct probe_point){ PROBE_RESUME, rt->handler_site[i].addr, 0,
+							 false, rt->handler_ops[i] };
+		if (p->exit == EXIT_FRAME_CLEAR)
+			out[n++] = (struct probe_point){ PROBE_FRAME_CLEAR, rt->frame_clear_site.addr,
+							 0, false, rt->frame_clear_sym };
+		else if (p->exit == EXIT_USDT_RETURN)
+			out[n++] = (struct probe_point){ PROBE_USDT_RETURN,
+							 rt->usdt_return_site.addr,
+							 rt->usdt_return.sema, false,
+							 "python:function__return" };
+	}
+	if (n && rt->code_dealloc)
+		out[n++] = (struct probe_point){ PROBE_CODE_DEALLOC, rt->code_dealloc_site.addr, 0,
+						 false, "code object dealloc" };
+	if (n && rt->type_dealloc)
+		out[n++] = (struct probe_point){ PROBE_TYPE_DEALLOC, rt->type_dealloc_site.addr, 0,
+						 false, "type object dealloc" };
+	return n;
+}

@@ -253,6 +253,91 @@ static void find_handlers(struct pyrt *rt)
 	}
 }
 
+/*
+ * The eval loop's code: its symbol, the cold parts the compiler split off
+ * (".cold" symbols when unstripped; otherwise found by following branches),
+ * and every opcode handler as a computed-goto entry.
+ */
+static struct code_index *eval_index(struct pyrt *rt)
+{
+	struct code_span spans[8];
+	struct code_index *ci = NULL;
+	uint64_t tab[256];
+	size_t i, n = 0, ntab = 0;
+	const size_t len = strlen("_PyEval_EvalFrameDefault.cold");
+
+	if (!rt->eval || !rt->eval_size)
+		return NULL;	/* its extent is unknown: nothing can be proven */
+	spans[n++] = (struct code_span){ rt->eval, rt->eval + rt->eval_size };
+	for (i = 0; i < elf_file__nsyms(rt->ef) && n < ARRAY_SIZE(spans); i++) {
+		const struct elf_sym *s = elf_file__sym_at(rt->ef, i);
+
+		if (s->value && s->size && !strncmp(s->name, "_PyEval_EvalFrameDefault.cold", len))
+			spans[n++] = (struct code_span){ s->value, s->value + s->size };
+	}
+	if (rt->opcode_targets && !elf_file__read_ptrs(rt->ef, rt->opcode_targets, tab, 256))
+		ntab = 256;
+	if (code_index__build(rt->ef, spans, n, tab, ntab, &ci))
+		return NULL;
+	return ci;
+}
+
+/*
+ * A function entry whose probe reads argument registers: move only if the
+ * entry is single-stepped and the function's extent is known.
+ */
+static void choose_func_site(struct pyrt *rt, uint64_t addr, unsigned rules,
+			     struct probe_site *site)
+{
+	const struct elf_sym *s = NULL;
+	struct code_index *ci = NULL;
+	struct code_span span;
+	size_t i;
+
+	probesite_choose(rt->ef, NULL, addr, rules, &rt->emu, site);
+	if (site->emulated || (rules & SITE_FIXED))
+		return;
+	for (i = 0; i < elf_file__nsyms(rt->ef) && !s; i++) {
+		const struct elf_sym *c = elf_file__sym_at(rt->ef, i);
+
+		if (c->value == addr && c->size)
+			s = c;
+	}
+	span = (struct code_span){ addr, s ? addr + s->size : addr };
+	if (!s || code_index__build(rt->ef, &span, 1, NULL, 0, &ci))
+		return;
+	probesite_choose(rt->ef, ci, addr, rules, &rt->emu, site);
+	code_index__free(ci);
+}
+
+static void choose_sites(struct pyrt *rt)
+{
+	struct code_index *ci = NULL;
+	unsigned i;
+
+	emu_caps_running(&rt->emu);
+	if (rt->nhandlers) {
+		ci = eval_index(rt);
+		rt->index_insns = code_index__ninsns(ci);
+		rt->index_targets = code_index__ntargets(ci);
+	}
+	for (i = 0; i < rt->nhandlers; i++)
+		probesite_choose(rt->ef, ci, rt->handlers[i], 0, &rt->emu, &rt->handler_site[i]);
+	code_index__free(ci);
+	/* the uretprobe shares the entry probe: both must stay at the entry */
+	if (rt->eval)
+		choose_func_site(rt, rt->eval, SITE_FIXED | SITE_KEEP_RDI | SITE_KEEP_RSI,
+				 &rt->eval_site);
+	if (rt->frame_clear)
+		choose_func_site(rt, rt->frame_clear, SITE_KEEP_RDI, &rt->frame_clear_site);
+	if (rt->has_usdt_return)
+		choose_func_site(rt, rt->usdt_return.pc, SITE_FIXED, &rt->usdt_return_site);
+	if (rt->code_dealloc)
+		choose_func_site(rt, rt->code_dealloc, SITE_KEEP_RDI, &rt->code_dealloc_site);
+	if (rt->type_dealloc)
+		choose_func_site(rt, rt->type_dealloc, SITE_KEEP_RDI, &rt->type_dealloc_site);
+}
+
 /* tp_dealloc of a static type object, read from the file with relocations. */
 static uint64_t type_dealloc_of(const struct pyrt *rt, const char *type_sym)
 {
@@ -448,6 +533,7 @@ int pyrt__from_file(const char *open_path, const char *target_path, struct pyrt 
 	rt->has_usdt_entry = elf_file__usdt_find(rt->ef, "python", "function__entry") != NULL;
 	if (rt->off.frame_kind == PYFRAME_INTERP)
 		find_handlers(rt);
+	choose_sites(rt);
 	assess_mechanisms(rt);
 	*out = rt;
 	return 0;

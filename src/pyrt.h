@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include "elf_file.h"
 #include "offsets.h"
+#include "probesite.h"
 
 enum ps_mech {
 	MECH_EVAL = 0,		/* uprobe + uretprobe on _PyEval_EvalFrameDefault */
@@ -60,6 +61,16 @@ struct pyrt {
 	struct usdt_note usdt_return;	/* function__return, if the build has it */
 	bool has_usdt_return, has_usdt_entry;
 	unsigned nusdt;
+
+	/*
+	 * Where each probe goes (src/probesite.h): an instruction the kernel
+	 * emulates when one is provably equivalent to the entry, else the entry.
+	 */
+	struct emu_caps emu;
+	struct probe_site handler_site[PYRT_MAX_HANDLERS];
+	struct probe_site eval_site, frame_clear_site, usdt_return_site;
+	struct probe_site code_dealloc_site, type_dealloc_site;
+	size_t index_insns, index_targets;	/* the eval loop's code index, for info */
 
 	struct mech_status mech[MECH_COUNT];
 

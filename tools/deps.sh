@@ -2,8 +2,8 @@
 # Install the Debian packages pyscope needs, only those that are missing.
 set -eu
 # libclang-rt-14-dev: libFuzzer and the sanitizer runtimes (make fuzz); valgrind: make memcheck
-PKGS="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcjson-dev libcmocka-dev python3.11
-      libclang-rt-14-dev valgrind"
+PKGS="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcjson-dev libcapstone-dev libcmocka-dev
+      python3.11 libclang-rt-14-dev valgrind"
 missing=""
 for p in $PKGS; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -991,6 +991,139 @@ def t_check(ctx, py, tmp):
         raise Fail("exits during check: exit %d, out %r" % (code, out))
 
 
+# -- probe placement and attach/detach (issue #6) --------------------------------
+
+def t_probe_points(ctx, py, tmp):
+    """info names the instruction chosen for every probe point, and why."""
+    r = run([ctx.pyscope, "info", "--format", "json", "--", py, "-c", "pass"])
+    if r.returncode != 0:
+        raise Fail("info failed: %s" % r.stderr)
+    info = json.loads(r.stdout)
+    pts = info.get("probe_points") or []
+    if not pts:
+        raise Fail("no probe_points in info")
+    for p in pts:
+        if not p["instruction"] or not p["why"] or int(p["address"], 16) - int(p["entry"], 16) \
+                != p["offset"]:
+            raise Fail("incomplete probe point: %s" % p)
+    text = run([ctx.pyscope, "info", "--", py, "-c", "pass"]).stdout
+    if "probe points:" not in text or ("emulated" not in text and "single-stepped" not in text):
+        raise Fail("text info does not show the probe points:\n" + text)
+    if info["mechanisms"]["resume"]["available"]:
+        # on every build here, some RESUME handler is probed past its entry, emulated
+        moved = [p for p in pts if "RESUME" in p["point"] and p["emulated"] and p["offset"] > 0]
+        if not moved:
+            raise Fail("no RESUME handler probed on an emulated instruction: %s" % pts)
+        for p in pts:
+            if "RESUME" in p["point"] and not p["emulated"] and "also entered" not in p["why"]:
+                raise Fail("single-stepped RESUME probe without a reason: %s" % p)
+
+
+def read_bytes(pid, addrs):
+    with open("/proc/%d/mem" % pid, "rb") as f:
+        out = []
+        for a in addrs:
+            f.seek(a)
+            out.append(f.read(1))
+        return out
+
+
+def our_links(pid):
+    """bpf link ids held by process pid (from its fdinfo)."""
+    ids = []
+    fddir = "/proc/%d/fdinfo" % pid
+    for fd in os.listdir(fddir):
+        try:
+            with open(os.path.join(fddir, fd)) as f:
+                info = f.read()
+        except OSError:
+            continue
+        for line in info.splitlines():
+            if line.startswith("link_id:"):
+                ids.append(int(line.split()[1]))
+    return ids
+
+
+def t_detach_clean(ctx, py, tmp, env_extra=None):
+    """-p, then detach: the target's code is back as it was, and no link, uprobe event or
+    pinned object is left behind.  While armed, the breakpoints are visible (so the
+    checks can fail)."""
+    env = dict(os.environ, **(env_extra or {}))
+    proc = start_long_running(py, tmp)
+    try:
+        r = run([ctx.pyscope, "info", "--format", "json", "-p", str(proc.pid)])
+        addrs = [int(p["address"], 16) for p in json.loads(r.stdout)["probe_points"]]
+        before = read_bytes(proc.pid, addrs)
+        tr = subprocess.Popen([ctx.pyscope, "trace", "-v", "-p", str(proc.pid), "-e",
+                               "tick=__main__:tick", "-d", "1s", "-o", os.path.join(tmp, "r")],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              universal_newlines=True, env=env)
+        errlines = []
+        while True:
+            line = tr.stderr.readline()
+            if not line:
+                raise Fail("pyscope exited before arming: %s" % "".join(errlines)[-500:])
+            errlines.append(line)
+            if "tracing pid" in line:
+                break
+        during = read_bytes(proc.pid, addrs)
+        links = our_links(tr.pid)
+        errlines.append(tr.stderr.read())
+        tr.wait(timeout=60)
+        log = "".join(errlines)
+        if tr.returncode != 0:
+            raise Fail("pyscope exited %d: %s" % (tr.returncode, log[-500:]))
+        armed = [hex(a) for a, b in zip(addrs, during) if b != b"\xcc"]
+        # a probe that two programs share (eval entry and return) is one breakpoint
+        if armed:
+            raise Fail("no breakpoint while armed at %s" % armed)
+        after = read_bytes(proc.pid, addrs)
+        if after != before:
+            raise Fail("code not restored after detach: %s -> %s" % (before, after))
+        if proc.poll() is not None:
+            raise Fail("the target died")
+        left = [i for i in links if run(["bpftool", "link", "show", "id", str(i)]).returncode == 0]
+        if left:
+            raise Fail("bpf links left behind: %s" % left)
+        ev = "/sys/kernel/tracing/uprobe_events"
+        if os.path.exists(ev):
+            with open(ev) as f:
+                mine = [l for l in f if str(proc.pid) in l or "pyscope" in l]
+            if mine:
+                raise Fail("uprobe events left behind: %s" % mine)
+        names = {"codes", "code_sent", "names", "classnames", "class_types", "aggs", "stats",
+                 "inflight", "callers", "counters", "events", "scratch_map", "tstates"}
+        if os.path.isdir("/sys/fs/bpf"):
+            pinned = [f for f in os.listdir("/sys/fs/bpf") if f in names or "pyscope" in f]
+            if pinned:
+                raise Fail("pinned objects left behind: %s" % pinned)
+        if "link(s) removed" not in log:
+            raise Fail("-v does not report the detach: %s" % log[-300:])
+        return log
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def t_perf_fallback(ctx, py, tmp):
+    """Without uprobe_multi links (forced), perf-event uprobes count the same and detach
+    as cleanly; -v says which attach is used."""
+    env = {"PYSCOPE_NO_UPROBE_MULTI": "1"}
+    log = t_detach_clean(ctx, py, tmp, env)
+    if "no uprobe_multi" not in log:
+        raise Fail("-v does not say the fallback is used: %s" % log[-300:])
+    pat = os.path.join(APPS, "micro_calls.json")
+    script = os.path.join(APPS, "micro_calls.py")
+    out = os.path.join(tmp, "fallback.json")
+    r = run([ctx.pyscope, "trace", "--format", "json", "-o", out, "-f", pat, "--", py, script],
+            cwd=APPS, env=dict(os.environ, **env))
+    if r.returncode != 0:
+        raise Fail("pyscope exited %d: %s" % (r.returncode, r.stderr[-500:]))
+    with open(out) as f:
+        rep = json.load(f)
+    compare(rep, oracle(py, pat, [script], APPS, tmp, "fallback"))
+
+
 # -- runner -------------------------------------------------------------------
 
 class Ctx:
@@ -1042,6 +1175,12 @@ def build_tests(ctx):
         tests.append(("paths/" + label, lambda tmp, py=py: t_paths(ctx, py, tmp)))
         tests.append(("outputs/" + label, lambda tmp, py=py: t_outputs(ctx, py, tmp)))
         tests.append(("profile/" + label, lambda tmp, py=py: t_profile(ctx, py, tmp)))
+    for label, py in interpreters():
+        tests.append(("probe-points/" + label, lambda tmp, py=py: t_probe_points(ctx, py, tmp)))
+        if label in ("py3.8.18", "py3.13.0", "debian3.11"):
+            tests.append(("detach/" + label, lambda tmp, py=py: t_detach_clean(ctx, py, tmp)))
+        if label in ("py3.10.13", "py3.12.1"):
+            tests.append(("fallback/" + label, lambda tmp, py=py: t_perf_fallback(ctx, py, tmp)))
     return tests
 
 

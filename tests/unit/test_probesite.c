@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Probe-site choice: the kernel's emulation rules on encoded instructions,
+ * then the choice on hand-written code in this test binary (assembled below,
+ * read back from /proc/self/exe), then on the installed interpreters.
+ */
+#include "testutil.h"
+#include "elf_file.h"
+#include "probesite.h"
+#include "pyrt.h"
+
+static const struct emu_caps old_kernel = { .nopl = false };
+static const struct emu_caps new_kernel = { .nopl = true };
+
+static bool emu(const char *hex, const struct emu_caps *caps)
+{
+	uint8_t b[16];
+	size_t n = 0;
+	const char *what;
+	unsigned v;
+
+	while (*hex && n < sizeof(b) && sscanf(hex, "%2x", &v) == 1) {
+		b[n++] = (uint8_t)v;
+		hex += 2;
+		while (*hex == ' ')
+			hex++;
+	}
+	return x86_uprobe_emulated(b, n, caps, &what);
+}
+
+static void test_emulation_rules(void **state)
+{
+	(void)state;
+	/* branch_setup_xol_ops: jmp, call, jcc, short and near */
+	assert_true(emu("eb 05", &old_kernel));
+	assert_true(emu("e9 00 01 00 00", &old_kernel));
+	assert_true(emu("e8 00 01 00 00", &old_kernel));
+	assert_true(emu("74 12", &old_kernel));
+	assert_true(emu("0f 85 00 01 00 00", &old_kernel));
+	/* 16-bit branches are refused outright */
+	assert_false(emu("66 e9 00 01", &old_kernel));
+	/* push_setup_xol_ops: 1 byte, or exactly REX 0x41 */
+	assert_true(emu("53", &old_kernel));
+	assert_true(emu("41 57", &old_kernel));
+	assert_false(emu("48 53", &old_kernel));
+	assert_false(emu("66 53", &old_kernel));
+	/* nops: 0x90 always, 0f 1f /0 only where the kernel emulates every NOP */
+	assert_true(emu("90", &old_kernel));
+	assert_false(emu("41 90", &old_kernel));	/* xchg %eax,%r8d */
+	assert_false(emu("0f 1f 00", &old_kernel));
+	assert_true(emu("0f 1f 00", &new_kernel));
+	assert_true(emu("0f 1f 44 00 00", &new_kernel));
+	assert_false(emu("0f 1f 48 00", &new_kernel));	/* reg field 1: not NOPL */
+	/* cs prefix: the kernel refuses to probe it */
+	assert_false(emu("66 2e 0f 1f 84 00 00 00 00 00", &new_kernel));
+	/* what the RESUME handlers start with: single-stepped */
+	assert_false(emu("48 8b 7b 20", &new_kernel));	/* mov 0x20(%rbx),%rdi */
+	assert_false(emu("49 8d 46 02", &new_kernel));	/* lea 0x2(%r14),%rax */
+	assert_false(emu("4c 89 7d 38", &new_kernel));	/* mov %r15,0x38(%rbp) */
+	assert_false(emu("ff e0", &new_kernel));		/* jmp *%rax */
+	assert_false(emu("c3", &new_kernel));
+}
+
+/*
+ * A miniature eval loop: "handlers" entered through a table, one entered
+ * in its middle by a jump from another, one ending in an indirect jump,
+ * one starting with a push, and a function whose argument register is
+ * overwritten before its first branch.
+ */
+__asm__(".pushsection .text\n"
+	".globl ps_fix_lo\n"
+	"ps_fix_lo:\n"
+	"ps_fix_a:\n"			/* candidate: the je at +8 */
+	"	movq 0x20(%rbx), %rdi\n"
+	"	movq %r15, 0x38(%rbx)\n"
+	"	je 1f\n"
+	"	addl $1, %eax\n"
+	"1:	jmp *%rax\n"
+	"ps_fix_b:\n"			/* entered at +4 from ps_fix_c: keep the entry */
+	"	movq 0x20(%rbx), %rdi\n"
+	"ps_fix_b_mid:\n"
+	"	movq %r15, 0x38(%rbx)\n"
+	"	jne 2f\n"
+	"2:	jmp *%rax\n"
+	"ps_fix_c:\n"			/* its jne is the site; it also enters ps_fix_b */
+	"	movq %r15, 0x38(%rbx)\n"
+	"	cmpq %rax, 0x10(%rbx)\n"
+	"	jne ps_fix_b_mid\n"
+	"	jmp *%rax\n"
+	"ps_fix_d:\n"			/* no emulated instruction before the indirect jump */
+	"	movq 0x20(%rbx), %rdi\n"
+	"	leaq 2(%r14), %rax\n"
+	"	jmp *%rax\n"
+	"ps_fix_e:\n"			/* a push: emulated at the entry */
+	"	pushq %rbx\n"
+	"	movq 0x20(%rbx), %rdi\n"
+	"	jmp *%rax\n"
+	"ps_fix_f:\n"			/* %rdi is clobbered before the first branch */
+	"	movq 0x10(%rdi), %rax\n"
+	"	movl $1, %edi\n"
+	"	jne 3f\n"
+	"3:	ret\n"
+	"ps_fix_g:\n"			/* the same without the clobber: the jne */
+	"	movq 0x10(%rdi), %rax\n"
+	"	movl $1, %ecx\n"
+	"	jne 4f\n"
+	"4:	ret\n"
+	".globl ps_fix_hi\n"
+	"ps_fix_hi:\n"
+	"	nop\n"
+	".popsection\n");
+
+struct fixture {
+	struct elf_file *ef;
+	struct code_index *ci;
+	uint64_t lo, hi;
+};
+
+static uint64_t sym(const struct fixture *f, const char *name)
+{
+	const struct elf_sym *s = elf_file__sym(f->ef, name);
+
+	assert_non_null(s);
+	return s->value;
+}
+
+static int fixture_setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct code_span span;
+	uint64_t entries[6];
+	const char *names[] = { "ps_fix_a", "ps_fix_b", "ps_fix_c", "ps_fix_d", "ps_fix_e",
+				"ps_fix_f" };
+	unsigned i;
+
+	if (!f || elf_file__open("/proc/self/exe", &f->ef))
+		return -1;
+	f->lo = sym(f, "ps_fix_lo");
+	f->hi = sym(f, "ps_fix_hi");
+	for (i = 0; i < 6; i++)
+		entries[i] = sym(f, names[i]);
+	span = (struct code_span){ f->lo, f->hi };
+	if (code_index__build(f->ef, &span, 1, entries, 6, &f->ci))
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int fixture_teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	code_index__free(f->ci);
+	elf_file__free(f->ef);
+	free(f);
+	return 0;
+}
+
+static void test_choose_on_fixture(void **state)
+{
+	struct fixture *f = *state;
+	struct probe_site s;
+	uint64_t a = sym(f, "ps_fix_a"), b = sym(f, "ps_fix_b"), c = sym(f, "ps_fix_c");
+	uint64_t d = sym(f, "ps_fix_d"), e = sym(f, "ps_fix_e"), fn = sym(f, "ps_fix_f");
+	uint64_t g = sym(f, "ps_fix_g"), at, from;
+
+	/* the index knows the jump into ps_fix_b's middle, and where it comes from */
+	assert_true(code_index__entry_in(f->ci, b, b + 4, &at, &from));
+	assert_int_equal(at, b + 4);
+	assert_true(from > c && from < d);
+	assert_false(code_index__entry_in(f->ci, a, a + 8, &at, &from));
+
+	probesite_choose(f->ef, f->ci, a, 0, &new_kernel, &s);
+	assert_true(s.emulated);
+	assert_int_equal(s.addr, a + 8);
+	assert_non_null(strstr(s.insn, "je"));
+
+	probesite_choose(f->ef, f->ci, b, 0, &new_kernel, &s);
+	assert_false(s.emulated);
+	assert_int_equal(s.addr, b);
+	assert_non_null(strstr(s.why, "also entered"));
+
+	probesite_choose(f->ef, f->ci, c, 0, &new_kernel, &s);
+	assert_true(s.emulated);
+	assert_int_equal(s.addr, c + 8);
+
+	probesite_choose(f->ef, f->ci, d, 0, &new_kernel, &s);
+	assert_false(s.emulated);
+	assert_int_equal(s.addr, d);
+	assert_non_null(strstr(s.why, "prefix ends"));
+
+	probesite_choose(f->ef, f->ci, e, 0, &new_kernel, &s);
+	assert_true(s.emulated);
+	assert_int_equal(s.addr, e);
+
+	/* without an index nothing past the entry can be proven */
+	probesite_choose(f->ef, NULL, a, 0, &new_kernel, &s);
+	assert_false(s.emulated);
+	assert_int_equal(s.addr, a);
+
+	/* a probe that must stay (uretprobe, USDT) stays */
+	probesite_choose(f->ef, f->ci, a, SITE_FIXED, &new_kernel, &s);
+	assert_int_equal(s.addr, a);
+
+	/* a probe that reads %rdi cannot move past a write to it */
+	probesite_choose(f->ef, f->ci, fn, SITE_KEEP_RDI, &new_kernel, &s);
+	assert_int_equal(s.addr, fn);
+	assert_non_null(strstr(s.why, "argument register"));
+	probesite_choose(f->ef, f->ci, fn, 0, &new_kernel, &s);
+	assert_int_not_equal(s.addr, fn);
+	probesite_choose(f->ef, f->ci, g, SITE_KEEP_RDI, &new_kernel, &s);
+	assert_true(s.emulated);
+	assert_int_equal(s.addr, g + 9);
+}
+
+static const char *const interps[] = {
+	"/root/.pyenv/versions/3.11.7/lib/libpython3.11.so.1.0",
+	"/root/.pyenv/versions/3.12.1/lib/libpython3.12.so.1.0",
+	"/root/.pyenv/versions/3.13.0/lib/libpython3.13.so.1.0",
+	"/usr/bin/python3.11",
+};
+
+/*
+ * On the real eval loops: every RESUME handler is either probed on an
+ * emulated instruction, or kept at its entry because something else jumps
+ * into its prefix (3.13's RESUME_CHECK deoptimises into RESUME's middle).
+ * No other opcode handler starts inside a chosen prefix.
+ */
+static void test_real_handlers(void **state)
+{
+	unsigned i, j, k, seen = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(interps) / sizeof(interps[0]); i++) {
+		struct pyrt *rt = NULL;
+		uint64_t tab[256];
+		char err[256];
+		unsigned moved = 0;
+
+		if (access(interps[i], R_OK)) {
+			fprintf(stderr, "skip: %s not present\n", interps[i]);
+			continue;
+		}
+		seen++;
+		assert_int_equal(pyrt__from_file(interps[i], interps[i], &rt, err, sizeof(err)), 0);
+		assert_int_equal(elf_file__read_ptrs(rt->ef, rt->opcode_targets, tab, 256), 0);
+		assert_true(rt->index_insns > 1000);
+		for (j = 0; j < rt->nhandlers; j++) {
+			const struct probe_site *s = &rt->handler_site[j];
+
+			assert_int_equal(s->start, rt->handlers[j]);
+			if (!s->emulated) {
+				assert_int_equal(s->addr, s->start);
+				assert_non_null(strstr(s->why, "also entered"));
+				continue;
+			}
+			moved += s->addr > s->start;
+			assert_true(s->addr - s->start < 128);
+			for (k = 0; k < 256; k++)
+				assert_false(tab[k] > s->start && tab[k] <= s->addr);
+		}
+		assert_true(moved >= 1);
+		/* function entries all start with a push on these builds */
+		if (rt->frame_clear)
+			assert_true(rt->frame_clear_site.emulated);
+		if (rt->has_usdt_return)
+			assert_true(rt->usdt_return_site.emulated);
+		pyrt__free(rt);
+	}
+	if (!seen)
+		skip();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_emulation_rules),
+		cmocka_unit_test_setup_teardown(test_choose_on_fixture, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test(test_real_handlers),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
