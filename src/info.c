@@ -2,6 +2,7 @@
 /* pyscope info: what the target runs and which mechanisms work on it. */
 #include "caps.h"
 #include "cmds.h"
+#include "hwbp.h"
 #include "launch.h"
 #include "memread_user.h"
 #include "pattern.h"
@@ -310,6 +311,7 @@ int cmd_info(const struct config *cfg)
 		status = 2;
 		goto cleanup;
 	}
+	hwbp_check(rt);
 	if (cfg->format != FMT_TEXT) {
 		cJSON *pats = (cfg->nexprs || cfg->pattern_file) ? cJSON_CreateArray() : NULL;
 

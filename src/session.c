@@ -2,6 +2,7 @@
 #include "session.h"
 #include "caps.h"
 #include "cmds.h"
+#include "hwbp.h"
 #include "launch.h"
 #include "mech_uprobe.h"
 #include "memread_user.h"
@@ -427,6 +428,7 @@ int session__open(struct session **out, const struct config *cfg, bool count_onl
 	ret = pyrt__from_pid(s->pid, &s->rt, err, sizeof(err));
 	if (ret)
 		goto fail;
+	hwbp_check(s->rt);
 	debug(cfg->verbose, "%.1f ms: interpreter model built", (now_ns() - s->t0) / 1e6);
 	ret = plan_make(s->rt, cfg->via == VIA_BREAKPOINT ? VIA_AUTO : cfg->via, &s->plan, err,
 			sizeof(err));
