@@ -154,6 +154,8 @@ memcheck: $(OUTPUT)/pyscope $(UNIT_BINS)
 	@tests/memcheck.sh $(OUTPUT)
 
 bench: $(OUTPUT)/pyscope $(OUTPUT)/psbench
+	@command -v bpftrace >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends bpftrace; }
 	python3 tools/bench.py
 
 clean:

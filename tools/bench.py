@@ -34,6 +34,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 APPS = os.path.join(ROOT, "tests", "apps")
 PYSCOPE = os.path.join(ROOT, "build", "pyscope")
 PSBENCH = os.path.join(ROOT, "build", "psbench")
+SCRATCH = os.path.join(tempfile.gettempdir(), "pyscope-bench-%d.out" % os.getpid())
 
 WORKLOADS = [
     # name, argv for a size, small size, big size, patterns file, description
@@ -86,7 +87,7 @@ def run_untraced(py, argv):
 
 def run_pyscope(py, argv, patterns, via):
     r = run([ARGS.pyscope, "trace", "-v", "--via", via, "-f", os.path.join(APPS, patterns),
-             "-o", "/dev/null", "--", py] + argv)
+             "--force", "-o", SCRATCH, "--", py] + argv)
     out = {"t": elapsed_of(r.stderr)}
     for line in r.stderr.splitlines():
         m = re.search(r"([0-9.]+) ms: armed$", line)
@@ -231,7 +232,75 @@ def collector(runs):
     return out
 
 
-def write_doc(rows, coll, args):
+def report_calls(path):
+    with open(path) as f:
+        return sum(p["count"] for p in json.load(f)["patterns"])
+
+
+def extras(runs, flt):
+    """Costs beyond the probe points: call-path capture per pattern hit (--paths),
+    profiling at 99 Hz, and breakpoints (a never-called target; a hit)."""
+    rows = []
+    picks = [(l, py) for l, py in interpreters()
+             if l.startswith(("3.8", "3.11 (Debian)", "3.13")) and flt in l]
+    for label, py in picks:
+        info = json.loads(run([PYSCOPE, "info", "--format", "json", "--", py, "-c", "pass"]).stdout)
+        ctor = ["micro_ctor.py", "50"]
+        calls = ["micro_calls.py", "22"]
+        pat_ctor = os.path.join(APPS, "micro_ctor.json")
+        pat_calls = os.path.join(APPS, "micro_calls.json")
+        tmp = tempfile.mkdtemp(prefix="bench-")
+        out = os.path.join(tmp, "r.json")
+        res = {k: [] for k in ("u_ctor", "plain", "paths", "u_calls", "trace", "prof", "n_ctor")}
+        for _ in range(runs):
+            res["u_ctor"].append(run_untraced(py, ctor)["t"])
+            r = run([ARGS.pyscope, "trace", "-f", pat_ctor, "--format", "json", "--force",
+                     "-o", out, "--", py] + ctor)
+            res["plain"].append(elapsed_of(r.stderr))
+            res["n_ctor"].append(report_calls(out))
+            r = run([ARGS.pyscope, "trace", "--paths", "-f", pat_ctor, "--format", "json",
+                     "--force", "-o", out, "--", py] + ctor)
+            res["paths"].append(elapsed_of(r.stderr))
+            res["u_calls"].append(run_untraced(py, calls)["t"])
+            r = run([ARGS.pyscope, "trace", "-f", pat_calls, "--force", "-o", SCRATCH, "--", py] + calls)
+            res["trace"].append(elapsed_of(r.stderr))
+            r = run([ARGS.pyscope, "profile", "-F", "99", "-f", pat_calls, "--force", "-o", SCRATCH,
+                     "--", py] + calls)
+            res["prof"].append(elapsed_of(r.stderr))
+        row = {"python": label, "calls": med(res["n_ctor"])}
+        row["paths_ns"] = med([(b - a) / n * 1e9 for a, b, n in
+                               zip(res["plain"], res["paths"], res["n_ctor"])])
+        row["paths_ratio"] = med([b / a for a, b in zip(res["plain"], res["paths"])])
+        row["prof_ratio"] = med([b / a for a, b in zip(res["u_calls"], res["prof"])])
+        row["prof_vs_trace"] = med([b / a for a, b in zip(res["trace"], res["prof"])])
+        bp = info["mechanisms"]["breakpoint"]
+        if bp["available"]:
+            idle, hit = [], []
+            for _ in range(runs):
+                u = run_untraced(py, calls)["t"]
+                r = run([ARGS.pyscope, "trace", "--via", "breakpoint", "-e",
+                         "never=os:get_exec_path", "--force", "-o", SCRATCH, "--", py] + calls)
+                idle.append(elapsed_of(r.stderr) / u)
+                u = run_untraced(py, ctor)["t"]
+                r = run([ARGS.pyscope, "trace", "--via", "breakpoint", "--count-only", "-f",
+                         pat_ctor, "--format", "json", "--force", "-o", out, "--", py] + ctor)
+                hit.append((elapsed_of(r.stderr) - u) / report_calls(out) * 1e9)
+            row["bp_idle"] = med(idle)
+            row["bp_hit_ns"] = med(hit)
+        else:
+            row["bp_why"] = bp["why"]
+        print("extras: %-14s paths +%.0f ns/hit (%.2fx)  profile 99 Hz %.2fx untraced, %.2fx "
+              "trace  breakpoint %s" % (label, row["paths_ns"], row["paths_ratio"],
+                                        row["prof_ratio"], row["prof_vs_trace"],
+                                        "idle %.3fx, %.0f ns/hit" % (row["bp_idle"],
+                                                                     row["bp_hit_ns"])
+                                        if "bp_idle" in row else "n/a: " + row["bp_why"]),
+              flush=True)
+        rows.append(row)
+    return rows
+
+
+def write_doc(rows, coll, args, ext):
     kernel = os.uname().release
     L = [
         "# Benchmarks",
@@ -289,6 +358,29 @@ def write_doc(rows, coll, args):
         L.append("| %s | %.2fM | %.2fM | %d | %.1f MiB | %.1f MiB |"
                  % (c["desc"], c["events_per_cpu_s"] / 1e6, c["events_per_wall_s"] / 1e6,
                     c["lost"], c["rss_kib_1M"] / 1024.0, c["rss_kib_10M"] / 1024.0))
+    L += ["", "## Call paths, profiling, breakpoints", "",
+          "Median of %d paired runs each.  *paths*: `trace --paths` vs `trace` on `ctor` (big),"
+          % args.runs,
+          "extra ns per pattern hit = (T_paths - T_plain) / pattern calls.  *profile*:",
+          "`profile -F 99` on `calls` (big), against untraced and against `trace` with the same",
+          "patterns: a sample needs the pattern's call window, so profile pays the frame",
+          "start/return probes of `trace` plus the samples.  *breakpoint*: `--via breakpoint`",
+          "on a never-called target (`os:get_exec_path`) on `calls`, and the cost per hit on",
+          "`ctor` with `--count-only`.",
+          "",
+          "| python | pattern calls | paths ns/hit | paths/plain | profile/untraced | "
+          "profile/trace | breakpoint idle | breakpoint ns/hit |",
+          "|---|---|---|---|---|---|---|---|"]
+    for e in ext:
+        L.append("| %s | %s | %s | %s | %s | %s | %s | %s |"
+                 % (e["python"], fmt(e["calls"]), fmt(e["paths_ns"]),
+                    fmt(e["paths_ratio"], "%.2fx"), fmt(e["prof_ratio"], "%.2fx"),
+                    fmt(e["prof_vs_trace"], "%.2fx"),
+                    fmt(e.get("bp_idle"), "%.3fx") if "bp_idle" in e else "n/a",
+                    fmt(e.get("bp_hit_ns")) if "bp_idle" in e else "n/a"))
+    whys = sorted({e["bp_why"] for e in ext if "bp_why" in e})
+    for w in whys:
+        L += ["", "Breakpoints not measured here: %s." % w]
     with open(os.path.join(ROOT, "docs", "BENCHMARKS.md"), "w") as f:
         f.write("\n".join(L) + "\n")
     print("wrote docs/BENCHMARKS.md")
@@ -301,6 +393,7 @@ def main():
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--no-bpftrace", action="store_true")
     ap.add_argument("--no-collector", action="store_true")
+    ap.add_argument("--no-extras", action="store_true")
     ap.add_argument("--pyscope", default=PYSCOPE,
                     help="the pyscope to measure (e.g. an older build, with --no-write)")
     args = ap.parse_args()
@@ -316,9 +409,10 @@ def main():
                 continue
             rows += bench_one(label, py, wl, args.runs, not args.no_bpftrace)
     coll = [] if args.no_collector else collector(max(1, args.runs // 2))
+    ext = [] if args.no_extras else extras(args.runs, args.filter)
     if args.no_write or args.filter:
         return 0
-    write_doc(rows, coll, args)
+    write_doc(rows, coll, args, ext)
     return 0
 
 
