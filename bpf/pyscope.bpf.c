@@ -1079,6 +1079,66 @@ static __always_inline bool resume_will_redispatch(const struct ts_buf *tb, __u6
 }
 
 /*
+ * The frame register (3.11+): user space found, by disassembly, the register
+ * that holds the current frame at each RESUME probe, and passes it as the
+ * attach cookie (src/probesite.c).  Reading it saves the 2-3 dependent
+ * target reads of the thread-state path on every function start.  It is
+ * trusted only after FREG_TRUST hits agreed with the thread state, and it is
+ * checked again at every hit of a candidate code; one disagreement turns it
+ * off for good (and, once trusted, marks the counts not exact).
+ */
+#define FREG_TRUST 64
+#define FREG_SITES 4	/* cookie: register | site index << 8 (one per RESUME handler) */
+
+__u64 freg_agree[FREG_SITES] = {};
+__u32 freg_off = 0;
+
+/*
+ * A register of the probed thread.  A variable offset into the context is
+ * refused by the verifier (the compiler turns a switch over fields into
+ * one), so the register is copied out of the kernel's pt_regs instead.
+ */
+static __always_inline __u64 reg_value(struct pt_regs *regs, __u64 r)
+{
+	__u32 at;
+	__u64 v = 0;
+
+	switch (r) {
+	case PS_REG_RAX: at = offsetof(struct pt_regs, ax); break;
+	case PS_REG_RBX: at = offsetof(struct pt_regs, bx); break;
+	case PS_REG_RCX: at = offsetof(struct pt_regs, cx); break;
+	case PS_REG_RDX: at = offsetof(struct pt_regs, dx); break;
+	case PS_REG_RSI: at = offsetof(struct pt_regs, si); break;
+	case PS_REG_RDI: at = offsetof(struct pt_regs, di); break;
+	case PS_REG_RBP: at = offsetof(struct pt_regs, bp); break;
+	case PS_REG_R8: at = offsetof(struct pt_regs, r8); break;
+	case PS_REG_R9: at = offsetof(struct pt_regs, r9); break;
+	case PS_REG_R10: at = offsetof(struct pt_regs, r10); break;
+	case PS_REG_R11: at = offsetof(struct pt_regs, r11); break;
+	case PS_REG_R12: at = offsetof(struct pt_regs, r12); break;
+	case PS_REG_R13: at = offsetof(struct pt_regs, r13); break;
+	case PS_REG_R14: at = offsetof(struct pt_regs, r14); break;
+	case PS_REG_R15: at = offsetof(struct pt_regs, r15); break;
+	default: return 0;
+	}
+	bpf_probe_read_kernel(&v, sizeof(v), (void *)regs + at);
+	return v;
+}
+
+/* The register's frame agreed (or not) with the thread state's. */
+static __always_inline void freg_verdict(__u32 site, bool agree, bool trusted)
+{
+	if (agree) {
+		if (!trusted && site < FREG_SITES)
+			__sync_fetch_and_add(&freg_agree[site], 1);
+		return;
+	}
+	freg_off = 1;
+	if (trusted)
+		count(PS_CNT_FREG_BAD);
+}
+
+/*
  * 3.11+: a RESUME instruction is running in the current frame.  The probe
  * may sit a few instructions into the handler (src/probesite.c), after the
  * handler stored the frame's instruction pointer: 3.11/3.12 set prev_instr
@@ -1086,27 +1146,42 @@ static __always_inline bool resume_will_redispatch(const struct ts_buf *tb, __u6
  * names an earlier instruction of the same frame (or the code's start, for
  * a fresh frame); so "ip <= first RESUME" holds for a function start on
  * either side of the store, and a generator's later RESUMEs are past it on
- * either side too.  The frame itself comes from the thread state, which
- * the handler does not touch.
+ * either side too.  The frame itself comes from the frame register or the
+ * thread state, which the handler does not touch.
  */
 SEC("uprobe")
 int BPF_KPROBE(on_resume)
 {
 	struct ps_code_ent *ent;
 	struct scratch *s;
-	__u64 ts, frame, code, ip, at;
+	__u64 ts = 0, frame, code, ip, at, reg, rframe = 0;
+	__u32 site = 0;
+	bool trusted = false;
 
 	if (!is_target())
 		return 0;
 	s = scratch();
 	if (!s)
 		return 0;
-	ts = get_tstate(&s->ts);
-	if (!ts) {
-		count(PS_CNT_TSTATE_MISS);
-		return 0;
+	reg = freg_off ? 0 : bpf_get_attach_cookie(ctx);
+	site = (__u32)(reg >> 8) & (FREG_SITES - 1);
+	reg &= 0xff;
+	if (reg) {
+		rframe = reg_value(ctx, reg);
+		trusted = freg_agree[site] >= FREG_TRUST;
 	}
-	frame = current_frame(ts, &s->ts);
+	if (trusted) {
+		frame = rframe;
+	} else {
+		ts = get_tstate(&s->ts);
+		if (!ts) {
+			count(PS_CNT_TSTATE_MISS);
+			return 0;
+		}
+		frame = current_frame(ts, &s->ts);
+		if (reg)
+			freg_verdict(site, rframe == frame, false);
+	}
 	if (!frame)
 		return 0;
 	read_frame(&s->fr, frame, false);
@@ -1114,6 +1189,28 @@ int BPF_KPROBE(on_resume)
 	ent = code_ent(code);
 	if (!ent || ent->kind == PS_CODE_IGNORE)
 		return 0;
+	if (trusted) {
+		/* a candidate: the rest needs the thread state anyway; check the register */
+		__u64 cur;
+
+		ts = get_tstate(&s->ts);
+		if (!ts) {
+			count(PS_CNT_TSTATE_MISS);
+			return 0;
+		}
+		cur = current_frame(ts, &s->ts);
+		freg_verdict(site, cur == frame, true);
+		if (cur != frame) {
+			frame = cur;
+			if (!frame)
+				return 0;
+			read_frame(&s->fr, frame, false);
+			code = fb_u64(&s->fr.fb, off.fr_code);
+			ent = code_ent(code);
+			if (!ent || ent->kind == PS_CODE_IGNORE)
+				return 0;
+		}
+	}
 	/* the function start is the first RESUME; later ones resume generators */
 	ip = fb_u64(&s->fr.fb, off.fr_ip);
 	at = code_units(code) + (__u64)ent->resume_off * 2;

@@ -31,6 +31,18 @@
 #define PS_CAP_LEN	48	/* bytes of a captured str value */
 #define PS_CAP_SCAN	16	/* parameters searched for a --capture name */
 
+/*
+ * A general-purpose register, as a probe's attach cookie: the register that
+ * holds the current frame at an opcode-handler probe (src/probesite.c).
+ * 0: unknown, read the frame from the thread state.
+ */
+enum ps_reg {
+	PS_REG_NONE = 0,
+	PS_REG_RAX, PS_REG_RBX, PS_REG_RCX, PS_REG_RDX, PS_REG_RSI, PS_REG_RDI, PS_REG_RBP,
+	PS_REG_R8, PS_REG_R9, PS_REG_R10, PS_REG_R11, PS_REG_R12, PS_REG_R13, PS_REG_R14,
+	PS_REG_R15,
+};
+
 /* Latency histogram: log2 buckets, each cut into 8 linear sub-buckets. */
 #define PS_HIST_SUB_BITS 3
 #define PS_HIST_SUB	(1 << PS_HIST_SUB_BITS)
@@ -160,6 +172,7 @@ enum ps_counter {
 	PS_CNT_UNPAIRED,	/* an entry replaced a stale one for the same frame */
 	PS_CNT_TSTATE_MISS,	/* no thread state found for a running thread */
 	PS_CNT_HITS,		/* probe hits in the traced process (diagnostic) */
+	PS_CNT_FREG_BAD,	/* the frame register disagreed with the thread state */
 	PS_CNT_MAX,
 };
 

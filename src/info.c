@@ -21,7 +21,18 @@
 struct site_ref {
 	const char *what;
 	const struct probe_site *site;
+	int freg;		/* RESUME handlers: the frame register (enum ps_reg) */
+	const char *freg_why;
 };
+
+static const char *reg_name(int r)
+{
+	static const char *const names[] = { "", "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp",
+					     "r8", "r9", "r10", "r11", "r12", "r13", "r14",
+					     "r15" };
+
+	return r > 0 && r < (int)ARRAY_SIZE(names) ? names[r] : "";
+}
 
 static size_t site_refs(const struct pyrt *rt, struct site_ref *v, size_t max)
 {
@@ -29,7 +40,8 @@ static size_t site_refs(const struct pyrt *rt, struct site_ref *v, size_t max)
 	unsigned i;
 
 	for (i = 0; i < rt->nhandlers && n < max; i++)
-		v[n++] = (struct site_ref){ rt->handler_ops[i], &rt->handler_site[i] };
+		v[n++] = (struct site_ref){ rt->handler_ops[i], &rt->handler_site[i],
+					    rt->handler_freg[i], rt->handler_freg_why[i] };
 	if (rt->eval && rt->off.frame_kind == PYFRAME_OBJECT && n < max)
 		v[n++] = (struct site_ref){ "_PyEval_EvalFrameDefault", &rt->eval_site };
 	if (rt->frame_clear && n < max)
@@ -78,6 +90,11 @@ static void print_sites(const struct pyrt *rt, FILE *out)
 			s->addr + rt->bias, s->addr - s->start,
 			s->emulated ? "emulated" : "single-stepped", s->insn);
 		print_wrapped(out, s->why, 6, 100);
+		if (v[i].freg)
+			fprintf(out, "      frame in %%%s there (%s), checked against the thread "
+				"state\n", reg_name(v[i].freg), v[i].freg_why);
+		else if (v[i].freg_why)
+			fprintf(out, "      frame from the thread state: %s\n", v[i].freg_why);
 	}
 	if (rt->index_insns)
 		fprintf(out, "  (eval loop code: %zu instructions decoded, %zu entry points known)\n",
@@ -183,6 +200,10 @@ static int print_json(const struct pyrt *rt, FILE *out, cJSON *pats)
 			cJSON_AddStringToObject(o, "instruction", ps->insn);
 			cJSON_AddBoolToObject(o, "emulated", ps->emulated);
 			cJSON_AddStringToObject(o, "why", ps->why);
+			if (v[i].freg_why) {
+				cJSON_AddStringToObject(o, "frame_register", reg_name(v[i].freg));
+				cJSON_AddStringToObject(o, "frame_register_why", v[i].freg_why);
+			}
 			cJSON_AddItemToArray(h, o);
 		}
 	}

@@ -287,7 +287,8 @@ int tracer__attach(struct tracer *t, unsigned what, char *err, size_t errlen)
 			return -EINVAL;
 		}
 		up[i] = (struct ulink_probe){ .prog = role_prog(t->skel, p->role), .off = off,
-					      .ref_ctr_off = ref, .ret = p->ret, .what = p->what };
+					      .ref_ctr_off = ref, .ret = p->ret, .what = p->what,
+					      .cookie = p->cookie };
 	}
 	if (!n)
 		return 0;
@@ -603,6 +604,13 @@ void tracer__detach(struct tracer *t)
 
 	profile_stop(t);
 	n = ulinks_detach(&t->links);
+	if (n && t->skel->bss)
+		debug(t->verbose, "frame register: %s; agreeing checks per handler: %llu %llu "
+		      "%llu %llu", t->skel->bss->freg_off ? "turned off (disagreed once)" : "in use",
+		      (unsigned long long)t->skel->bss->freg_agree[0],
+		      (unsigned long long)t->skel->bss->freg_agree[1],
+		      (unsigned long long)t->skel->bss->freg_agree[2],
+		      (unsigned long long)t->skel->bss->freg_agree[3]);
 
 	if (n) {
 		struct rusage ru;

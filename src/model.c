@@ -683,7 +683,7 @@ uint64_t model__unresolved(const struct model *m)
 uint64_t model__lost(const struct model *m)
 {
 	return m->counters[PS_CNT_RB_LOST] + m->counters[PS_CNT_AGG_FULL] +
-	       m->counters[PS_CNT_TSTATE_MISS];
+	       m->counters[PS_CNT_TSTATE_MISS] + m->counters[PS_CNT_FREG_BAD];
 }
 
 void model__agg_sig(const struct agg_info *a, bool skip_self, char *buf, size_t n)

@@ -79,7 +79,10 @@ size_t plan_probes(const struct pyrt *rt, const struct plan *p, struct probe_poi
 	} else if (p->mech == MECH_RESUME) {
 		for (i = 0; i < rt->nhandlers && i < PYRT_MAX_HANDLERS; i++)
 			out[n++] = (struct probe_point){ PROBE_RESUME, rt->handler_site[i].addr, 0,
-							 false, rt->handler_ops[i] };
+							 false, rt->handler_ops[i],
+							 rt->handler_freg[i] ?
+							 (uint64_t)rt->handler_freg[i] | (uint64_t)i << 8 :
+							 0 };
 		if (p->exit == EXIT_FRAME_CLEAR)
 			out[n++] = (struct probe_point){ PROBE_FRAME_CLEAR, rt->frame_clear_site.addr,
 							 0, false, rt->frame_clear_sym };

@@ -46,6 +46,7 @@ struct probe_point {
 	uint64_t sema;		/* USDT semaphore vaddr, 0 if none */
 	bool ret;		/* uretprobe */
 	const char *what;
+	uint64_t cookie;	/* the program's attach cookie (RESUME: enum ps_reg) */
 };
 
 #define PLAN_MAX_PROBES 12

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "probesite.h"
+#include "pyscope.h"
 #include "util.h"
 
 #include <capstone/capstone.h>
@@ -637,4 +638,153 @@ cleanup:
 	if (in)
 		cs_free(in, 1);
 	cs_close(&cs);
+}
+
+static int ps_reg_of(unsigned r)
+{
+	switch (r) {
+	case X86_REG_RAX: return PS_REG_RAX;
+	case X86_REG_RBX: return PS_REG_RBX;
+	case X86_REG_RCX: return PS_REG_RCX;
+	case X86_REG_RDX: return PS_REG_RDX;
+	case X86_REG_RSI: return PS_REG_RSI;
+	case X86_REG_RDI: return PS_REG_RDI;
+	case X86_REG_RBP: return PS_REG_RBP;
+	case X86_REG_R8: return PS_REG_R8;
+	case X86_REG_R9: return PS_REG_R9;
+	case X86_REG_R10: return PS_REG_R10;
+	case X86_REG_R11: return PS_REG_R11;
+	case X86_REG_R12: return PS_REG_R12;
+	case X86_REG_R13: return PS_REG_R13;
+	case X86_REG_R14: return PS_REG_R14;
+	case X86_REG_R15: return PS_REG_R15;
+	default: return PS_REG_NONE;
+	}
+}
+
+/* The 64-bit register that r is part of (writing %ebx clobbers %rbx). */
+static int ps_reg_written(unsigned r)
+{
+	static const struct { unsigned r; int ps; } sub[] = {
+		{ X86_REG_EAX, PS_REG_RAX }, { X86_REG_AX, PS_REG_RAX }, { X86_REG_AL, PS_REG_RAX },
+		{ X86_REG_AH, PS_REG_RAX }, { X86_REG_EBX, PS_REG_RBX }, { X86_REG_BX, PS_REG_RBX },
+		{ X86_REG_BL, PS_REG_RBX }, { X86_REG_BH, PS_REG_RBX }, { X86_REG_ECX, PS_REG_RCX },
+		{ X86_REG_CX, PS_REG_RCX }, { X86_REG_CL, PS_REG_RCX }, { X86_REG_CH, PS_REG_RCX },
+		{ X86_REG_EDX, PS_REG_RDX }, { X86_REG_DX, PS_REG_RDX }, { X86_REG_DL, PS_REG_RDX },
+		{ X86_REG_DH, PS_REG_RDX }, { X86_REG_ESI, PS_REG_RSI }, { X86_REG_SI, PS_REG_RSI },
+		{ X86_REG_SIL, PS_REG_RSI }, { X86_REG_EDI, PS_REG_RDI }, { X86_REG_DI, PS_REG_RDI },
+		{ X86_REG_DIL, PS_REG_RDI }, { X86_REG_EBP, PS_REG_RBP }, { X86_REG_BP, PS_REG_RBP },
+		{ X86_REG_BPL, PS_REG_RBP }, { X86_REG_R8D, PS_REG_R8 }, { X86_REG_R8W, PS_REG_R8 },
+		{ X86_REG_R8B, PS_REG_R8 }, { X86_REG_R9D, PS_REG_R9 }, { X86_REG_R9W, PS_REG_R9 },
+		{ X86_REG_R9B, PS_REG_R9 }, { X86_REG_R10D, PS_REG_R10 }, { X86_REG_R10W, PS_REG_R10 },
+		{ X86_REG_R10B, PS_REG_R10 }, { X86_REG_R11D, PS_REG_R11 }, { X86_REG_R11W, PS_REG_R11 },
+		{ X86_REG_R11B, PS_REG_R11 }, { X86_REG_R12D, PS_REG_R12 }, { X86_REG_R12W, PS_REG_R12 },
+		{ X86_REG_R12B, PS_REG_R12 }, { X86_REG_R13D, PS_REG_R13 }, { X86_REG_R13W, PS_REG_R13 },
+		{ X86_REG_R13B, PS_REG_R13 }, { X86_REG_R14D, PS_REG_R14 }, { X86_REG_R14W, PS_REG_R14 },
+		{ X86_REG_R14B, PS_REG_R14 }, { X86_REG_R15D, PS_REG_R15 }, { X86_REG_R15W, PS_REG_R15 },
+		{ X86_REG_R15B, PS_REG_R15 },
+	};
+	size_t i;
+	int ps = ps_reg_of(r);
+
+	for (i = 0; !ps && i < sizeof(sub) / sizeof(sub[0]); i++)
+		if (sub[i].r == r)
+			ps = sub[i].ps;
+	return ps;
+}
+
+#define FREG_MAX_INSNS PREFIX_MAX_INSNS
+
+int probesite_frame_reg(const struct elf_file *ef, const struct probe_site *site,
+			const uint32_t *disps, size_t ndisps, char *why, size_t whylen)
+{
+	/* per instruction: the registers it writes (bit per enum ps_reg) */
+	uint32_t written[FREG_MAX_INSNS];
+	uint64_t addr[FREG_MAX_INSNS];
+	int use_reg[FREG_MAX_INSNS];
+	char use_txt[FREG_MAX_INSNS][64];
+	const uint8_t *p;
+	uint64_t a = site->start;
+	size_t avail, n = 0, k, probe_idx = (size_t)-1;
+	csh cs = 0;
+	cs_insn *in = NULL;
+	int reg = PS_REG_NONE;
+
+	snprintf(why, whylen, "no instruction of the prefix uses the frame");
+	if (elf_file__text_bytes(ef, site->start, &p, &avail)) {
+		snprintf(why, whylen, "not in an executable section");
+		return PS_REG_NONE;
+	}
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK) {
+		snprintf(why, whylen, "capstone unavailable");
+		return PS_REG_NONE;
+	}
+	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
+	cs_option(cs, CS_OPT_SYNTAX, CS_OPT_SYNTAX_ATT);
+	in = cs_malloc(cs);
+	if (!in)
+		goto cleanup;
+	if (avail > PREFIX_MAX_BYTES)
+		avail = PREFIX_MAX_BYTES;
+	while (n < FREG_MAX_INSNS) {
+		cs_regs rd, wr;
+		uint8_t nrd = 0, nwr = 0, i;
+		const cs_x86 *x;
+
+		addr[n] = a;
+		if (!cs_disasm_iter(cs, &p, &avail, &a, in))
+			break;
+		written[n] = 0;
+		use_reg[n] = PS_REG_NONE;
+		if (cs_regs_access(cs, in, rd, &nrd, wr, &nwr) != CS_ERR_OK)
+			written[n] = ~0u;	/* cannot tell: assume it writes everything */
+		for (i = 0; i < nwr; i++) {
+			int w = ps_reg_written(wr[i]);
+
+			if (w)
+				written[n] |= 1u << w;
+		}
+		x = &in->detail->x86;
+		for (i = 0; i < x->op_count; i++) {
+			const cs_x86_op *op = &x->operands[i];
+			size_t d;
+
+			if (op->type != X86_OP_MEM || op->mem.index != X86_REG_INVALID ||
+			    op->mem.segment != X86_REG_INVALID || !ps_reg_of(op->mem.base))
+				continue;
+			for (d = 0; d < ndisps; d++)
+				if (disps[d] && op->mem.disp == (int64_t)disps[d])
+					use_reg[n] = ps_reg_of(op->mem.base);
+		}
+		if (use_reg[n])
+			describe(in, use_txt[n], sizeof(use_txt[n]));
+		if (addr[n] == site->addr)
+			probe_idx = n;
+		n++;
+		if (is_flow(cs, in))
+			break;
+	}
+	if (probe_idx == (size_t)-1) {
+		snprintf(why, whylen, "the probe is past the decoded prefix");
+		goto cleanup;
+	}
+	for (k = 0; k < n && !reg; k++) {
+		size_t upto = k > probe_idx ? k : probe_idx, j;
+		bool clobbered = false;
+
+		if (!use_reg[k])
+			continue;
+		/* the use reads the register before it writes: count writes before it */
+		for (j = 0; j < upto && !clobbered; j++)
+			clobbered = written[j] & (1u << use_reg[k]);
+		if (clobbered)
+			continue;
+		reg = use_reg[k];
+		snprintf(why, whylen, "+0x%lx %s", (unsigned long)(addr[k] - site->start), use_txt[k]);
+	}
+cleanup:
+	if (in)
+		cs_free(in, 1);
+	cs_close(&cs);
+	return reg;
 }

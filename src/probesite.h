@@ -83,4 +83,15 @@ struct probe_site {
 void probesite_choose(const struct elf_file *ef, const struct code_index *ci, uint64_t start,
 		      unsigned rules, const struct emu_caps *caps, struct probe_site *out);
 
+/*
+ * Which register holds a pointer the handler dereferences at one of disps
+ * (the frame's instruction-pointer or code field, whose displacements are
+ * distinctive), provided that register is not written between the handler's
+ * start and both that use and the probe at site->addr.  Scans the
+ * straight-line prefix only.  Returns an enum ps_reg (PS_REG_NONE if none);
+ * why says which instruction proved it, or why none did.
+ */
+int probesite_frame_reg(const struct elf_file *ef, const struct probe_site *site,
+			const uint32_t *disps, size_t ndisps, char *why, size_t whylen);
+
 #endif

@@ -321,8 +321,15 @@ static void choose_sites(struct pyrt *rt)
 		rt->index_insns = code_index__ninsns(ci);
 		rt->index_targets = code_index__ntargets(ci);
 	}
-	for (i = 0; i < rt->nhandlers; i++)
+	for (i = 0; i < rt->nhandlers; i++) {
+		/* f_code at 0 (3.12+) is no distinctive displacement: the ip field is */
+		uint32_t disps[2] = { rt->off.fr_ip, rt->off.fr_code };
+
 		probesite_choose(rt->ef, ci, rt->handlers[i], 0, &rt->emu, &rt->handler_site[i]);
+		rt->handler_freg[i] = rt->off.fr_ip != PYOFF_NONE ?
+			probesite_frame_reg(rt->ef, &rt->handler_site[i], disps, 2,
+					    rt->handler_freg_why[i], sizeof(rt->handler_freg_why[i])) : 0;
+	}
 	code_index__free(ci);
 	/* the uretprobe shares the entry probe: both must stay at the entry */
 	if (rt->eval)

@@ -68,6 +68,9 @@ struct pyrt {
 	 */
 	struct emu_caps emu;
 	struct probe_site handler_site[PYRT_MAX_HANDLERS];
+	/* the register holding the frame at each handler's probe (enum ps_reg), and why */
+	int handler_freg[PYRT_MAX_HANDLERS];
+	char handler_freg_why[PYRT_MAX_HANDLERS][96];
 	struct probe_site eval_site, frame_clear_site, usdt_return_site;
 	struct probe_site code_dealloc_site, type_dealloc_site;
 	size_t index_insns, index_targets;	/* the eval loop's code index, for info */

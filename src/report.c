@@ -28,6 +28,11 @@ bool report_exact(const struct model *m, char *reason, size_t len)
 			  exact ? "" : "; ", v);
 		exact = false;
 	}
+	if ((v = model__counter(m, PS_CNT_FREG_BAD))) {
+		sb_printf(&sb, "%s%" PRIu64 " function starts read through a frame register that "
+			  "proved wrong (earlier starts may be missed)", exact ? "" : "; ", v);
+		exact = false;
+	}
 	if ((v = model__unresolved(m))) {
 		sb_printf(&sb, "%s%" PRIu64 " calls of candidate code could not be attributed "
 			  "(no source for the qualified name)", exact ? "" : "; ", v);
@@ -254,6 +259,7 @@ cJSON *report_json(const struct model *m, const struct run_meta *meta, const str
 	cJSON_AddNumberToObject(lost, "no_thread_state", (double)model__counter(m, PS_CNT_TSTATE_MISS));
 	cJSON_AddNumberToObject(lost, "unresolved", (double)model__unresolved(m));
 	cJSON_AddNumberToObject(lost, "unpaired_entries", (double)model__counter(m, PS_CNT_UNPAIRED));
+	cJSON_AddNumberToObject(lost, "frame_register", (double)model__counter(m, PS_CNT_FREG_BAD));
 	arr = cJSON_AddArrayToObject(root, "patterns");
 	for (i = 0; i < ps->n; i++) {
 		const struct pattern *p = &ps->v[i];
