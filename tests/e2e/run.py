@@ -14,6 +14,7 @@ import argparse
 import concurrent.futures
 import glob
 import json
+import re
 import os
 import shutil
 import signal
@@ -1051,6 +1052,20 @@ def t_probe_points(ctx, py, tmp):
         for p in pts:
             if "RESUME" in p["point"] and not p["emulated"] and "also entered" not in p["why"]:
                 raise Fail("single-stepped RESUME probe without a reason: %s" % p)
+            if "RESUME" in p["point"] and not p.get("frame_register"):
+                raise Fail("no frame register for %s: %s" % (p["point"], p))
+        # the frame registers agree with the thread state, so they are used, and the
+        # counts stay exact (compared with the oracle)
+        pat = os.path.join(APPS, "micro_calls.json")
+        script = os.path.join(APPS, "micro_calls.py")
+        out = os.path.join(tmp, "freg.json")
+        r = run([ctx.pyscope, "trace", "-v", "--format", "json", "-o", out, "-f", pat, "--",
+                 py, script], cwd=APPS)
+        m = re.search(r"frame register: (.*); agreeing checks per handler: (\d+)", r.stderr)
+        if r.returncode != 0 or not m or m.group(1) != "in use" or int(m.group(2)) < 64:
+            raise Fail("frame register not in use: %s" % r.stderr[-400:])
+        with open(out) as f:
+            compare(json.load(f), oracle(py, pat, [script], APPS, tmp, "freg"))
 
 
 def read_bytes(pid, addrs):

@@ -8,6 +8,7 @@
 #include "elf_file.h"
 #include "probesite.h"
 #include "pyrt.h"
+#include "pyscope.h"
 
 static const struct emu_caps old_kernel = { .nopl = false };
 static const struct emu_caps new_kernel = { .nopl = true };
@@ -105,6 +106,16 @@ __asm__(".pushsection .text\n"
 	"	movl $1, %ecx\n"
 	"	jne 4f\n"
 	"4:	ret\n"
+	"ps_fix_h:\n"			/* frame in %rbx, then %rbx overwritten before the jne */
+	"	movq %r15, 0x38(%rbx)\n"
+	"	movq 0x10(%rbx), %rbx\n"
+	"	jne 5f\n"
+	"5:	ret\n"
+	"ps_fix_i:\n"			/* the frame use after the probe: %rbp, untouched */
+	"	leaq 2(%r14), %rax\n"
+	"	jne 6f\n"
+	"	movq %rax, 0x38(%rbp)\n"
+	"6:	ret\n"
 	".globl ps_fix_hi\n"
 	"ps_fix_hi:\n"
 	"	nop\n"
@@ -213,6 +224,31 @@ static void test_choose_on_fixture(void **state)
 	assert_int_equal(s.addr, g + 9);
 }
 
+static void test_frame_reg(void **state)
+{
+	struct fixture *f = *state;
+	struct probe_site s;
+	const uint32_t disps[2] = { 0x38, 0x20 };
+	char why[128];
+
+	/* ps_fix_a: movq 0x20(%rbx) at the entry, probe at the je: %rbx */
+	probesite_choose(f->ef, f->ci, sym(f, "ps_fix_a"), 0, &new_kernel, &s);
+	assert_int_equal(probesite_frame_reg(f->ef, &s, disps, 2, why, sizeof(why)), PS_REG_RBX);
+	assert_non_null(strstr(why, "0x20(%rbx)"));
+	/* only displacements that are asked for count */
+	assert_int_equal(probesite_frame_reg(f->ef, &s, (const uint32_t[]){ 0x99 }, 1, why,
+					     sizeof(why)), PS_REG_NONE);
+	/* %rbx is overwritten before the probe at the jne: no register */
+	s = (struct probe_site){ .start = sym(f, "ps_fix_h"), .addr = sym(f, "ps_fix_h") + 8 };
+	assert_int_equal(probesite_frame_reg(f->ef, &s, disps, 2, why, sizeof(why)), PS_REG_NONE);
+	/* the same probe at the entry: %rbx still holds the frame there */
+	s.addr = s.start;
+	assert_int_equal(probesite_frame_reg(f->ef, &s, disps, 2, why, sizeof(why)), PS_REG_RBX);
+	/* a use past the probe, in another straight-line block, is not seen */
+	s = (struct probe_site){ .start = sym(f, "ps_fix_i"), .addr = sym(f, "ps_fix_i") + 4 };
+	assert_int_equal(probesite_frame_reg(f->ef, &s, disps, 2, why, sizeof(why)), PS_REG_NONE);
+}
+
 static const char *const interps[] = {
 	"/root/.pyenv/versions/3.11.7/lib/libpython3.11.so.1.0",
 	"/root/.pyenv/versions/3.12.1/lib/libpython3.12.so.1.0",
@@ -260,6 +296,9 @@ static void test_real_handlers(void **state)
 				assert_false(tab[k] > s->start && tab[k] <= s->addr);
 		}
 		assert_true(moved >= 1);
+		/* every handler's frame register is known on these builds */
+		for (j = 0; j < rt->nhandlers; j++)
+			assert_int_not_equal(rt->handler_freg[j], PS_REG_NONE);
 		/* function entries all start with a push on these builds */
 		if (rt->frame_clear)
 			assert_true(rt->frame_clear_site.emulated);
@@ -277,6 +316,7 @@ int main(void)
 		cmocka_unit_test(test_emulation_rules),
 		cmocka_unit_test_setup_teardown(test_choose_on_fixture, fixture_setup,
 						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_frame_reg, fixture_setup, fixture_teardown),
 		cmocka_unit_test(test_real_handlers),
 	};
 
