@@ -899,6 +899,38 @@ static __always_inline void frame_started(struct scratch *s, __u64 frame, __u64 
 	}
 }
 
+/*
+ * pyscope profile --sampled: the aggregate that a running frame of a
+ * candidate code belongs to, built as at its start (arguments, caller and
+ * call site are still in the frames), or -1.  No probe fires at frame
+ * starts in this mode: only the samples pay.  Global: verified once.
+ */
+__noinline __s64 window_agg(__u64 frame, __u64 code)
+{
+	struct ps_code_ent *ent;
+	struct scratch *s;
+	__u64 caller = 0, t;
+	__u32 zero = 0, *idp;
+
+	ent = code_ent(code);
+	if (!ent || ent->kind == PS_CODE_IGNORE)
+		return -1;
+	s = bpf_map_lookup_elem(&scratch_map, &zero);
+	if (!s)
+		return -1;
+	read_frame(&s->fr, frame, capture_args);
+	build_key(s, code, ent, &caller);
+	if (!(ent->kind & PS_CODE_FUNC)) {
+		t = s->key.types[0];
+		if (!t || !class_wanted(t))
+			return -1;
+	}
+	idp = bpf_map_lookup_elem(&aggs, &s->key);
+	if (idp)
+		return *idp;
+	return new_agg(&s->key, code, frame, caller);
+}
+
 #include "sample.bpf.h"
 
 /* A frame timed in the inflight map has ended. */

@@ -14,6 +14,7 @@
 const volatile __u8 prof_on = 0;	/* profiling: record awaits on resumes */
 const volatile __u8 prof_all = 0;	/* --all: keep samples outside pattern calls */
 const volatile __u8 prof_offcpu = 0;	/* --off-cpu */
+const volatile __u8 prof_sampled = 0;	/* --sampled: windows found by the samples themselves */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -106,9 +107,18 @@ static long sample_frame(__u32 i, void *data)
 	w->s->foff[i] = o;
 	w->hash = (w->hash ^ code) * PS_FNV_PRIME;
 	w->hash = (w->hash ^ o) * PS_FNV_PRIME;
-	if (w->agg_id == PS_NO_WINDOW && timed_frame(w, f, &agg)) {
-		w->agg_id = agg;
-		w->win_depth = i;
+	if (w->agg_id == PS_NO_WINDOW) {
+		if (prof_sampled) {
+			__s64 a = window_agg(f, code);
+
+			if (a >= 0) {
+				w->agg_id = (__u32)a;
+				w->win_depth = i;
+			}
+		} else if (timed_frame(w, f, &agg)) {
+			w->agg_id = agg;
+			w->win_depth = i;
+		}
 	}
 	w->n = i + 1;
 	w->frame = caller_frame(f);
@@ -175,14 +185,32 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 	return 0;
 }
 
+/* A wait of a target thread ends: add the time since it blocked. */
+static __always_inline void wait_over(__u32 tid)
+{
+	struct offcpu_start *st = bpf_map_lookup_elem(&offcpu, &tid);
+	struct ps_sample_key k;
+	__u64 dt;
+
+	if (!st)
+		return;
+	k = st->key;
+	dt = bpf_ktime_get_ns() - st->ts;
+	bpf_map_delete_elem(&offcpu, &tid);
+	add_sample(&k, dt);
+}
+
 /*
- * A target thread blocks: remember where (its stack, in its own context);
- * it wakes: add the time it was away.  Preemption is not waiting.
+ * A target thread blocks: remember where (its stack, in its own context).
+ * Its wait ends when it is woken (on_wakeup), not when it next runs: the
+ * time between is spent waiting for a CPU, which the injected or real wait
+ * did not ask for.  Switching in covers a wake-up that was not seen.
+ * Preemption is not waiting.
  */
 SEC("tp_btf/sched_switch")
 int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	struct offcpu_start *st, start = {};
+	struct offcpu_start start = {};
 	__u32 tid;
 
 	if (!prof_offcpu)
@@ -194,17 +222,16 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 			bpf_map_update_elem(&offcpu, &tid, &start, BPF_ANY);
 		}
 	}
-	if (next->tgid == targ_tgid) {
-		tid = next->pid;
-		st = bpf_map_lookup_elem(&offcpu, &tid);
-		if (st) {
-			struct ps_sample_key k = st->key;
-			__u64 dt = bpf_ktime_get_ns() - st->ts;
+	if (next->tgid == targ_tgid)
+		wait_over(next->pid);
+	return 0;
+}
 
-			bpf_map_delete_elem(&offcpu, &tid);
-			add_sample(&k, dt);
-		}
-	}
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(on_wakeup, struct task_struct *p)
+{
+	if (prof_offcpu && p->tgid == targ_tgid)
+		wait_over(p->pid);
 	return 0;
 }
 

@@ -98,7 +98,8 @@ static bool tick(void *ctx, struct session *s, uint64_t now)
 
 static const char *mech_str(enum cover_mech m)
 {
-	return m == COVER_BREAKPOINT ? "breakpoint" : m == COVER_UPROBE ? "uprobe" : "not armed";
+	return m == COVER_BREAKPOINT ? "breakpoint" : m == COVER_UPROBE ? "uprobe" :
+	       m == COVER_SAMPLED ? "samples" : "not armed";
 }
 
 int cmd_check(const struct config *cfg)

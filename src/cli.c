@@ -43,6 +43,9 @@ void cli_usage(FILE *out)
 	      "  -F, --freq HZ          (profile) samples per second per CPU (default 99)\n"
 	      "      --all              (profile) keep samples outside the patterns' calls too\n"
 	      "      --off-cpu          (profile) attribute waits (blocked time) as well\n"
+	      "      --sampled          (profile) no probe at calls: each sample finds the pattern\n"
+	      "                         call it is in from the stack (near-zero overhead; calls\n"
+	      "                         are then not counted or timed)\n"
 	      "      --no-args          do not read call arguments (no signatures)\n"
 	      "      --paths            capture call paths; call sites, paths and signatures\n"
 	      "                         for every pattern (text), not only legacy/forbidden\n"
@@ -107,7 +110,7 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 {
 	enum { OPT_FORMAT = 256, OPT_VIA, OPT_NO_ARGS, OPT_PATHS, OPT_TOP, OPT_COUNT_ONLY,
 	       OPT_FAIL_FAST, OPT_DEPTH, OPT_CAPTURE, OPT_WEIGHT, OPT_MIGRATION, OPT_ALL,
-	       OPT_OFF_CPU, OPT_FORCE };
+	       OPT_OFF_CPU, OPT_FORCE, OPT_SAMPLED };
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "expr", required_argument, NULL, 'e' },
@@ -127,6 +130,7 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 		{ "migration", no_argument, NULL, OPT_MIGRATION },
 		{ "freq", required_argument, NULL, 'F' },
 		{ "all", no_argument, NULL, OPT_ALL },
+		{ "sampled", no_argument, NULL, OPT_SAMPLED },
 		{ "off-cpu", no_argument, NULL, OPT_OFF_CPU },
 		{ "top", required_argument, NULL, OPT_TOP },
 		{ "force", no_argument, NULL, OPT_FORCE },
@@ -289,6 +293,9 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 			break;
 		case OPT_OFF_CPU:
 			cfg->off_cpu = true;
+			break;
+		case OPT_SAMPLED:
+			cfg->prof_sampled = true;
 			break;
 		case OPT_FORCE:
 			cfg->force = true;

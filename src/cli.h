@@ -58,6 +58,7 @@ struct config {
 	bool migration;			/* --migration report */
 	unsigned hz;			/* profile -F: samples per second per CPU */
 	bool prof_all;			/* profile --all: every sample, not only in patterns */
+	bool prof_sampled;		/* profile --sampled: no probes at calls, samples find windows */
 	bool off_cpu;			/* profile --off-cpu */
 	const char *capture[PS_MAX_CAPTURE];	/* --capture NAME */
 	int ncapture;

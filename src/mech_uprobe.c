@@ -36,7 +36,7 @@ struct tracer {
 	/* profile: a CPU-clock event per CPU, and the sched_switch link */
 	int *sample_fds;
 	struct bpf_link **sample_links;
-	struct bpf_link *switch_link;
+	struct bpf_link *switch_link, *wakeup_link;
 	struct tracer_opts opts;
 	struct watch watches[MAX_WATCHES];
 	int nwatches;
@@ -95,6 +95,7 @@ static void select_programs(struct tracer *t)
 	bpf_program__set_autoload(s->progs.on_breakpoint, t->rt->mech[MECH_BREAKPOINT].ok);
 	bpf_program__set_autoload(s->progs.on_cpu_sample, t->opts.prof_hz > 0);
 	bpf_program__set_autoload(s->progs.on_switch, t->opts.prof_offcpu);
+	bpf_program__set_autoload(s->progs.on_wakeup, t->opts.prof_offcpu);
 }
 
 /* With -vv, the verifier's statistics per program (log level 4). */
@@ -209,6 +210,7 @@ int tracer__open(struct tracer **out, const struct pyrt *rt, const struct patter
 	t->skel->rodata->prof_on = o->prof_hz > 0 || o->prof_offcpu;
 	t->skel->rodata->prof_all = o->prof_all;
 	t->skel->rodata->prof_offcpu = o->prof_offcpu;
+	t->skel->rodata->prof_sampled = o->prof_sampled;
 	select_programs(t);
 	if (t->verbose >= 2 && !getenv("PYSCOPE_VERIFIER_LOG"))
 		verifier_stats_setup(t);
@@ -576,6 +578,11 @@ int tracer__profile(struct tracer *t, char *err, size_t errlen)
 			snprintf(err, errlen, "cannot attach to sched_switch: %s", strerror(errno));
 			return -errno;
 		}
+		t->wakeup_link = bpf_program__attach(t->skel->progs.on_wakeup);
+		if (!t->wakeup_link) {
+			snprintf(err, errlen, "cannot attach to sched_wakeup: %s", strerror(errno));
+			return -errno;
+		}
 	}
 	return 0;
 }
@@ -594,7 +601,9 @@ static void profile_stop(struct tracer *t)
 	t->sample_fds = NULL;
 	t->sample_links = NULL;
 	bpf_link__destroy(t->switch_link);
+	bpf_link__destroy(t->wakeup_link);
 	t->switch_link = NULL;
+	t->wakeup_link = NULL;
 }
 
 void tracer__detach(struct tracer *t)

@@ -24,6 +24,7 @@ struct tracer_opts {
 	unsigned prof_hz;		/* pyscope profile: on-CPU sampling rate, 0 = off */
 	bool prof_all;			/* keep samples outside pattern calls */
 	bool prof_offcpu;		/* off-CPU waits */
+	bool prof_sampled;		/* windows found by the samples, no call probes */
 };
 
 struct tracer;

@@ -150,6 +150,7 @@ enum cover_mech {
 	COVER_NONE = 0,		/* not covered (yet): see why */
 	COVER_UPROBE,		/* eval/resume uprobes: from the first instruction */
 	COVER_BREAKPOINT,	/* a hardware breakpoint on its code */
+	COVER_SAMPLED,		/* profile --sampled: samples find its calls, none counted */
 };
 
 struct coverage {

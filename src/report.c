@@ -53,7 +53,8 @@ static void ns(char *buf, size_t n, uint64_t v, bool have)
 
 static const char *mech_word(enum cover_mech m)
 {
-	return m == COVER_BREAKPOINT ? "breakpoint" : m == COVER_UPROBE ? "uprobe" : "none";
+	return m == COVER_BREAKPOINT ? "breakpoint" : m == COVER_UPROBE ? "uprobe" :
+	       m == COVER_SAMPLED ? "samples" : "none";
 }
 
 /* What the table cannot show: patterns not timed, armed late, or not armed. */

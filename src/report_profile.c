@@ -254,8 +254,12 @@ void report_profile_text(FILE *out, const struct model *m, const struct prof_opt
 			char tot[32];
 
 			fmt_ns(tot, sizeof(tot), (double)pr.lat.sum_ns);
-			fprintf(out, "\n%s (%s): %" PRIu64 " calls, %s in them\n", p->name, p->spec,
-				pr.count, pr.timed ? tot : "time unknown");
+			if (o->sampled)
+				fprintf(out, "\n%s (%s): calls found by the samples (not counted)\n",
+					p->name, p->spec);
+			else
+				fprintf(out, "\n%s (%s): %" PRIu64 " calls, %s in them\n", p->name,
+					p->spec, pr.count, pr.timed ? tot : "time unknown");
 		}
 		for (ki = 0; ki < 2; ki++) {
 			struct prof_result r;

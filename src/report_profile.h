@@ -12,6 +12,7 @@ struct prof_opts {
 	unsigned hz;
 	bool offcpu;
 	int top;
+	bool sampled;		/* --sampled: calls were not counted */
 };
 
 struct fn_stat;

@@ -313,6 +313,14 @@ static int cover(struct session *s, char *err, size_t errlen)
 	size_t i;
 	int ret;
 
+	if (cfg->cmd == CMD_PROFILE && cfg->prof_sampled) {
+		/* no probe at calls: the samples find the pattern calls on the stack */
+		ret = base_probes(s, err, errlen);
+		for (i = 0; !ret && i < s->ps.n; i++)
+			set_cover(s, i, COVER_SAMPLED, false,
+				  "pattern calls found by the samples; calls not counted");
+		return ret;
+	}
 	if (try_bp && !s->rt->mech[MECH_BREAKPOINT].ok) {
 		if (cfg->via == VIA_BREAKPOINT) {
 			snprintf(err, errlen, "--via breakpoint: %s", s->rt->mech[MECH_BREAKPOINT].why);
@@ -384,7 +392,8 @@ int session__open(struct session **out, const struct config *cfg, bool count_onl
 				     .capture = cfg->capture,
 				     .prof_hz = cfg->cmd == CMD_PROFILE ? cfg->hz : 0,
 				     .prof_all = cfg->prof_all,
-				     .prof_offcpu = cfg->cmd == CMD_PROFILE && cfg->off_cpu };
+				     .prof_offcpu = cfg->cmd == CMD_PROFILE && cfg->off_cpu,
+				     .prof_sampled = cfg->cmd == CMD_PROFILE && cfg->prof_sampled };
 	char err[768] = "";
 	int ret;
 
@@ -470,6 +479,8 @@ int session__open(struct session **out, const struct config *cfg, bool count_onl
 		 sizeof(s->meta.mechanism));
 	if (s->uprobes_on && s->mr)
 		str_copy(s->meta.mechanism, "mixed", sizeof(s->meta.mechanism));
+	if (cfg->cmd == CMD_PROFILE && cfg->prof_sampled)
+		str_copy(s->meta.mechanism, "samples", sizeof(s->meta.mechanism));
 	str_copy(s->meta.returns, s->exits_on ? plan_exit_str(s->plan.exit) : "none (count only)",
 		 sizeof(s->meta.returns));
 	s->meta.timed = s->exits_on;

@@ -251,7 +251,8 @@ def extras(runs, flt):
         pat_calls = os.path.join(APPS, "micro_calls.json")
         tmp = tempfile.mkdtemp(prefix="bench-")
         out = os.path.join(tmp, "r.json")
-        res = {k: [] for k in ("u_ctor", "plain", "paths", "u_calls", "trace", "prof", "n_ctor")}
+        res = {k: [] for k in ("u_ctor", "plain", "paths", "u_calls", "trace", "prof", "n_ctor",
+                               "sampled", "u_calls2")}
         for _ in range(runs):
             res["u_ctor"].append(run_untraced(py, ctor)["t"])
             r = run([ARGS.pyscope, "trace", "-f", pat_ctor, "--format", "json", "--force",
@@ -267,12 +268,17 @@ def extras(runs, flt):
             r = run([ARGS.pyscope, "profile", "-F", "99", "-f", pat_calls, "--force", "-o", SCRATCH,
                      "--", py] + calls)
             res["prof"].append(elapsed_of(r.stderr))
+            res["u_calls2"].append(run_untraced(py, calls)["t"])
+            r = run([ARGS.pyscope, "profile", "--sampled", "-F", "99", "-f", pat_calls,
+                     "--force", "-o", SCRATCH, "--", py] + calls)
+            res["sampled"].append(elapsed_of(r.stderr))
         row = {"python": label, "calls": med(res["n_ctor"])}
         row["paths_ns"] = med([(b - a) / n * 1e9 for a, b, n in
                                zip(res["plain"], res["paths"], res["n_ctor"])])
         row["paths_ratio"] = med([b / a for a, b in zip(res["plain"], res["paths"])])
         row["prof_ratio"] = med([b / a for a, b in zip(res["u_calls"], res["prof"])])
         row["prof_vs_trace"] = med([b / a for a, b in zip(res["trace"], res["prof"])])
+        row["sampled_ratio"] = med([b / a for a, b in zip(res["u_calls2"], res["sampled"])])
         bp = info["mechanisms"]["breakpoint"]
         if bp["available"]:
             idle, hit = [], []
@@ -290,8 +296,9 @@ def extras(runs, flt):
         else:
             row["bp_why"] = bp["why"]
         print("extras: %-14s paths +%.0f ns/hit (%.2fx)  profile 99 Hz %.2fx untraced, %.2fx "
-              "trace  breakpoint %s" % (label, row["paths_ns"], row["paths_ratio"],
-                                        row["prof_ratio"], row["prof_vs_trace"],
+              "trace, --sampled %.3fx untraced  breakpoint %s"
+              % (label, row["paths_ns"], row["paths_ratio"], row["prof_ratio"],
+                 row["prof_vs_trace"], row["sampled_ratio"],
                                         "idle %.3fx, %.0f ns/hit" % (row["bp_idle"],
                                                                      row["bp_hit_ns"])
                                         if "bp_idle" in row else "n/a: " + row["bp_why"]),
@@ -364,18 +371,20 @@ def write_doc(rows, coll, args, ext):
           "extra ns per pattern hit = (T_paths - T_plain) / pattern calls.  *profile*:",
           "`profile -F 99` on `calls` (big), against untraced and against `trace` with the same",
           "patterns: a sample needs the pattern's call window, so profile pays the frame",
-          "start/return probes of `trace` plus the samples.  *breakpoint*: `--via breakpoint`",
+          "start/return probes of `trace` plus the samples.  *--sampled*: `profile --sampled",
+          "-F 99`, where each sample finds its pattern call on the stack: no call probes, so",
+          "only the samples cost (paired with its own untraced runs).  *breakpoint*: `--via breakpoint`",
           "on a never-called target (`os:get_exec_path`) on `calls`, and the cost per hit on",
           "`ctor` with `--count-only`.",
           "",
           "| python | pattern calls | paths ns/hit | paths/plain | profile/untraced | "
-          "profile/trace | breakpoint idle | breakpoint ns/hit |",
-          "|---|---|---|---|---|---|---|---|"]
+          "profile/trace | profile --sampled/untraced | breakpoint idle | breakpoint ns/hit |",
+          "|---|---|---|---|---|---|---|---|---|"]
     for e in ext:
-        L.append("| %s | %s | %s | %s | %s | %s | %s | %s |"
+        L.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |"
                  % (e["python"], fmt(e["calls"]), fmt(e["paths_ns"]),
                     fmt(e["paths_ratio"], "%.2fx"), fmt(e["prof_ratio"], "%.2fx"),
-                    fmt(e["prof_vs_trace"], "%.2fx"),
+                    fmt(e["prof_vs_trace"], "%.2fx"), fmt(e["sampled_ratio"], "%.3fx"),
                     fmt(e.get("bp_idle"), "%.3fx") if "bp_idle" in e else "n/a",
                     fmt(e.get("bp_hit_ns")) if "bp_idle" in e else "n/a"))
     whys = sorted({e["bp_why"] for e in ext if "bp_why" in e})

@@ -910,9 +910,11 @@ def t_outputs(ctx, py, tmp):
         raise Fail("migration lists %s" % sorted(mig))
 
 
-def t_profile(ctx, py, tmp):
+def t_profile(ctx, py, tmp, sampled=False):
     """profile: the legacy constructor's CPU samples are in the known slow
-    function (>= 80%), and its waits are the injected ones (within 10%)."""
+    function (>= 80%), and its waits are the injected ones (within 10%).
+    sampled: --sampled, no call probes, the samples find the windows; the
+    report then has no counts rather than wrong ones."""
     cpu_ms, wait_ms = 8, 20
     expect_file = os.path.join(tmp, "expect.json")
     args = ["-m", "chatdemo", "--requests", "40", "--legacy-share", "1", "--mode", "threads",
@@ -920,16 +922,21 @@ def t_profile(ctx, py, tmp):
             "--legacy-wait-ms", str(wait_ms), "--expect", expect_file]
     out = os.path.join(tmp, "profile.json")
     r = run([ctx.pyscope, "profile", "--off-cpu", "-F", "499", "--format", "json", "-o", out,
-             "-e", "legacy=class:chatdemo.engine:UserExecutionEngine", "--", py] + args, cwd=APPS)
+             "-e", "legacy=class:chatdemo.engine:UserExecutionEngine"]
+            + (["--sampled"] if sampled else []) + ["--", py] + args, cwd=APPS)
     if r.returncode != 0:
         raise Fail("profile exited %d: %s" % (r.returncode, r.stderr[-400:]))
     with open(out) as f:
         rep = json.load(f)
     with open(expect_file) as f:
         n = json.load(f)["legacy_construct"]
-    legacy = rep["patterns"][0]
-    if legacy["count"] != n:
-        raise Fail("legacy count %d, expected %d" % (legacy["count"], n))
+    if sampled:
+        if "patterns" in rep or rep.get("windows") != "sampled" or \
+                "via samples" not in r.stderr:
+            raise Fail("--sampled: counts reported or mode not said: %s / %s"
+                       % (list(rep), r.stderr[-200:]))
+    elif rep["patterns"][0]["count"] != n:
+        raise Fail("legacy count %d, expected %d" % (rep["patterns"][0]["count"], n))
     prof = rep["profile"]["patterns"][0]
     cpu = prof["on_cpu"]
     total = {t["function"].split(" (")[0]: t["total"] for t in cpu["top_total"]}
@@ -1224,6 +1231,8 @@ def build_tests(ctx):
         tests.append(("paths/" + label, lambda tmp, py=py: t_paths(ctx, py, tmp)))
         tests.append(("outputs/" + label, lambda tmp, py=py: t_outputs(ctx, py, tmp)))
         tests.append(("profile/" + label, lambda tmp, py=py: t_profile(ctx, py, tmp)))
+        tests.append(("profile-sampled/" + label,
+                      lambda tmp, py=py: t_profile(ctx, py, tmp, sampled=True)))
     for label, py in interpreters():
         tests.append(("probe-points/" + label, lambda tmp, py=py: t_probe_points(ctx, py, tmp)))
         if label in ("py3.8.18", "py3.13.0", "debian3.11"):
