@@ -60,9 +60,9 @@ static uint64_t proc_starttime(int pid)
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	if (read_file(path, 4096, &text, &len))
 		return 0;
+	/* the command name (field 2) ends at the last ')'; each space starts a field */
 	p = strrchr(text, ')');
-	/* p + 2 is field 3 (state) */
-	for (field = 3; p && field < 22; field++)
+	for (field = 2; p && field < 22; field++)
 		p = strchr(p + 1, ' ');
 	if (p)
 		v = strtoull(p + 1, NULL, 10);
