@@ -21,6 +21,11 @@
 
 /* Exited processes kept for a scrape that does not come, at most. */
 #define MAX_EXITED	256
+/*
+ * Processes traced at once, at most: each has its own BPF programs and maps
+ * (about 25 MB), and anyone can start processes with a matching name.
+ */
+#define MAX_TRACED	64
 /* A matching process that could not be traced is retried this often, then left alone. */
 #define MAX_TRIES	3
 
@@ -47,6 +52,7 @@ struct serve {
 	struct skip *skip;
 	size_t nskip, skipcap;
 	uint64_t last_scan;
+	bool full;		/* MAX_TRACED reached (said once) */
 };
 
 /* Field 22 of /proc/PID/stat, after the command name (which may hold ") "). */
@@ -190,13 +196,31 @@ static void note_failure(struct serve *sv, int pid, uint64_t starttime, uint64_t
 		warn("pid %d: not traced after %d tries; leaving it alone", pid, MAX_TRIES);
 }
 
+static size_t live(const struct serve *sv)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < sv->n; i++)
+		n += !sv->t[i]->exited;
+	return n;
+}
+
 /* --match: attach to every new process of that name; forget the failures that are gone. */
 static void scan(struct serve *sv, uint64_t now)
 {
-	DIR *d = opendir("/proc");
+	DIR *d;
 	struct dirent *e;
 	size_t i;
 
+	if (live(sv) >= MAX_TRACED) {
+		if (!sv->full)
+			warn("tracing %d processes, the most pyscope serve traces at once; "
+			     "new ones wait for a place", MAX_TRACED);
+		sv->full = true;
+		return;
+	}
+	sv->full = false;
+	d = opendir("/proc");
 	if (!d)
 		return;
 	while ((e = readdir(d))) {
@@ -210,6 +234,8 @@ static void scan(struct serve *sv, uint64_t now)
 		pid = strtol(e->d_name, &end, 10);
 		if (*end || pid <= 0 || pid > INT_MAX || pid == getpid())
 			continue;
+		if (live(sv) >= MAX_TRACED)
+			break;
 		if (!proc_matches((int)pid, sv->cfg->match))
 			continue;
 		st = proc_starttime((int)pid);

@@ -1450,6 +1450,14 @@ def t_serve_prometheus(ctx, py, tmp):
                 raise Fail("Prometheus never had the oracle's counts:\n  got %s\n  want %s %s"
                            % (last, want, total))
             time.sleep(1)
+        # docs/deploy.md's alert fires for both processes (all their calls were this hour)
+        alert = prom_query(pport, 'increase(pyscope_calls_total{pattern="legacy_construct"}[1h]) > 0'
+                           ' or (max_over_time(pyscope_calls_total{pattern="legacy_construct"}[1h])'
+                           ' > 0 unless pyscope_calls_total{pattern="legacy_construct"} offset 1h)')
+        fired = sorted(int(dict(l)["pid"]) for l in alert)
+        hit = sorted(pid for pid, _ in runs if want[pid]["legacy_construct"])
+        if fired != hit or not hit:
+            raise Fail("the legacy alert fired for pids %s, want %s" % (fired, hit))
         up = prom_query(pport, 'up{job="pyscope"}')
         if list(up.values()) != [1.0]:
             raise Fail("up = %s" % up)
