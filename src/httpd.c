@@ -253,11 +253,13 @@ static bool service(struct httpd *h, size_t i, short revents, uint64_t now)
 		}
 	}
 	if (c->state == CONN_DRAINING) {
-		char sink[512];
+		char sink[4096];
+		int k = 0;
 
+		/* bounded: a client that keeps sending cannot keep the loop here */
 		do
 			r = recv(c->fd, sink, sizeof(sink), MSG_DONTWAIT);
-		while (r > 0);
+		while (r > 0 && ++k < 16);
 		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR) || now >= c->deadline) {
 			conn_close(h, i);
 			return false;

@@ -1369,6 +1369,38 @@ def t_serve_http(ctx, py, tmp):
         raise Fail("served != oracle (served, oracle): %s" % diff)
 
 
+def t_serve_errors(ctx, tmp):
+    """serve's bad inputs: one line each, exit status 2, nothing left listening."""
+    import socket
+    sleeper = subprocess.Popen(["sleep", "30"])
+    busy = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    bport = busy.getsockname()[1]
+    me = str(os.getpid())
+    cases = [
+        ("no target", ["serve", "-e", "m:f"], "-p PID"),
+        ("with a command", ["serve", "-e", "m:f", "--", "python3"], "-p PID"),
+        ("bad --listen", ["serve", "-p", me, "-e", "m:f", "--listen", "nonsense"], "--listen"),
+        ("named --listen host", ["serve", "-p", me, "-e", "m:f", "--listen", "example.org:80"],
+         "--listen"),
+        ("port in use", ["serve", "-p", me, "-e", "m:f", "--listen", "127.0.0.1:%d" % bport],
+         "Address already in use"),
+        ("bad --match", ["serve", "--match", "a/b", "-e", "m:f"], "--match"),
+        ("-o", ["serve", "-p", me, "-e", "m:f", "-o", os.path.join(tmp, "x")], "do not apply"),
+        ("two -p to trace", ["trace", "-p", me, "-p", me, "-e", "m:f"], "only pyscope serve"),
+        ("--match to trace", ["trace", "--match", "x", "-e", "m:f"], "for pyscope serve"),
+        ("not python", ["serve", "-p", str(sleeper.pid), "-e", "m:f", "--listen",
+                        "127.0.0.1:%d" % free_port()], "not a Python process"),
+    ]
+    try:
+        for what, args, needle in cases:
+            one_error_line(what, run([ctx.pyscope] + args, timeout=30), needle)
+    finally:
+        sleeper.kill()
+        busy.close()
+
+
 def prom_query(port, q):
     import urllib.parse
     import urllib.request
@@ -1488,6 +1520,7 @@ def build_tests(ctx):
                       lambda tmp, py=py: t_micro(ctx, py, tmp, "micro_ctor.py", "micro_ctor.json")))
         tests.append(("attach/" + label, lambda tmp, py=py: t_attach(ctx, py, tmp)))
     tests.append(("errors/bad-input", lambda tmp: t_bad_input(ctx, tmp)))
+    tests.append(("serve/errors", lambda tmp: t_serve_errors(ctx, tmp)))
     newest = [py for label, py in interpreters() if label.startswith("py3.12")]
     if newest:
         tests.append(("speedscope/viewer", lambda tmp: t_speedscope(ctx, newest[0], tmp)))
