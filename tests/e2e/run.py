@@ -1294,13 +1294,25 @@ def t_serve_http(ctx, py, tmp):
     shown once after the target exits and then dropped."""
     import socket
     demo, go, args = start_waiting_demo(py, tmp, "a", 11, 200)
+    # a second -p, killed before it serves anything
+    other, _, _ = start_waiting_demo(py, tmp, "b", 3, 10)
     port = free_port()
     sv = subprocess.Popen([ctx.pyscope, "serve", "--listen", "127.0.0.1:%d" % port, "-p",
-                           str(demo.pid), "-f", DEMO_PATTERNS], stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, universal_newlines=True)
+                           str(demo.pid), "-p", str(other.pid), "-f", DEMO_PATTERNS],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     silent = []
     try:
         wait_line(sv, "serving http://127.0.0.1:%d/metrics" % port)
+        m = parse_metrics(http_get(port)[2])
+        if series(m, "pyscope_targets") != {None: 2}:
+            raise Fail("two -p, pyscope_targets %s" % series(m, "pyscope_targets"))
+        other.kill()
+        other.wait()
+        wait_line(sv, "pid %d exited" % other.pid)
+        m = parse_metrics(http_get(port)[2])
+        if series(m, "pyscope_target_exited", pid=other.pid) != {None: 1} or \
+                set(series(m, "pyscope_calls_total", pid=other.pid).values()) != {0}:
+            raise Fail("the killed target: %s" % series(m, "pyscope_target_exited"))
         # clients that connect and send nothing, or half a request, hold nothing up
         for data in (b"", b"GET /metr", b"GET /metrics HTTP/1.1\r\nHost: x\r\n"):
             c = socket.create_connection(("127.0.0.1", port), timeout=5)
@@ -1358,7 +1370,7 @@ def t_serve_http(ctx, py, tmp):
     finally:
         for c in silent:
             c.close()
-        for p in (sv, demo):
+        for p in (sv, demo, other):
             if p.poll() is None:
                 p.kill()
                 p.wait()
