@@ -11,7 +11,7 @@
 
 void cli_usage(FILE *out)
 {
-	fputs("Usage: pyscope COMMAND [OPTIONS] (-p PID | -- CMD [ARGS...])\n"
+	fputs("Usage: pyscope COMMAND [OPTIONS] (-p PID | -- CMD [ARGS...] | --match COMM)\n"
 	      "\n"
 	      "Exact call counts and latency for Python functions and class constructions,\n"
 	      "traced from outside the process with eBPF (CPython 3.8-3.13).\n"
@@ -24,16 +24,24 @@ void cli_usage(FILE *out)
 	      "           production gate), with the evidence of each hit\n"
 	      "  profile  where the time inside each pattern's calls goes: CPU samples\n"
 	      "           (-F HZ, default 99) and, with --off-cpu, waits\n"
+	      "  serve    keep tracing and serve the counts and latency histograms on\n"
+	      "           http://HOST:PORT/metrics for Prometheus; follows processes that\n"
+	      "           come and go (-p, repeatable, or --match COMM)\n"
 	      "  help     this text\n"
 	      "  version  print the version\n"
 	      "\n"
 	      "Options:\n"
-	      "  -p, --pid PID          trace a running process\n"
+	      "  -p, --pid PID          trace a running process (serve: repeatable)\n"
 	      "  -e, --expr NAME=SPEC   a pattern: [func:]module:Qual.name or class:module:Class\n"
 	      "                         (repeatable; NAME= may be left out)\n"
 	      "  -f, --file FILE        patterns from a JSON file (see docs/patterns.md)\n"
 	      "  -d, --duration TIME    stop after TIME (10, 10s, 500ms, 2m)\n"
-	      "  -i, --interval TIME    print a live table every TIME\n"
+	      "  -i, --interval TIME    print a live table every TIME (serve: how often\n"
+	      "                         --match looks for new processes, default 1s)\n"
+	      "      --listen ADDR      (serve) HOST:PORT to serve on, numeric host\n"
+	      "                         (default 127.0.0.1:9464, loopback only)\n"
+	      "      --match COMM       (serve) trace every process whose command name or\n"
+	      "                         executable's base name is COMM, as they start\n"
 	      "      --format FMT       text (default), json, ndjson (one object per line, per\n"
 	      "                         -i interval and at the end), folded, speedscope\n"
 	      "      --via MECH         auto (default), eval, resume or breakpoint\n"
@@ -71,7 +79,8 @@ void cli_usage(FILE *out)
 	      "  pyscope trace -f patterns.json -i 5s -- python3 app.py --requests 1000\n"
 	      "  pyscope trace --format json -e 'app.engine:Engine.run' -- python3 app.py\n"
 	      "  pyscope check -p 1234 -f forbidden.json -d 1h --fail-fast\n"
-	      "  pyscope profile -p 1234 --off-cpu -e legacy=class:app.engine:Engine -d 30s\n",
+	      "  pyscope profile -p 1234 --off-cpu -e legacy=class:app.engine:Engine -d 30s\n"
+	      "  pyscope serve --listen 127.0.0.1:9464 --match python3 -f patterns.json\n",
 	      out);
 }
 
@@ -79,7 +88,7 @@ static int parse_cmd(const char *s, enum ps_cmd *cmd)
 {
 	static const struct { const char *name; enum ps_cmd cmd; } cmds[] = {
 		{ "trace", CMD_TRACE }, { "info", CMD_INFO }, { "check", CMD_CHECK },
-		{ "profile", CMD_PROFILE },
+		{ "profile", CMD_PROFILE }, { "serve", CMD_SERVE },
 		{ "help", CMD_HELP }, { "version", CMD_VERSION },
 	};
 	size_t i;
@@ -110,7 +119,7 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 {
 	enum { OPT_FORMAT = 256, OPT_VIA, OPT_NO_ARGS, OPT_PATHS, OPT_TOP, OPT_COUNT_ONLY,
 	       OPT_FAIL_FAST, OPT_DEPTH, OPT_CAPTURE, OPT_WEIGHT, OPT_MIGRATION, OPT_ALL,
-	       OPT_OFF_CPU, OPT_FORCE, OPT_SAMPLED };
+	       OPT_OFF_CPU, OPT_FORCE, OPT_SAMPLED, OPT_LISTEN, OPT_MATCH };
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "expr", required_argument, NULL, 'e' },
@@ -134,6 +143,8 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 		{ "off-cpu", no_argument, NULL, OPT_OFF_CPU },
 		{ "top", required_argument, NULL, OPT_TOP },
 		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "listen", required_argument, NULL, OPT_LISTEN },
+		{ "match", required_argument, NULL, OPT_MATCH },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -166,6 +177,12 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 				warn("invalid pid '%s'", optarg);
 				return -EINVAL;
 			}
+			if (cfg->npids == PS_MAX_PIDS) {
+				warn("too many -p (at most %d)", PS_MAX_PIDS);
+				return -EINVAL;
+			}
+			cfg->pids[cfg->npids++] = cfg->pid;
+			cfg->pid = cfg->pids[0];
 			break;
 		case 'e':
 			if (cfg->nexprs >= PS_MAX_EXPRS) {
@@ -300,6 +317,17 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 		case OPT_FORCE:
 			cfg->force = true;
 			break;
+		case OPT_LISTEN:
+			cfg->listen = optarg;
+			break;
+		case OPT_MATCH:
+			/* a command name is at most 15 bytes, an executable's name 255 */
+			if (!optarg[0] || strlen(optarg) > 255 || strchr(optarg, '/')) {
+				warn("invalid --match '%s': a command or executable name", optarg);
+				return -EINVAL;
+			}
+			cfg->match = optarg;
+			break;
 		case OPT_TOP: {
 			char *end = NULL;
 			long v = strtol(optarg, &end, 10);
@@ -331,6 +359,28 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 			return -EINVAL;
 		}
 	}
+	if (cfg->npids > 1 && cfg->cmd != CMD_SERVE) {
+		warn("only pyscope serve takes several -p");
+		return -EINVAL;
+	}
+	if ((cfg->listen || cfg->match) && cfg->cmd != CMD_SERVE) {
+		warn("--listen and --match are for pyscope serve");
+		return -EINVAL;
+	}
+	if (cfg->cmd == CMD_SERVE) {
+		if (cfg->argv || (!cfg->npids && !cfg->match)) {
+			warn("serve: give -p PID (repeatable) or --match COMM");
+			return -EINVAL;
+		}
+		if (cfg->duration_ms || cfg->output || cfg->format != FMT_TEXT) {
+			warn("serve: -d, -o and --format do not apply (it serves until a signal)");
+			return -EINVAL;
+		}
+		if (!cfg->listen)
+			cfg->listen = "127.0.0.1:9464";
+		if (!cfg->interval_ms)
+			cfg->interval_ms = 1000;
+	}
 	if (cfg->cmd == CMD_PROFILE && !cfg->hz)
 		cfg->hz = 99;
 	if (cfg->cmd == CMD_TRACE || cfg->cmd == CMD_INFO || cfg->cmd == CMD_CHECK ||
@@ -344,8 +394,8 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 	if (!cfg->depth && (cfg->paths || cfg->migration || cfg->format == FMT_FOLDED ||
 			    cfg->format == FMT_SPEEDSCOPE))
 		cfg->depth = PS_MAX_DEPTH;
-	if ((cfg->cmd == CMD_TRACE || cfg->cmd == CMD_CHECK || cfg->cmd == CMD_PROFILE) &&
-	    !cfg->nexprs && !cfg->pattern_file) {
+	if ((cfg->cmd == CMD_TRACE || cfg->cmd == CMD_CHECK || cfg->cmd == CMD_PROFILE ||
+	     cfg->cmd == CMD_SERVE) && !cfg->nexprs && !cfg->pattern_file) {
 		warn("no patterns: give -e NAME=SPEC or -f FILE");
 		return -EINVAL;
 	}

@@ -12,6 +12,7 @@ enum ps_cmd {
 	CMD_INFO,
 	CMD_CHECK,
 	CMD_PROFILE,
+	CMD_SERVE,
 	CMD_HELP,
 	CMD_VERSION,
 };
@@ -34,10 +35,15 @@ enum ps_via {
 };
 
 #define PS_MAX_EXPRS 256
+#define PS_MAX_PIDS 64
 
 struct config {
 	enum ps_cmd cmd;
-	int pid;			/* -p, 0 if launching */
+	int pid;			/* -p, 0 if launching (serve: the first -p) */
+	int pids[PS_MAX_PIDS];		/* serve: every -p */
+	int npids;
+	const char *listen;		/* serve --listen HOST:PORT */
+	const char *match;		/* serve --match COMM */
 	char **argv;			/* -- CMD ARGS..., NULL-terminated */
 	int argc;
 	const char *exprs[PS_MAX_EXPRS];	/* -e NAME=SPEC */

@@ -9,6 +9,7 @@ int cmd_info(const struct config *cfg);
 int cmd_trace(const struct config *cfg);
 int cmd_check(const struct config *cfg);
 int cmd_profile(const struct config *cfg);
+int cmd_serve(const struct config *cfg);
 
 /* One error line: JSON object on stdout in JSON mode, else on stderr. */
 void report_error(const struct config *cfg, const char *msg);

@@ -40,6 +40,8 @@ int main(int argc, char **argv)
 		return cmd_check(&cfg);
 	case CMD_PROFILE:
 		return cmd_profile(&cfg);
+	case CMD_SERVE:
+		return cmd_serve(&cfg);
 	case CMD_VERSION:
 		printf("pyscope " PYSCOPE_VERSION "\n");
 		return 0;

@@ -494,19 +494,27 @@ fail:
 	return ret ? ret : -EINVAL;
 }
 
-int session__run(struct session *s, session_tick_fn tick, void *ctx)
+void session__catch_signals(void)
 {
-	const struct config *cfg = s->cfg;
 	struct sigaction sa;
-	int ret, code = 0;
-	bool pending;
-	size_t i;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	pending = false;
+}
+
+bool session__stopping(void)
+{
+	return stop_requested;
+}
+
+int session__start(struct session *s)
+{
+	bool pending = false;
+	size_t i;
+	int ret;
+
 	for (i = 0; i < s->ps.n; i++)
 		pending |= s->bp[i].want && !s->bp[i].armed;
 	fprintf(stderr, "pyscope: tracing pid %d (Python %s, via %s) for %zu pattern(s)%s; "
@@ -522,61 +530,109 @@ int session__run(struct session *s, session_tick_fn tick, void *ctx)
 			char err[128];
 
 			snprintf(err, sizeof(err), "cannot resume pid %d: %s", s->pid, strerror(-ret));
-			report_error(cfg, err);
+			report_error(s->cfg, err);
 			return ret;
 		}
 		s->released = true;
 	}
-	while (!stop_requested) {
-		uint64_t now;
+	return 0;
+}
 
-		ret = tracer__poll(s->t, 50, s->pidfd);
-		if (ret < 0) {
-			char err[128];
+int session__step(struct session *s, int timeout_ms)
+{
+	const struct config *cfg = s->cfg;
+	uint64_t now;
+	int ret, code = 0;
 
-			snprintf(err, sizeof(err), "reading events: %s", strerror(-ret));
-			report_error(cfg, err);
-			return ret;
-		}
-		now = now_ns();
-		if (target_gone(s, ret == 1, &code)) {
-			s->meta.target_exited = true;
-			s->meta.exited_after_ns = now - s->start;
-			s->meta.exit_code = code;
-			break;
-		}
-		if (s->mr && now - s->last_pending >= RESOLVE_PENDING_NS) {
-			bool armed_too = now - s->last_armed >= RESOLVE_ARMED_NS;
+	if (!s->t || s->meta.target_exited)
+		return 1;
+	ret = tracer__poll(s->t, timeout_ms, s->pidfd);
+	if (ret < 0) {
+		char err[128];
 
-			s->last_pending = now;
-			if (armed_too)
-				s->last_armed = now;
-			ret = resolve(s, armed_too);
-			if (ret)
-				return ret;
-		}
-		if (cfg->duration_ms && now - s->start >= cfg->duration_ms * 1000000ull)
-			break;
-		if (tick && tick(ctx, s, now))
-			break;
+		snprintf(err, sizeof(err), "pid %d: reading events: %s", s->pid, strerror(-ret));
+		report_error(cfg, err);
+		return ret;
 	}
+	now = now_ns();
+	if (target_gone(s, ret == 1, &code)) {
+		s->meta.target_exited = true;
+		s->meta.exited_after_ns = now - s->start;
+		s->meta.exit_code = code;
+		return 1;
+	}
+	if (s->mr && now - s->last_pending >= RESOLVE_PENDING_NS) {
+		bool armed_too = now - s->last_armed >= RESOLVE_ARMED_NS;
+
+		s->last_pending = now;
+		if (armed_too)
+			s->last_armed = now;
+		ret = resolve(s, armed_too);
+		if (ret)
+			return ret;
+	}
+	if (cfg->duration_ms && now - s->start >= cfg->duration_ms * 1000000ull)
+		return 1;
+	return 0;
+}
+
+void session__stop(struct session *s)
+{
 	s->meta.stopped_by_signal = stop_requested;
 	s->meta.duration_ns = now_ns() - s->start;
-	debug(cfg->verbose, "%.1f ms: stopping", (now_ns() - s->t0) / 1e6);
+	debug(s->cfg->verbose, "%.1f ms: stopping", (now_ns() - s->t0) / 1e6);
+}
+
+int session__run(struct session *s, session_tick_fn tick, void *ctx)
+{
+	int ret;
+
+	session__catch_signals();
+	ret = session__start(s);
+	if (ret)
+		return ret;
+	while (!stop_requested) {
+		ret = session__step(s, 50);
+		if (ret < 0)
+			return ret;
+		if (ret == 1)
+			break;
+		if (tick && tick(ctx, s, now_ns()))
+			break;
+	}
+	session__stop(s);
 	return 0;
 }
 
 void session__refresh(struct session *s)
 {
+	if (!s->t)
+		return;		/* detached: the model keeps the final statistics */
 	s->meta.duration_ns = now_ns() - s->start;
 	tracer__refresh(s->t);
 }
 
 void session__finish(struct session *s)
 {
-	tracer__poll(s->t, 0, -1);
-	tracer__refresh(s->t);
+	if (s->t) {
+		tracer__poll(s->t, 0, -1);
+		tracer__refresh(s->t);
+	}
 	s->failed = false;
+}
+
+void session__detach(struct session *s)
+{
+	if (!s->t)
+		return;
+	tracer__close(s->t);
+	s->t = NULL;
+	memread__close(s->mr);
+	s->mr = NULL;
+	if (s->pidfd >= 0)
+		close(s->pidfd);
+	s->pidfd = -1;
+	debug(s->cfg->verbose, "pid %d: detached", s->pid);
 }
 
 void session__warn_unmatched(struct session *s)

@@ -27,10 +27,25 @@ typedef bool (*session_tick_fn)(void *ctx, struct session *s, uint64_t now_ns);
 int session__open(struct session **out, const struct config *cfg, bool count_only);
 /* Release a launched command; run until the target exits, -d, a signal or tick says stop. */
 int session__run(struct session *s, session_tick_fn tick, void *ctx);
+
+/*
+ * The same loop, driven from outside (pyscope serve drives one session per
+ * process): catch SIGINT/SIGTERM once, start (banner, release a launched
+ * command), then step until it returns 1 (the target exited, or -d) or a
+ * negative errno, or session__stopping(); then stop.
+ */
+void session__catch_signals(void);
+bool session__stopping(void);
+int session__start(struct session *s);
+/* Wait up to timeout_ms for events and take them; 0: go on, 1: over, < 0: error. */
+int session__step(struct session *s, int timeout_ms);
+void session__stop(struct session *s);
 /* Final drain of events and statistics into the model. */
 void session__finish(struct session *s);
 /* One warning line per pattern that matched no code object at all. */
 void session__warn_unmatched(struct session *s);
+/* Remove every probe and free the BPF side; the model keeps its final statistics. */
+void session__detach(struct session *s);
 /* Refresh statistics (for live tables). */
 void session__refresh(struct session *s);
 /* Remove every probe, wait for a launched command; returns its exit code (or 0). */

@@ -154,8 +154,7 @@ void str_copy(char *dst, const char *src, size_t n)
 	dst[l] = '\0';
 }
 
-/* Length of the well-formed UTF-8 sequence at s (1-4), or 0. */
-static size_t utf8_seq(const unsigned char *s)
+size_t str_utf8_len(const unsigned char *s)
 {
 	unsigned c = s[0], need, cp, k;
 
@@ -186,7 +185,7 @@ void str_sanitize(char *s)
 	unsigned char *p = (unsigned char *)s;
 
 	while (*p) {
-		size_t n = utf8_seq(p);
+		size_t n = str_utf8_len(p);
 
 		if (n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7f))) {
 			*p++ = '?';

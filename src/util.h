@@ -42,6 +42,11 @@ void str_copy(char *dst, const char *src, size_t n);
  * terminal escape sequences to the operator's screen.
  */
 void str_sanitize(char *s);
+/*
+ * Length of the well-formed UTF-8 sequence at s (1-4), or 0 (malformed,
+ * surrogate, overlong, or a C1 control).  Reads no further than a NUL.
+ */
+size_t str_utf8_len(const unsigned char *s);
 bool str_starts(const char *s, const char *prefix);
 bool str_ends(const char *s, const char *suffix);
 

@@ -1186,6 +1186,397 @@ class Ctx:
     pass
 
 
+# -- pyscope serve ---------------------------------------------------------------
+
+def free_port():
+    import socket
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_line(proc, needle, timeout=60):
+    """Read proc's stderr until a line contains needle; returns the lines read.
+    Reads the pipe itself (os.read), so that no line waits in a Python buffer
+    unseen by select."""
+    import select
+    fd = proc.stderr.fileno()
+    if not hasattr(proc, "pending"):
+        proc.pending, proc.seen = b"", []
+    deadline = time.time() + timeout
+    lines = []
+    while True:
+        while b"\n" in proc.pending:
+            line, _, proc.pending = proc.pending.partition(b"\n")
+            line = line.decode("utf-8", "replace")
+            lines.append(line)
+            proc.seen.append(line)
+            if needle in line:
+                return "\n".join(lines)
+        left = deadline - time.time()
+        if left <= 0:
+            raise Fail("no %r from pyscope in %ds: %s" % (needle, timeout,
+                                                          "\n".join(proc.seen)[-600:]))
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            continue
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            proc.wait()
+            raise Fail("pyscope exited %s waiting for %r: %s"
+                       % (proc.returncode, needle, "\n".join(proc.seen)[-600:]))
+        proc.pending += chunk
+
+
+def http_raw(port, data, timeout=5.0):
+    """Send data, read until the server closes: (status, headers dict, body)."""
+    import socket
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(data)
+        chunks = []
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            chunks.append(b)
+    raw = b"".join(chunks)
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    if not lines[0].startswith("HTTP/1.1 "):
+        raise Fail("not an HTTP response: %r" % raw[:200])
+    headers = {}
+    for l in lines[1:]:
+        k, _, v = l.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    return int(lines[0].split()[1]), headers, body.decode("utf-8")
+
+
+def http_get(port, path="/metrics", method="GET"):
+    return http_raw(port, ("%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n"
+                           % (method, path, port)).encode())
+
+
+def parse_metrics(text):
+    """Prometheus text format -> {(name, ((label, value), ...)): float}; checks the
+    HELP/TYPE lines come before each family's samples."""
+    out, typed = {}, {}
+    for line in text.splitlines():
+        if not line:
+            continue
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ", 3)
+            typed[name] = kind
+            continue
+        if line.startswith("#"):
+            continue
+        name, labels, i = "", [], 0
+        while i < len(line) and line[i] not in "{ ":
+            i += 1
+        name = line[:i]
+        if i < len(line) and line[i] == "{":
+            i += 1
+            while line[i] != "}":
+                eq = line.index("=", i)
+                key = line[i:eq]
+                if line[eq + 1] != '"':
+                    raise Fail("bad label in %r" % line)
+                j, val = eq + 2, []
+                while line[j] != '"':
+                    if line[j] == "\\":
+                        val.append({"n": "\n", "\\": "\\", '"': '"'}[line[j + 1]])
+                        j += 2
+                    else:
+                        val.append(line[j])
+                        j += 1
+                labels.append((key, "".join(val)))
+                i = j + 1
+                if line[i] == ",":
+                    i += 1
+            i += 1
+        value = float(line[i:].strip())
+        base = name
+        for suffix in ("_bucket", "_sum", "_count"):
+            if name.endswith(suffix) and name[:-len(suffix)] in typed:
+                base = name[:-len(suffix)]
+        if base not in typed:
+            raise Fail("sample %s before its # TYPE line" % name)
+        out[(name, tuple(sorted(labels)))] = value
+    return out
+
+
+def series(metrics, name, **want):
+    """{pattern or None: value} of the samples of name whose labels include want."""
+    got = {}
+    for (n, labels), v in metrics.items():
+        d = dict(labels)
+        if n == name and all(d.get(k) == str(w) for k, w in want.items()):
+            got[d.get("pattern")] = v
+    return got
+
+
+def start_waiting_demo(py, tmp, tag, seed, requests, argv0=None):
+    """The demo, held before serving until tmp/go-TAG exists."""
+    ready = os.path.join(tmp, "ready-" + tag)
+    go = os.path.join(tmp, "go-" + tag)
+    args = demo_args(seed, "mixed", requests)
+    proc = subprocess.Popen([argv0 or py] + args + ["--ready-file", ready, "--wait-file", go],
+                            cwd=APPS, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 30
+    while not os.path.exists(ready):
+        if time.time() > deadline or proc.poll() is not None:
+            proc.kill()
+            raise Fail("demo %s did not get ready" % tag)
+        time.sleep(0.02)
+    return proc, go, args
+
+
+def check_histograms(m, pid):
+    """Buckets ascend, +Inf equals _count, _count is at most the calls."""
+    calls = series(m, "pyscope_calls_total", pid=pid)
+    counts = series(m, "pyscope_call_duration_seconds_count", pid=pid)
+    if set(counts) != set(calls):
+        raise Fail("histograms for %s, counters for %s" % (sorted(counts), sorted(calls)))
+    for pat, n in counts.items():
+        buckets = sorted((float(dict(l)["le"]), v) for (name, l), v in m.items()
+                         if name == "pyscope_call_duration_seconds_bucket"
+                         and dict(l).get("pid") == str(pid) and dict(l)["pattern"] == pat)
+        vals = [v for _, v in buckets]
+        if vals != sorted(vals) or buckets[-1] != (float("inf"), n) or n > calls[pat]:
+            raise Fail("histogram of %s: %s, count %s, calls %s" % (pat, buckets, n, calls[pat]))
+
+
+def t_serve_http(ctx, py, tmp):
+    """serve -p: hostile and slow clients, then the final counts equal the oracle's,
+    shown once after the target exits and then dropped."""
+    import socket
+    demo, go, args = start_waiting_demo(py, tmp, "a", 11, 200)
+    # a second -p, killed before it serves anything
+    other, _, _ = start_waiting_demo(py, tmp, "b", 3, 10)
+    port = free_port()
+    sv = subprocess.Popen([ctx.pyscope, "serve", "--listen", "127.0.0.1:%d" % port, "-p",
+                           str(demo.pid), "-p", str(other.pid), "-f", DEMO_PATTERNS],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    silent = []
+    try:
+        wait_line(sv, "serving http://127.0.0.1:%d/metrics" % port)
+        m = parse_metrics(http_get(port)[2])
+        if series(m, "pyscope_targets") != {None: 2}:
+            raise Fail("two -p, pyscope_targets %s" % series(m, "pyscope_targets"))
+        other.kill()
+        other.wait()
+        wait_line(sv, "pid %d exited" % other.pid)
+        m = parse_metrics(http_get(port)[2])
+        if series(m, "pyscope_target_exited", pid=other.pid) != {None: 1} or \
+                set(series(m, "pyscope_calls_total", pid=other.pid).values()) != {0}:
+            raise Fail("the killed target: %s" % series(m, "pyscope_target_exited"))
+        # clients that connect and send nothing, or half a request, hold nothing up
+        for data in (b"", b"GET /metr", b"GET /metrics HTTP/1.1\r\nHost: x\r\n"):
+            c = socket.create_connection(("127.0.0.1", port), timeout=5)
+            if data:
+                c.sendall(data)
+            silent.append(c)
+        t0 = time.time()
+        st, hdr, body = http_get(port)
+        if st != 200 or time.time() - t0 > 2:
+            raise Fail("scrape next to silent clients: %d after %.1fs" % (st, time.time() - t0))
+        if not hdr.get("content-type", "").startswith("text/plain; version=0.0.4"):
+            raise Fail("content type %r" % hdr.get("content-type"))
+        if series(parse_metrics(body), "pyscope_targets") != {None: 1}:
+            raise Fail("pyscope_targets is not 1:\n" + body[-500:])
+        # malformed, unknown, other methods, too large: refused, and the server goes on
+        for data, want in ((b"GARBAGE\r\n\r\n", 400),
+                           (b"GET /metrics HTTP/1.1\r\nno colon\r\n\r\n", 400),
+                           (b"GET /metrics HTTP/2.0\r\n\r\n", 505),
+                           (b"\x16\x03\x01\x00\xa5\x01\x00\x00", 400),
+                           (b"GET /nope HTTP/1.1\r\n\r\n", 404),
+                           (b"POST /metrics HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi", 405),
+                           (b"GET /metrics HTTP/1.1\r\nX: " + b"y" * 10000 + b"\r\n\r\n", 431)):
+            st, hdr, _ = http_raw(port, data)
+            if st != want:
+                raise Fail("%r...: status %d, want %d" % (data[:30], st, want))
+        st, hdr, body = http_get(port, method="HEAD")
+        if st != 200 or body or int(hdr.get("content-length", 0)) < 100:
+            raise Fail("HEAD: %d, %r, %r" % (st, hdr, body[:80]))
+        # the silent ones are answered 408 and closed within the read timeout (5 s)
+        for c in silent:
+            c.settimeout(10)
+            resp = c.recv(4096)
+            if not resp.startswith(b"HTTP/1.1 408"):
+                raise Fail("a silent client got %r" % resp[:60])
+        # let the demo run; the exited target's final counts are served once
+        open(go, "w").close()
+        demo.wait(timeout=120)
+        wait_line(sv, "pid %d exited" % demo.pid)
+        st, _, body = http_get(port)
+        m = parse_metrics(body)
+        got = series(m, "pyscope_calls_total", pid=demo.pid)
+        exited = series(m, "pyscope_target_exited", pid=demo.pid)
+        exact = series(m, "pyscope_counts_exact", pid=demo.pid)
+        lost = series(m, "pyscope_lost_events_total", pid=demo.pid)
+        if exited != {None: 1} or exact != {None: 1} or lost != {None: 0}:
+            raise Fail("exited %s, exact %s, lost %s" % (exited, exact, lost))
+        check_histograms(m, demo.pid)
+        st, _, body = http_get(port)
+        if "pid=\"%d\"" % demo.pid in body or series(parse_metrics(body), "pyscope_targets") != {None: 0}:
+            raise Fail("the exited target's series are still served after a scrape")
+        sv.send_signal(signal.SIGTERM)
+        sv.wait(timeout=30)
+        if sv.returncode != 0:
+            raise Fail("serve exited %d after SIGTERM" % sv.returncode)
+    finally:
+        for c in silent:
+            c.close()
+        for p in (sv, demo, other):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    orc = oracle(py, DEMO_PATTERNS, args, APPS, tmp, "serve")
+    want = orc["counts"]
+    diff = {k: (got.get(k), want[k]) for k in want if got.get(k) != want[k]}
+    if diff or not any(want.values()):
+        raise Fail("served != oracle (served, oracle): %s" % diff)
+
+
+def t_serve_errors(ctx, tmp):
+    """serve's bad inputs: one line each, exit status 2, nothing left listening."""
+    import socket
+    sleeper = subprocess.Popen(["sleep", "30"])
+    busy = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    bport = busy.getsockname()[1]
+    me = str(os.getpid())
+    cases = [
+        ("no target", ["serve", "-e", "m:f"], "-p PID"),
+        ("with a command", ["serve", "-e", "m:f", "--", "python3"], "-p PID"),
+        ("bad --listen", ["serve", "-p", me, "-e", "m:f", "--listen", "nonsense"], "--listen"),
+        ("named --listen host", ["serve", "-p", me, "-e", "m:f", "--listen", "example.org:80"],
+         "--listen"),
+        ("port in use", ["serve", "-p", me, "-e", "m:f", "--listen", "127.0.0.1:%d" % bport],
+         "Address already in use"),
+        ("bad --match", ["serve", "--match", "a/b", "-e", "m:f"], "--match"),
+        ("-o", ["serve", "-p", me, "-e", "m:f", "-o", os.path.join(tmp, "x")], "do not apply"),
+        ("two -p to trace", ["trace", "-p", me, "-p", me, "-e", "m:f"], "only pyscope serve"),
+        ("--match to trace", ["trace", "--match", "x", "-e", "m:f"], "for pyscope serve"),
+        ("not python", ["serve", "-p", str(sleeper.pid), "-e", "m:f", "--listen",
+                        "127.0.0.1:%d" % free_port()], "not a Python process"),
+    ]
+    try:
+        for what, args, needle in cases:
+            one_error_line(what, run([ctx.pyscope] + args, timeout=30), needle)
+    finally:
+        sleeper.kill()
+        busy.close()
+
+
+def prom_query(port, q):
+    import urllib.parse
+    import urllib.request
+    url = "http://127.0.0.1:%d/api/v1/query?%s" % (port, urllib.parse.urlencode({"query": q}))
+    with urllib.request.urlopen(url, timeout=10) as r:
+        doc = json.load(r)
+    if doc.get("status") != "success":
+        raise Fail("prometheus query %s: %s" % (q, doc))
+    return {tuple(sorted(x["metric"].items())): float(x["value"][1])
+            for x in doc["data"]["result"]}
+
+
+def t_serve_prometheus(ctx, py, tmp):
+    """A real Prometheus scrapes serve --match while two demos come and go; what it
+    stored for each process, and summed by pattern, equals the oracle's counts."""
+    prom = shutil.which("prometheus")
+    if not prom:
+        raise Fail("no prometheus binary: tools/test-deps.sh (make test-deps) installs it")
+    # a name only our demos have: --match must not pick another process on the machine
+    name = "pys%06d" % (os.getpid() % 1000000) + "%03d" % (int(time.time() * 1000) % 1000)
+    bindir = os.path.join(tmp, "bin")
+    os.makedirs(bindir)
+    argv0 = os.path.join(bindir, name)
+    os.symlink(py, argv0)
+    sport, pport = free_port(), free_port()
+    with open(os.path.join(tmp, "prometheus.yml"), "w") as f:
+        f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+                "scrape_configs:\n  - job_name: pyscope\n    static_configs:\n"
+                "      - targets: ['127.0.0.1:%d']\n" % sport)
+    procs = []
+    log = open(os.path.join(tmp, "prometheus.log"), "w")
+    try:
+        sv = subprocess.Popen([ctx.pyscope, "serve", "--listen", "127.0.0.1:%d" % sport,
+                               "--match", name, "-i", "200ms", "-f", DEMO_PATTERNS],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              universal_newlines=True)
+        procs.append(sv)
+        wait_line(sv, "serving http://")
+        pr = subprocess.Popen([prom, "--config.file=" + os.path.join(tmp, "prometheus.yml"),
+                               "--storage.tsdb.path=" + os.path.join(tmp, "tsdb"),
+                               "--web.listen-address=127.0.0.1:%d" % pport,
+                               "--log.level=warn"], stdout=log, stderr=log, cwd=tmp)
+        procs.append(pr)
+        runs = []
+        for tag, seed, requests in (("a", 11, 200), ("b", 5, 150)):
+            demo, go, args = start_waiting_demo(py, tmp, tag, seed, requests, argv0)
+            procs.append(demo)
+            wait_line(sv, "tracing pid %d " % demo.pid, timeout=60)
+            open(go, "w").close()
+            demo.wait(timeout=120)
+            runs.append((demo.pid, args))
+        want = {}
+        total = {}
+        for pid, args in runs:
+            orc = oracle(py, DEMO_PATTERNS, args, APPS, tmp, "prom-%d" % pid)
+            want[pid] = orc["counts"]
+            for k, v in orc["counts"].items():
+                total[k] = total.get(k, 0) + v
+        # Prometheus has each process's final counts once it scraped after its exit
+        deadline, last = time.time() + 90, None
+        while True:
+            try:
+                got = prom_query(pport, "last_over_time(pyscope_calls_total[10m])")
+                per = {}
+                for labels, v in got.items():
+                    d = dict(labels)
+                    per.setdefault(int(d["pid"]), {})[d["pattern"]] = v
+                sums = {dict(l)["pattern"]: v for l, v in prom_query(
+                    pport, "sum by (pattern) (last_over_time(pyscope_calls_total[10m]))").items()}
+                exact = prom_query(pport, "min(last_over_time(pyscope_counts_exact[10m]))")
+                last = (per, sums, exact)
+                if (all(per.get(pid) == {k: float(v) for k, v in want[pid].items()}
+                        for pid, _ in runs) and sums == {k: float(v) for k, v in total.items()}
+                        and list(exact.values()) == [1.0]):
+                    break
+            except (OSError, ValueError, KeyError):
+                pass
+            if time.time() > deadline or pr.poll() is not None:
+                raise Fail("Prometheus never had the oracle's counts:\n  got %s\n  want %s %s"
+                           % (last, want, total))
+            time.sleep(1)
+        # docs/deploy.md's alert fires for both processes (all their calls were this hour)
+        alert = prom_query(pport, 'increase(pyscope_calls_total{pattern="legacy_construct"}[1h]) > 0'
+                           ' or (max_over_time(pyscope_calls_total{pattern="legacy_construct"}[1h])'
+                           ' > 0 unless pyscope_calls_total{pattern="legacy_construct"} offset 1h)')
+        fired = sorted(int(dict(l)["pid"]) for l in alert)
+        hit = sorted(pid for pid, _ in runs if want[pid]["legacy_construct"])
+        if fired != hit or not hit:
+            raise Fail("the legacy alert fired for pids %s, want %s" % (fired, hit))
+        up = prom_query(pport, 'up{job="pyscope"}')
+        if list(up.values()) != [1.0]:
+            raise Fail("up = %s" % up)
+        # both exited processes were scraped after their exit: their series are gone
+        st, _, body = http_get(sport)
+        if series(parse_metrics(body), "pyscope_targets") != {None: 0}:
+            raise Fail("exited processes still served:\n" + body[-400:])
+        sv.send_signal(signal.SIGTERM)
+        sv.wait(timeout=30)
+        if sv.returncode != 0:
+            raise Fail("serve exited %d after SIGTERM" % sv.returncode)
+    finally:
+        for p in reversed(procs):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        log.close()
+
+
 def build_tests(ctx):
     tests = []
     for label, py in interpreters():
@@ -1197,6 +1588,7 @@ def build_tests(ctx):
                       lambda tmp, py=py: t_micro(ctx, py, tmp, "micro_ctor.py", "micro_ctor.json")))
         tests.append(("attach/" + label, lambda tmp, py=py: t_attach(ctx, py, tmp)))
     tests.append(("errors/bad-input", lambda tmp: t_bad_input(ctx, tmp)))
+    tests.append(("serve/errors", lambda tmp: t_serve_errors(ctx, tmp)))
     newest = [py for label, py in interpreters() if label.startswith("py3.12")]
     if newest:
         tests.append(("speedscope/viewer", lambda tmp: t_speedscope(ctx, newest[0], tmp)))
@@ -1233,6 +1625,12 @@ def build_tests(ctx):
         tests.append(("profile/" + label, lambda tmp, py=py: t_profile(ctx, py, tmp)))
         tests.append(("profile-sampled/" + label,
                       lambda tmp, py=py: t_profile(ctx, py, tmp, sampled=True)))
+    for label, py in interpreters():
+        if label.startswith("py3.8") or label == "debian3.11":
+            tests.append(("serve/http/" + label, lambda tmp, py=py: t_serve_http(ctx, py, tmp)))
+        if label.startswith("py3.12") or label == "debian3.11":
+            tests.append(("serve/prometheus/" + label,
+                          lambda tmp, py=py: t_serve_prometheus(ctx, py, tmp)))
     for label, py in interpreters():
         tests.append(("probe-points/" + label, lambda tmp, py=py: t_probe_points(ctx, py, tmp)))
         if label in ("py3.8.18", "py3.13.0", "debian3.11"):
