@@ -24,6 +24,9 @@ struct tracer_opts {
 	unsigned prof_hz;		/* pyscope profile: on-CPU sampling rate, 0 = off */
 	bool prof_all;			/* keep samples outside pattern calls */
 	bool prof_offcpu;		/* off-CPU waits */
+	/* every ring-buffer record the model took, after it took it (trace files) */
+	void (*on_record)(void *ctx, const void *data, size_t len);
+	void *record_ctx;
 };
 
 struct tracer;

@@ -33,6 +33,10 @@ bool report_exact(const struct model *m, char *reason, size_t len)
 			  "(no source for the qualified name)", exact ? "" : "; ", v);
 		exact = false;
 	}
+	if (model__note(m)) {
+		sb_printf(&sb, "%s%s", exact ? "" : "; ", model__note(m));
+		exact = false;
+	}
 	str_copy(reason, exact ? "no events lost" : (sb.buf ? sb.buf : "?"), len);
 	sb_free(&sb);
 	return exact;
