@@ -12,6 +12,7 @@
 void cli_usage(FILE *out)
 {
 	fputs("Usage: pyscope COMMAND [OPTIONS] (-p PID | -- CMD [ARGS...])\n"
+	      "       pyscope report TRACEFILE [OPTIONS]\n"
 	      "\n"
 	      "Exact call counts and latency for Python functions and class constructions,\n"
 	      "traced from outside the process with eBPF (CPython 3.8-3.13).\n"
