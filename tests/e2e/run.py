@@ -1289,6 +1289,37 @@ def t_record_slow_disk(ctx, py, tmp):
     check_schema(rep, "report of a lossy file")
 
 
+def t_record_kill(ctx, py, tmp):
+    """pyscope record killed with -9 mid-run: the file still reads, totals from the last
+    checkpoint; with SIGTERM it ends properly (trailer, no warning)."""
+    proc = start_long_running(py, tmp)
+    try:
+        for sig, name in ((signal.SIGKILL, "kill9"), (signal.SIGTERM, "term")):
+            trace = os.path.join(tmp, name + ".pstrace")
+            rec = subprocess.Popen([ctx.pyscope, "record", "-p", str(proc.pid), "-e",
+                                    "tick=__main__:tick", "-o", trace], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, universal_newlines=True)
+            wait_armed(rec)
+            time.sleep(2.6)		# two checkpoints (one a second)
+            rec.send_signal(sig)
+            rec.communicate(timeout=60)
+            rr, rep = pyscope_report(ctx, trace, [], tmp, name)
+            n = rep["patterns"][0]["count"]
+            if sig == signal.SIGKILL:
+                if "no trailer: totals are from the last checkpoint at" not in rr.stderr or rep["exact"]:
+                    raise Fail("kill -9: damage not reported: %s" % rr.stderr)
+            elif rr.stderr.strip() or not rep["exact"]:
+                raise Fail("SIGTERM: the file is not complete: %s" % rr.stderr)
+            if n < 500:
+                raise Fail("%s: %d calls of tick in 2.6s" % (name, n))
+            check_schema(rep, name)
+        if proc.poll() is not None:
+            raise Fail("the target died")
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 class Ctx:
     pass
 
@@ -1351,6 +1382,7 @@ def build_tests(ctx):
     tests.append(("record/sample", lambda tmp: t_record_sample(ctx, tmp)))
     tests.append(("record/corrupt", lambda tmp: t_record_corrupt(ctx, tmp)))
     tests.append(("record/errors", lambda tmp: t_record_errors(ctx, tmp)))
+    tests.append(("record/kill", lambda tmp: t_record_kill(ctx, interpreters()[-1][1], tmp)))
     tests.append(("record/slow-disk", lambda tmp: t_record_slow_disk(ctx, interpreters()[-1][1], tmp)))
     return tests
 
