@@ -17,6 +17,7 @@ struct recorder {
 	struct tf_writer *w;
 	struct tf_buf tmp;
 	uint64_t last_cp;
+	uint64_t nkernel;		/* ring-buffer records (the rest: what the model made of them) */
 	bool finished;
 };
 
@@ -103,6 +104,7 @@ void recorder__event(struct recorder *r, const struct model *m, const void *data
 	if (!r->w || len < sizeof(type))
 		return;
 	tf_writer__record(r->w, TF_REC_KERNEL, data, len);
+	r->nkernel++;
 	memcpy(&type, data, sizeof(type));
 	if (type == PS_EV_CODE && len >= sizeof(struct ps_ev_code)) {
 		const struct code_info *ci = model__code(m, ((const struct ps_ev_code *)data)->code_id);
@@ -167,8 +169,9 @@ int recorder__finish(struct recorder *r, const struct model *m, const struct run
 		warn("%s: writing the trace: %s; %" PRIu64 " event(s) not recorded",
 		     r->of.path, strerror(-ret), ws.records_dropped);
 	else
-		warn("recorded %" PRIu64 " event(s) in %" PRIu64 " chunk(s), %" PRIu64
-		     " bytes (%.1fx compressed) to %s%s", ws.records, ws.chunks, ws.bytes_written +
+		warn("recorded %" PRIu64 " event(s) (%" PRIu64 " records) in %" PRIu64 " chunk(s), %"
+		     PRIu64 " bytes (%.1fx compressed) to %s%s", r->nkernel, ws.records, ws.chunks,
+		     ws.bytes_written +
 		     TF_FILE_HDR, ws.bytes_written ? (double)ws.bytes_raw / (double)ws.bytes_written : 0.0,
 		     r->of.path, ws.records_dropped ? "" : "; no event lost");
 	if (!ret && ws.records_dropped)

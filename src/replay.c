@@ -271,7 +271,11 @@ static int load_header(struct replay *r, const uint8_t *raw, size_t len, char *e
 	}
 	r->major = (unsigned)jnum(root, "format_major", 0);
 	r->minor = (unsigned)jnum(root, "format_minor", 0);
-	if (r->major != TF_MAJOR && (r->major > TF_MAJOR || r->major < 1)) {
+	if (r->major < 1) {
+		snprintf(err, errlen, "the header chunk has no format version");
+		goto cleanup;
+	}
+	if (r->major > TF_MAJOR) {
 		ret = -EPROTONOSUPPORT;
 		snprintf(err, errlen, "trace format version %u.%u is newer than this pyscope reads "
 			 "(%u.x): use a newer pyscope", r->major, r->minor, TF_MAJOR);
@@ -334,8 +338,27 @@ static int load_header(struct replay *r, const uint8_t *raw, size_t len, char *e
 	}
 	r->m = model__new(&r->ps, (unsigned)minor);
 	ret = r->m ? 0 : -ENOMEM;
-	if (ret)
+	if (ret) {
 		snprintf(err, errlen, "out of memory");
+		goto cleanup;
+	}
+	/* how each pattern started; checkpoints replace it */
+	{
+		size_t i = 0;
+
+		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(root, "coverage")) {
+			struct coverage cv = { 0 };
+			const char *mech = jstr(e, "mechanism");
+
+			if (i >= r->ps.n)
+				break;
+			cv.mech = !mech ? COVER_NONE : !strcmp(mech, "uprobe") ? COVER_UPROBE :
+				  !strcmp(mech, "breakpoint") ? COVER_BREAKPOINT : COVER_NONE;
+			cv.timed = jbool(e, "timed");
+			jcopy(cv.why, e, "detail", sizeof(cv.why));
+			model__set_coverage(r->m, i++, &cv);
+		}
+	}
 	goto cleanup;
 bad_pattern:
 	str_sanitize(perr);

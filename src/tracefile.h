@@ -18,7 +18,8 @@
 #define TF_MINOR	0		/* additions a version-1 reader may ignore */
 #define TF_CHUNK_MAGIC	0x4b435350u	/* "PSCK" in the file (little endian) */
 #define TF_CHUNK_HDR	32
-#define TF_MAX_RAW	(8u << 20)	/* raw bytes of one chunk, at most */
+/* raw bytes of one chunk, at most: a checkpoint of PS_MAX_AGGS full histograms fits */
+#define TF_MAX_RAW	(32u << 20)
 #define TF_MAX_FILE	(1ull << 30)	/* files pyscope report reads, at most */
 #define TF_FLAG_ZLIB	0x1		/* payload is zlib-compressed */
 
