@@ -243,7 +243,7 @@ def recording(runs):
             trace = os.path.join(tmp, "demo%d.pstrace" % i)
             r = run([ARGS.pyscope, "record", "-o", trace, "--paths", "-f",
                      os.path.join(APPS, "chatdemo/patterns.json"), "--", py, "-m", "chatdemo",
-                     "--requests", "400", "--mode", "mixed", "--seed", "1"], cwd=APPS)
+                     "--requests", "400", "--mode", "mixed", "--seed", "1"])
             m = re.search(r"recorded (\d+) event\(s\) \(\d+ records\) in (\d+) chunk\(s\), (\d+) bytes "
                           r"\(([\d.]+)x compressed\)", r.stderr)
             if not m:
