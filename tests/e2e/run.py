@@ -1200,6 +1200,16 @@ def t_record_sample(ctx, tmp):
         orc = json.load(f)
     compare(rep, orc)
     check_schema(rep, "report of the sample")
+    # the validator must be able to say no
+    with open(SCHEMA) as f:
+        sch = json.load(f)
+    broken = json.loads(json.dumps(rep))
+    broken["bogus"] = 1
+    del broken["exact"]
+    broken["patterns"][0]["count"] = -1
+    broken["patterns"][0]["kind"] = "method"
+    if len(schema.validate(broken, sch)) != 4:
+        raise Fail("the schema validator misses errors: %s" % schema.validate(broken, sch))
     if rep["target"]["python"] != orc["python"]:
         raise Fail("sample: python %s, oracle %s" % (rep["target"]["python"], orc["python"]))
 
