@@ -54,10 +54,11 @@ static int write_all(int fd, const uint8_t *p, size_t n)
 static void *writer_main(void *arg)
 {
 	struct tf_writer *w = arg;
+	struct tf_zip *z = tf_zip__new(w->o.level);
 
 	for (;;) {
 		struct item *it;
-		uint8_t *chunk = NULL;
+		const uint8_t *chunk = NULL;
 		size_t clen = 0;
 		int ret;
 
@@ -82,11 +83,10 @@ static void *writer_main(void *arg)
 		}
 		/* after a write error (disk full), nothing more is written: counted as lost */
 		if (!ret)
-			ret = tf_chunk_encode(it->type, it->seq, it->data, it->len, w->o.level, &chunk,
-					      &clen);
+			ret = z ? tf_zip__encode(z, it->type, it->seq, it->data, it->len, &chunk,
+						 &clen) : -ENOMEM;
 		if (!ret)
 			ret = write_all(w->fd, chunk, clen);
-		free(chunk);
 		pthread_mutex_lock(&w->lock);
 		if (ret) {
 			if (!w->st.err)
@@ -101,6 +101,7 @@ static void *writer_main(void *arg)
 		pthread_mutex_unlock(&w->lock);
 		free(it);
 	}
+	tf_zip__free(z);
 	return NULL;
 }
 

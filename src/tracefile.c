@@ -156,28 +156,10 @@ void tf_file_header(uint8_t out[TF_FILE_HDR])
 	le32(out + 12, crc(out, 12));
 }
 
-int tf_chunk_encode(uint16_t type, uint32_t seq, const void *raw, size_t raw_len, int level,
-		    uint8_t **out, size_t *out_len)
+/* The chunk header in front of a payload of clen bytes at buf + TF_CHUNK_HDR. */
+static void frame(uint8_t *buf, uint16_t type, uint16_t flags, uint32_t seq, size_t clen,
+		  size_t raw_len)
 {
-	uLongf clen;
-	uint8_t *buf;
-	uint16_t flags = TF_FLAG_ZLIB;
-
-	*out = NULL;
-	if (raw_len > TF_MAX_RAW)
-		return -E2BIG;
-	clen = compressBound((uLong)raw_len);
-	buf = malloc(TF_CHUNK_HDR + clen);
-	if (!buf)
-		return -ENOMEM;
-	if (compress2(buf + TF_CHUNK_HDR, &clen, raw, (uLong)raw_len, level) != Z_OK ||
-	    clen >= raw_len) {
-		/* incompressible (or tiny): stored as is */
-		flags = 0;
-		clen = raw_len;
-		if (raw_len)
-			memcpy(buf + TF_CHUNK_HDR, raw, raw_len);
-	}
 	le32(buf, TF_CHUNK_MAGIC);
 	le16(buf + 4, type);
 	le16(buf + 6, flags);
@@ -187,9 +169,97 @@ int tf_chunk_encode(uint16_t type, uint32_t seq, const void *raw, size_t raw_len
 	le32(buf + 20, crc(buf + TF_CHUNK_HDR, clen));
 	le32(buf + 24, 0);
 	le32(buf + 28, crc(buf, 28));
-	*out = buf;
+}
+
+struct tf_zip {
+	z_stream zs;
+	uint8_t *buf;
+	size_t cap;
+};
+
+struct tf_zip *tf_zip__new(int level)
+{
+	struct tf_zip *z = calloc(1, sizeof(*z));
+
+	if (!z)
+		return NULL;
+	if (deflateInit(&z->zs, level) != Z_OK) {
+		free(z);
+		return NULL;
+	}
+	return z;
+}
+
+void tf_zip__free(struct tf_zip *z)
+{
+	if (!z)
+		return;
+	deflateEnd(&z->zs);
+	free(z->buf);
+	free(z);
+}
+
+int tf_zip__encode(struct tf_zip *z, uint16_t type, uint32_t seq, const void *raw, size_t raw_len,
+		   const uint8_t **out, size_t *out_len)
+{
+	size_t need, clen;
+	uint16_t flags = TF_FLAG_ZLIB;
+	int zr;
+
+	if (raw_len > TF_MAX_RAW)
+		return -E2BIG;
+	need = TF_CHUNK_HDR + deflateBound(&z->zs, (uLong)raw_len);
+	if (need > z->cap) {
+		uint8_t *b = realloc(z->buf, need);
+
+		if (!b)
+			return -ENOMEM;
+		z->buf = b;
+		z->cap = need;
+	}
+	deflateReset(&z->zs);
+	z->zs.next_in = (Bytef *)raw;
+	z->zs.avail_in = (uInt)raw_len;
+	z->zs.next_out = z->buf + TF_CHUNK_HDR;
+	z->zs.avail_out = (uInt)(z->cap - TF_CHUNK_HDR);
+	zr = deflate(&z->zs, Z_FINISH);
+	clen = z->cap - TF_CHUNK_HDR - z->zs.avail_out;
+	if (zr != Z_STREAM_END || clen >= raw_len) {
+		/* incompressible (or tiny): stored as is */
+		flags = 0;
+		clen = raw_len;
+		if (raw_len)
+			memcpy(z->buf + TF_CHUNK_HDR, raw, raw_len);
+	}
+	frame(z->buf, type, flags, seq, clen, raw_len);
+	*out = z->buf;
 	*out_len = TF_CHUNK_HDR + clen;
 	return 0;
+}
+
+int tf_chunk_encode(uint16_t type, uint32_t seq, const void *raw, size_t raw_len, int level,
+		    uint8_t **out, size_t *out_len)
+{
+	struct tf_zip *z = tf_zip__new(level);
+	const uint8_t *p;
+	size_t n;
+	int ret;
+
+	*out = NULL;
+	if (!z)
+		return -ENOMEM;
+	ret = tf_zip__encode(z, type, seq, raw, raw_len, &p, &n);
+	if (!ret) {
+		*out = malloc(n);
+		if (*out) {
+			memcpy(*out, p, n);
+			*out_len = n;
+		} else {
+			ret = -ENOMEM;
+		}
+	}
+	tf_zip__free(z);
+	return ret;
 }
 
 struct tf_reader {

@@ -71,6 +71,17 @@ void tf_file_header(uint8_t out[TF_FILE_HDR]);
 int tf_chunk_encode(uint16_t type, uint32_t seq, const void *raw, size_t raw_len, int level,
 		    uint8_t **out, size_t *out_len);
 
+/*
+ * The same with one deflate stream kept between chunks: the writer thread's
+ * way (setting up a stream costs ~270 KB of allocations per chunk otherwise).
+ * *out stays valid until the next call or tf_zip__free().
+ */
+struct tf_zip;
+struct tf_zip *tf_zip__new(int level);
+int tf_zip__encode(struct tf_zip *z, uint16_t type, uint32_t seq, const void *raw, size_t raw_len,
+		   const uint8_t **out, size_t *out_len);
+void tf_zip__free(struct tf_zip *z);
+
 struct tf_chunk {
 	uint16_t type;
 	uint32_t seq;

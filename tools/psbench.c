@@ -457,6 +457,7 @@ static int cmd_tfwrite(const char *in, const char *out, uint64_t n)
 	struct tf_buf recs = { 0 }, cur = { 0 };
 	uint64_t have, done = 0, raw = 0, file = 0, t0, t1;
 	struct timespec c0, c1;
+	struct tf_zip *z = tf_zip__new(6);
 	size_t off = 0;
 	uint32_t seq = 0;
 	int fd = -1, ret;
@@ -467,7 +468,7 @@ static int cmd_tfwrite(const char *in, const char *out, uint64_t n)
 		return 2;
 	}
 	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	if (fd < 0) {
+	if (fd < 0 || !z) {
 		fprintf(stderr, "psbench: %s: %s\n", out, strerror(errno));
 		ret = -errno;
 		goto cleanup;
@@ -491,13 +492,12 @@ static int cmd_tfwrite(const char *in, const char *out, uint64_t n)
 			done++;
 		}
 		if (cur.len >= (64u << 10) || last) {
-			uint8_t *chunk;
+			const uint8_t *chunk;
 			size_t clen;
 
-			ret = tf_chunk_encode(TF_CH_EVENTS, seq++, cur.p, cur.len, 6, &chunk, &clen);
+			ret = tf_zip__encode(z, TF_CH_EVENTS, seq++, cur.p, cur.len, &chunk, &clen);
 			if (!ret && write(fd, chunk, clen) != (ssize_t)clen)
 				ret = -EIO;
-			free(chunk);
 			if (ret)
 				goto cleanup;
 			raw += cur.len;
@@ -519,6 +519,7 @@ cleanup:
 		close(fd);
 	tf_buf_free(&recs);
 	tf_buf_free(&cur);
+	tf_zip__free(z);
 	return ret ? 2 : 0;
 }
 
