@@ -329,6 +329,61 @@ static void test_writer_bound(void **state)
 	free(d);
 }
 
+/*
+ * fuzz_tracefile found it: a file's clock offset plus a file's timestamp
+ * overflowed int64 (undefined) in the reports' wall-clock times.  They wrap
+ * now; make asan (UBSan) runs this.
+ */
+static void test_wall_clock_wraps(void **state)
+{
+	struct patterns ps = { 0 };
+	struct run_meta meta = { .wall_minus_mono = INT64_MAX - 5 };
+	struct report_opts o = { .final = true, .sigs = true, .sites = true, .all_details = true,
+				 .top = 5 };
+	static struct ps_ev_code code;
+	static struct ps_ev_agg agg;
+	struct ps_stats st = { .count = 3, .last_ns = (uint64_t)INT64_MAX - 7 };
+	struct model *m;
+	char err[128], *text = NULL;
+	size_t len = 0;
+	double w;
+	FILE *f;
+	cJSON *j;
+
+	(void)state;
+	assert_int_equal(patterns_add_expr(&ps, "f=m:f", err, sizeof(err)), 0);
+	ps.v[0].legacy = true;
+	m = model__new(&ps, 12);
+	assert_non_null(m);
+	code.type = PS_EV_CODE;
+	code.code_id = 1;
+	strcpy(code.name, "f");
+	strcpy(code.qualname, "f");
+	strcpy(code.module, "m");
+	code.kind = PS_CODE_FUNC;
+	model__add_code(m, &code);
+	agg.type = PS_EV_AGG;
+	agg.key.code_id = 1;
+	agg.ts_ns = (uint64_t)INT64_MAX - 3;
+	model__add_agg(m, &agg);
+	model__set_stats(m, 0, &st);
+	w = report_wall_s(&meta, (uint64_t)INT64_MAX - 3);
+	assert_true(w > -1e10 && w < 1e10);
+	j = report_json(m, &meta, &o);
+	assert_non_null(j);
+	cJSON_Delete(j);
+	j = report_migration_json(m, &meta);
+	assert_non_null(j);
+	cJSON_Delete(j);
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	report_migration_text(f, m, &meta);
+	fclose(f);
+	free(text);
+	model__free(m);
+	patterns_free(&ps);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -338,6 +393,7 @@ int main(void)
 		cmocka_unit_test(test_flipped),
 		cmocka_unit_test(test_versions_and_junk),
 		cmocka_unit_test(test_writer_bound),
+		cmocka_unit_test(test_wall_clock_wraps),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
