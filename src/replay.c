@@ -398,6 +398,15 @@ static void load_events(struct replay *r, const uint8_t *raw, size_t len)
 			/* trailing zeros were left out */
 			memset(k, 0, sizeof(*k));
 			memcpy(k, p, n);
+			/* the live model is bounded by the kernel's maps; this one by a budget */
+			if (k->type == PS_EV_CODE)
+				r->model_bytes += sizeof(struct code_info) + MIN(k->code.lt_len, PS_LT_MAX);
+			else if (k->type == PS_EV_STACK)
+				r->model_bytes += sizeof(struct stack_info);
+			if (r->model_bytes > REPLAY_MODEL_MAX) {
+				r->over_limit++;
+				continue;
+			}
 			if (model__add_record(r->m, k, sizeof(*k), &kind) < 0)
 				r->records_bad++;
 		} else if (type == TF_REC_CODE_NAME) {
@@ -579,7 +588,7 @@ bool replay__damaged(const struct replay *r, char *summary, size_t n)
 {
 	const struct tf_damage *d = &r->dmg;
 	bool bad = d->chunks_bad || d->bytes_skipped || d->truncated || d->seq_missing ||
-		   !r->have_trailer || r->w_dropped || r->records_bad;
+		   !r->have_trailer || r->w_dropped || r->records_bad || r->over_limit;
 	struct strbuf sb;
 
 	sb_init(&sb);
@@ -600,7 +609,10 @@ bool replay__damaged(const struct replay *r, char *summary, size_t n)
 	/* a damaged chunk also leaves a gap in the sequence numbers */
 	if (d->seq_missing > d->chunks_bad)
 		sb_printf(&sb, "; %" PRIu64 " more chunk(s) missing", d->seq_missing - d->chunks_bad);
-	if (d->truncated)
+	if (d->too_big)
+		sb_printf(&sb, "; stopped after %" PRIu64 " bytes decompressed (a zip bomb?)",
+			  d->raw_total);
+	else if (d->truncated)
 		sb_printf(&sb, "; file truncated after chunk %u at byte %" PRIu64, d->last_seq,
 			  d->truncated_at);
 	else if (d->bytes_skipped)
@@ -608,6 +620,9 @@ bool replay__damaged(const struct replay *r, char *summary, size_t n)
 			  d->bytes_skipped, d->first_bad_off);
 	if (r->records_bad)
 		sb_printf(&sb, "; %" PRIu64 " malformed record(s)", r->records_bad);
+	if (r->over_limit)
+		sb_printf(&sb, "; %" PRIu64 " code or path record(s) past %llu MiB skipped",
+			  r->over_limit, REPLAY_MODEL_MAX >> 20);
 	if (!r->have_trailer) {
 		if (r->checkpoints)
 			sb_printf(&sb, "; no trailer: totals are from the last checkpoint at %.1fs",

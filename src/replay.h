@@ -44,6 +44,9 @@ int tf_trailer_build(struct tf_buf *b, const struct model *m, const struct run_m
 void tf_code_name_build(struct tf_buf *b, const struct code_info *ci);
 void tf_resolved_build(struct tf_buf *b, uint64_t addr, const char *module, const char *qualname);
 
+/* Memory a file's code objects and call paths may take in the model. */
+#define REPLAY_MODEL_MAX (512ull << 20)
+
 struct replay {
 	struct patterns ps;
 	struct model *m;
@@ -57,6 +60,8 @@ struct replay {
 	uint64_t records;		/* read back */
 	uint64_t records_bad;		/* malformed, skipped */
 	uint64_t chunks_unknown;	/* of a type this reader does not know */
+	uint64_t model_bytes;		/* memory the records' codes and paths take, about */
+	uint64_t over_limit;		/* records skipped: past REPLAY_MODEL_MAX */
 	uint64_t w_records, w_dropped;	/* the writer's counts (trailer, else last checkpoint) */
 	uint64_t t_chunks;		/* chunks the trailer says were written */
 };

@@ -265,6 +265,7 @@ int tf_chunk_encode(uint16_t type, uint32_t seq, const void *raw, size_t raw_len
 struct tf_reader {
 	const uint8_t *data;
 	size_t len, pos;
+	uint64_t budget;		/* raw bytes left to decompress */
 	uint8_t *raw;
 	size_t raw_cap;
 	bool any_seq;
@@ -301,6 +302,7 @@ int tf_reader__new(struct tf_reader **out, const uint8_t *data, size_t len, char
 		return -ENOMEM;
 	r->data = data;
 	r->len = len;
+	r->budget = MIN(MAX((uint64_t)len * 64, TF_RAW_MIN), TF_RAW_MAX);
 	r->pos = TF_FILE_HDR;
 	r->dmg.first_bad_off = UINT64_MAX;
 	r->dmg.last_good_end = TF_FILE_HDR;
@@ -384,6 +386,12 @@ int tf_reader__next(struct tf_reader *r, struct tf_chunk *ch)
 		}
 		if (r->pos > skip_from)
 			damaged(r, skip_from, r->pos - skip_from);
+		if (rlen > r->budget) {
+			r->dmg.too_big = true;
+			damaged(r, r->pos, r->len - r->pos);
+			r->pos = r->len;
+			return 0;
+		}
 		if (clen > r->len - r->pos - TF_CHUNK_HDR) {
 			/* its header is intact: the file ends inside this chunk */
 			r->dmg.truncated = true;
@@ -400,6 +408,8 @@ int tf_reader__next(struct tf_reader *r, struct tf_chunk *ch)
 			continue;
 		}
 		r->pos += TF_CHUNK_HDR + clen;
+		r->budget -= rlen;
+		r->dmg.raw_total += rlen;
 		if (r->any_seq && ch->seq > r->dmg.last_seq + 1)
 			r->dmg.seq_missing += ch->seq - r->dmg.last_seq - 1;
 		r->any_seq = true;

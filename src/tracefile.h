@@ -103,7 +103,17 @@ struct tf_damage {
 	uint64_t last_good_end;		/* end of the last good chunk */
 	uint32_t last_seq;		/* of the last good chunk */
 	uint64_t seq_missing;		/* sequence numbers skipped between good chunks */
+	bool too_big;			/* stopped: decompresses to more than the budget */
+	uint64_t raw_total;		/* bytes decompressed */
 };
+
+/*
+ * A file decompresses to at most 64 times its size in all (recorded files
+ * compress about 6x), at least 256 MiB, at most 16 GiB: a zip bomb stops
+ * there instead of taking hours.
+ */
+#define TF_RAW_MIN	(256ull << 20)
+#define TF_RAW_MAX	(16ull << 30)
 
 struct tf_reader;
 

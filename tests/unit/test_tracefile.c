@@ -384,6 +384,39 @@ static void test_wall_clock_wraps(void **state)
 	patterns_free(&ps);
 }
 
+/* Chunks of 32 MiB of zeros, ~32 KiB each in the file: decompression stops at the budget. */
+static void test_zip_bomb(void **state)
+{
+	struct tf_buf file = { 0 };
+	uint8_t hdr[TF_FILE_HDR], *zeros = calloc(1, TF_MAX_RAW), *ch;
+	struct tf_reader *r;
+	struct tf_chunk c;
+	char err[128];
+	size_t n;
+	int i, got = 0;
+
+	(void)state;
+	assert_non_null(zeros);
+	tf_file_header(hdr);
+	tf_put(&file, hdr, sizeof(hdr));
+	/* the same chunk 20 times (the reader does not mind a repeated sequence number) */
+	assert_int_equal(tf_chunk_encode(TF_CH_EVENTS, 1, zeros, TF_MAX_RAW, 6, &ch, &n), 0);
+	for (i = 0; i < 20; i++)
+		tf_put(&file, ch, n);
+	free(ch);
+	assert_false(file.oom);
+	assert_true(file.len < (1u << 20));
+	assert_int_equal(tf_reader__new(&r, file.p, file.len, err, sizeof(err)), 0);
+	while (tf_reader__next(r, &c) == 1)
+		got++;
+	assert_true(tf_reader__damage(r)->too_big);
+	assert_int_equal(got, TF_RAW_MIN / TF_MAX_RAW);
+	assert_true(tf_reader__damage(r)->raw_total <= TF_RAW_MIN);
+	tf_reader__free(r);
+	tf_buf_free(&file);
+	free(zeros);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -394,6 +427,7 @@ int main(void)
 		cmocka_unit_test(test_versions_and_junk),
 		cmocka_unit_test(test_writer_bound),
 		cmocka_unit_test(test_wall_clock_wraps),
+		cmocka_unit_test(test_zip_bomb),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
