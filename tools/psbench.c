@@ -436,11 +436,11 @@ static int tf_records(const char *path, struct tf_buf *recs, uint64_t *nrec)
 	if (!ret)
 		ret = tf_reader__new(&r, (const uint8_t *)data, len, err, sizeof(err));
 	while (!ret && tf_reader__next(r, &ch) == 1) {
+		struct tf_cur c = { .p = ch.raw, .left = ch.raw_len };
+
 		if (ch.type != TF_CH_EVENTS)
 			continue;
 		tf_put(recs, ch.raw, ch.raw_len);
-		struct tf_cur c = { .p = ch.raw, .left = ch.raw_len };
-
 		while (c.left && !c.bad) {
 			tf_get_u32(&c);
 			tf_get_bytes(&c, tf_get_u32(&c));

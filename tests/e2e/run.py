@@ -1187,10 +1187,19 @@ def t_record_roundtrip(ctx, py, tmp):
         raise Fail("report of the file != live report: %s" % diff[:8])
     check_schema(live, "trace --format json")
     check_schema(rep, "report --format json")
-    # text from the same file: the same table as the JSON's counts
-    rt = run([ctx.pyscope, "report", trace])
-    if rt.returncode != 0 or "legacy_construct" not in rt.stdout:
-        raise Fail("report --format text failed (%d): %s" % (rt.returncode, rt.stderr))
+    # text: another run, live text and recorded, compared byte for byte
+    trace2, live_txt, rep_txt = (os.path.join(tmp, n) for n in ("calls.pstrace", "live.txt", "rep.txt"))
+    r = run([ctx.pyscope, "trace", "--record", trace2, "-o", live_txt, "--migration", "-f",
+             os.path.join(APPS, "micro_calls.json"), "--", py, os.path.join(APPS, "micro_calls.py")],
+            cwd=APPS)
+    rt = run([ctx.pyscope, "report", trace2, "-o", rep_txt, "--migration"])
+    if r.returncode != 0 or rt.returncode != 0:
+        raise Fail("text round trip failed (%d, %d): %s %s" % (r.returncode, rt.returncode,
+                                                              r.stderr[-300:], rt.stderr[-300:]))
+    with open(live_txt) as f, open(rep_txt) as g:
+        a, b = f.read(), g.read()
+    if a != b or "PATTERN" not in a:
+        raise Fail("text report of the file != live text:\n%s\n---\n%s" % (a[-600:], b[-600:]))
 
 
 def t_record_sample(ctx, tmp):
