@@ -171,9 +171,13 @@ int recorder__finish(struct recorder *r, const struct model *m, const struct run
 	else
 		warn("recorded %" PRIu64 " event(s) (%" PRIu64 " records) in %" PRIu64 " chunk(s), %"
 		     PRIu64 " bytes (%.1fx compressed) to %s%s", r->nkernel, ws.records, ws.chunks,
-		     ws.bytes_written +
-		     TF_FILE_HDR, ws.bytes_written ? (double)ws.bytes_raw / (double)ws.bytes_written : 0.0,
-		     r->of.path, ws.records_dropped ? "" : "; no event lost");
+		     ws.bytes_written + TF_FILE_HDR,
+		     ws.bytes_written ? (double)ws.bytes_raw / (double)ws.bytes_written : 0.0,
+		     r->of.path, ws.records_dropped || model__lost(m) ? "" : "; no event lost");
+	/* the kernel's own losses are in the file's counters and the report */
+	if (model__lost(m))
+		warn("%" PRIu64 " event(s) lost in the kernel: the report says which",
+		     model__lost(m));
 	if (!ret && ws.records_dropped)
 		warn("%" PRIu64 " event(s) not recorded: the disk was slower than the events",
 		     ws.records_dropped);
