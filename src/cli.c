@@ -12,6 +12,7 @@
 void cli_usage(FILE *out)
 {
 	fputs("Usage: pyscope COMMAND [OPTIONS] (-p PID | -- CMD [ARGS...] | --match COMM)\n"
+	      "       pyscope report TRACEFILE [OPTIONS]\n"
 	      "\n"
 	      "Exact call counts and latency for Python functions and class constructions,\n"
 	      "traced from outside the process with eBPF (CPython 3.8-3.13).\n"
@@ -22,6 +23,10 @@ void cli_usage(FILE *out)
 	      "           with -e/-f, where each pattern's code is now\n"
 	      "  check    exit 1 if a pattern marked \"forbid\" is hit, 0 if not (a CI or\n"
 	      "           production gate), with the evidence of each hit\n"
+	      "  record   trace into a trace file (-o FILE): every event the kernel sends,\n"
+	      "           statistics every second; survives a crash or a full disk\n"
+	      "  report   print a trace FILE as trace would have printed it live\n"
+	      "           (pyscope report FILE [--format F] [--paths] [--migration] [-o OUT])\n"
 	      "  profile  where the time inside each pattern's calls goes: CPU samples\n"
 	      "           (-F HZ, default 99) and, with --off-cpu, waits\n"
 	      "  serve    keep tracing and serve the counts and latency histograms on\n"
@@ -65,7 +70,8 @@ void cli_usage(FILE *out)
 	      "                         first and last seen, an example path each\n"
 	      "      --top N            rows per call-site or signature table (default 10)\n"
 	      "  -o, --output FILE      write the final report to FILE (created 0600; never\n"
-	      "                         through a symbolic link)\n"
+	      "                         through a symbolic link); record: the trace file\n"
+	      "      --record FILE      (trace) also record the run into trace file FILE\n"
 	      "      --force            let -o overwrite FILE if it exists (a regular file\n"
 	      "                         of yours with no other links)\n"
 	      "  -v, --verbose          more detail, twice for libbpf's own messages\n"
@@ -78,6 +84,8 @@ void cli_usage(FILE *out)
 	      "  pyscope trace -p 1234 -e legacy=class:app.engine:UserExecutionEngine -d 30s\n"
 	      "  pyscope trace -f patterns.json -i 5s -- python3 app.py --requests 1000\n"
 	      "  pyscope trace --format json -e 'app.engine:Engine.run' -- python3 app.py\n"
+	      "  pyscope record -o run.pstrace -f patterns.json -d 60s -p 1234\n"
+	      "  pyscope report run.pstrace --format json --paths\n"
 	      "  pyscope check -p 1234 -f forbidden.json -d 1h --fail-fast\n"
 	      "  pyscope profile -p 1234 --off-cpu -e legacy=class:app.engine:Engine -d 30s\n"
 	      "  pyscope serve --listen 127.0.0.1:9464 --match python3 -f patterns.json\n",
@@ -89,6 +97,7 @@ static int parse_cmd(const char *s, enum ps_cmd *cmd)
 	static const struct { const char *name; enum ps_cmd cmd; } cmds[] = {
 		{ "trace", CMD_TRACE }, { "info", CMD_INFO }, { "check", CMD_CHECK },
 		{ "profile", CMD_PROFILE }, { "serve", CMD_SERVE },
+		{ "record", CMD_RECORD }, { "report", CMD_REPORT },
 		{ "help", CMD_HELP }, { "version", CMD_VERSION },
 	};
 	size_t i;
@@ -119,7 +128,7 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 {
 	enum { OPT_FORMAT = 256, OPT_VIA, OPT_NO_ARGS, OPT_PATHS, OPT_TOP, OPT_COUNT_ONLY,
 	       OPT_FAIL_FAST, OPT_DEPTH, OPT_CAPTURE, OPT_WEIGHT, OPT_MIGRATION, OPT_ALL,
-	       OPT_OFF_CPU, OPT_FORCE, OPT_SAMPLED, OPT_LISTEN, OPT_MATCH };
+	       OPT_OFF_CPU, OPT_FORCE, OPT_SAMPLED, OPT_LISTEN, OPT_MATCH, OPT_RECORD };
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "expr", required_argument, NULL, 'e' },
@@ -145,6 +154,7 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "match", required_argument, NULL, OPT_MATCH },
+		{ "record", required_argument, NULL, OPT_RECORD },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -170,6 +180,11 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 		return -EINVAL;
 	}
 	optind = 2;
+	/* pyscope report FILE [OPTIONS] */
+	if (cfg->cmd == CMD_REPORT && argc > 2 && argv[2][0] != '-') {
+		cfg->input = argv[2];
+		optind = 3;
+	}
 	while ((c = getopt_long(argc, argv, "+p:e:f:d:i:o:F:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
@@ -328,6 +343,9 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 			}
 			cfg->match = optarg;
 			break;
+		case OPT_RECORD:
+			cfg->record = optarg;
+			break;
 		case OPT_TOP: {
 			char *end = NULL;
 			long v = strtol(optarg, &end, 10);
@@ -346,6 +364,14 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 			cfg->cmd = CMD_HELP;
 			return 0;
 		default:
+			return -EINVAL;
+		}
+	}
+	if (optind < argc && cfg->cmd == CMD_REPORT && !cfg->input &&
+	    strcmp(argv[optind - 1], "--")) {
+		cfg->input = argv[optind++];
+		if (optind < argc) {
+			warn("unexpected argument '%s' (options go before or after FILE)", argv[optind]);
 			return -EINVAL;
 		}
 	}
@@ -383,8 +409,39 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 	}
 	if (cfg->cmd == CMD_PROFILE && !cfg->hz)
 		cfg->hz = 99;
+	if (cfg->cmd == CMD_REPORT) {
+		if (!cfg->input) {
+			warn("report: give the trace FILE to read");
+			return -EINVAL;
+		}
+		if (cfg->pid || cfg->argv || cfg->nexprs || cfg->pattern_file || cfg->record) {
+			warn("report: reads a trace file; -p, -e, -f, --record and a command do not apply");
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (cfg->record && cfg->cmd != CMD_TRACE) {
+		warn("--record is an option of trace (pyscope record takes -o FILE)");
+		return -EINVAL;
+	}
+	if (cfg->cmd == CMD_RECORD) {
+		if (!cfg->output) {
+			warn("record: give the trace file with -o FILE");
+			return -EINVAL;
+		}
+		if (cfg->interval_ms || cfg->format != FMT_TEXT) {
+			warn("record: writes no report (-i, --format); read the file with pyscope report");
+			return -EINVAL;
+		}
+		cfg->record = cfg->output;
+		cfg->output = NULL;
+	}
+	if (cfg->record && cfg->output && !strcmp(cfg->record, cfg->output)) {
+		warn("--record and -o name the same file");
+		return -EINVAL;
+	}
 	if (cfg->cmd == CMD_TRACE || cfg->cmd == CMD_INFO || cfg->cmd == CMD_CHECK ||
-	    cfg->cmd == CMD_PROFILE) {
+	    cfg->cmd == CMD_PROFILE || cfg->cmd == CMD_RECORD) {
 		if (!cfg->pid == !cfg->argv) {
 			warn("give either -p PID or -- CMD");
 			return -EINVAL;
@@ -395,7 +452,7 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 			    cfg->format == FMT_SPEEDSCOPE))
 		cfg->depth = PS_MAX_DEPTH;
 	if ((cfg->cmd == CMD_TRACE || cfg->cmd == CMD_CHECK || cfg->cmd == CMD_PROFILE ||
-	     cfg->cmd == CMD_SERVE) && !cfg->nexprs && !cfg->pattern_file) {
+	     cfg->cmd == CMD_SERVE || cfg->cmd == CMD_RECORD) && !cfg->nexprs && !cfg->pattern_file) {
 		warn("no patterns: give -e NAME=SPEC or -f FILE");
 		return -EINVAL;
 	}

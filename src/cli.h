@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#define PYSCOPE_VERSION "0.1.0"
+
 enum ps_cmd {
 	CMD_NONE = 0,
 	CMD_TRACE,
@@ -13,6 +15,8 @@ enum ps_cmd {
 	CMD_CHECK,
 	CMD_PROFILE,
 	CMD_SERVE,
+	CMD_RECORD,
+	CMD_REPORT,
 	CMD_HELP,
 	CMD_VERSION,
 };
@@ -70,6 +74,8 @@ struct config {
 	int ncapture;
 	bool fail_fast;			/* check --fail-fast */
 	int top;			/* --top N rows per detail table */
+	const char *record;		/* record -o, trace --record: the trace file */
+	const char *input;		/* report FILE */
 };
 
 /* Parse argv into cfg.  Returns 0, or -EINVAL after printing one error line. */

@@ -10,6 +10,14 @@ int cmd_trace(const struct config *cfg);
 int cmd_check(const struct config *cfg);
 int cmd_profile(const struct config *cfg);
 int cmd_serve(const struct config *cfg);
+/* record: trace into a trace file; report: print a trace file as trace would have. */
+int cmd_report(const struct config *cfg);
+
+/* The final report of pyscope trace, in cfg's format (also pyscope report's). */
+struct model;
+struct run_meta;
+void trace_report(FILE *out, const struct model *m, const struct run_meta *meta,
+		  const struct config *cfg);
 
 /* One error line: JSON object on stdout in JSON mode, else on stderr. */
 void report_error(const struct config *cfg, const char *msg);

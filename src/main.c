@@ -7,8 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define PYSCOPE_VERSION "0.1.0"
-
 void report_error(const struct config *cfg, const char *msg)
 {
 	if (cfg->format != FMT_TEXT) {
@@ -35,7 +33,10 @@ int main(int argc, char **argv)
 	case CMD_INFO:
 		return cmd_info(&cfg);
 	case CMD_TRACE:
+	case CMD_RECORD:
 		return cmd_trace(&cfg);
+	case CMD_REPORT:
+		return cmd_report(&cfg);
 	case CMD_CHECK:
 		return cmd_check(&cfg);
 	case CMD_PROFILE:

@@ -439,6 +439,8 @@ static int on_event(void *ctx, void *data, size_t len)
 	int ret = model__add_record(t->m, data, len, &kind);
 	const struct ps_ev_code *ev = data;
 
+	if (ret >= 0 && t->opts.on_record)
+		t->opts.on_record(t->opts.record_ctx, data, len);
 	if (ret < 0 || ((const struct ps_ev_code *)data)->type != PS_EV_CODE)
 		return 0;
 	if (t->verbose) {

@@ -25,6 +25,9 @@ struct tracer_opts {
 	bool prof_all;			/* keep samples outside pattern calls */
 	bool prof_offcpu;		/* off-CPU waits */
 	bool prof_sampled;		/* windows found by the samples, no call probes */
+	/* every ring-buffer record the model took, after it took it (trace files) */
+	void (*on_record)(void *ctx, const void *data, size_t len);
+	void *record_ctx;
 };
 
 struct tracer;

@@ -45,6 +45,7 @@ struct model {
 		char module[PS_QUAL_LEN], qualname[PS_QUAL_LEN];
 	} resolved[64];
 	size_t nresolved;
+	char *note;			/* an extra reason the counts are not exact */
 };
 
 struct model *model__new(const struct patterns *ps, unsigned pyminor)
@@ -94,7 +95,21 @@ void model__free(struct model *m)
 	free(m->codes);
 	free(m->aggs);
 	free(m->cover);
+	free(m->note);
 	free(m);
+}
+
+void model__set_note(struct model *m, const char *note)
+{
+	free(m->note);
+	m->note = note ? strdup(note) : NULL;
+	if (m->note)
+		str_sanitize(m->note);
+}
+
+const char *model__note(const struct model *m)
+{
+	return m->note;
 }
 
 void model__clear_samples(struct model *m)
@@ -440,6 +455,21 @@ uint32_t model__add_code(struct model *m, const struct ps_ev_code *ev)
 		return kind;
 	}
 	return ci->kind;
+}
+
+void model__set_code_name(struct model *m, uint32_t id, const char *module, const char *qualname,
+			  bool qual_known, uint32_t kind)
+{
+	struct code_info *ci = (struct code_info *)model__code(m, id);
+
+	if (!ci)
+		return;
+	str_copy(ci->module, module, sizeof(ci->module));
+	str_copy(ci->qualname, qualname, sizeof(ci->qualname));
+	str_sanitize(ci->module);
+	str_sanitize(ci->qualname);
+	ci->qual_known = qual_known;
+	ci->kind = kind & (PS_CODE_FUNC | PS_CODE_INIT | PS_CODE_NEW);
 }
 
 void model__add_agg(struct model *m, const struct ps_ev_agg *ev)

@@ -197,6 +197,17 @@ bool model__agg_matches(const struct model *m, const struct agg_info *a, const s
  */
 bool model__pattern_matched_code(const struct model *m, size_t pidx);
 
+/*
+ * Replay of a trace file: what the live model made of code id (its names
+ * from the source or a walk of the target, and the kind it kept), as
+ * recorded after the code was added.
+ */
+void model__set_code_name(struct model *m, uint32_t id, const char *module, const char *qualname,
+			  bool qual_known, uint32_t kind);
+/* Why the counts are not exact beyond the counters (e.g. a damaged trace file); NULL clears. */
+void model__set_note(struct model *m, const char *note);
+const char *model__note(const struct model *m);
+
 /* Calls of candidate code the model could not attribute (e.g. no source for <=3.10). */
 uint64_t model__unresolved(const struct model *m);
 /* Sum of counters that mean events were lost. */

@@ -38,6 +38,10 @@ bool report_exact(const struct model *m, char *reason, size_t len)
 			  "(no source for the qualified name)", exact ? "" : "; ", v);
 		exact = false;
 	}
+	if (model__note(m)) {
+		sb_printf(&sb, "%s%s", exact ? "" : "; ", model__note(m));
+		exact = false;
+	}
 	str_copy(reason, exact ? "no events lost" : (sb.buf ? sb.buf : "?"), len);
 	sb_free(&sb);
 	return exact;
@@ -194,14 +198,22 @@ static cJSON *lat_json(const struct latency *l)
 	return o;
 }
 
+int64_t report_wall_ns(const struct run_meta *meta, uint64_t mono_ns)
+{
+	return (int64_t)(mono_ns + (uint64_t)meta->wall_minus_mono);
+}
+
+double report_wall_s(const struct run_meta *meta, uint64_t mono_ns)
+{
+	return (double)report_wall_ns(meta, mono_ns) / 1e9;
+}
+
 static void add_times(cJSON *o, const struct run_meta *meta, uint64_t first, uint64_t last)
 {
 	if (first)
-		cJSON_AddNumberToObject(o, "first_seen_unix_s",
-					(double)((int64_t)first + meta->wall_minus_mono) / 1e9);
+		cJSON_AddNumberToObject(o, "first_seen_unix_s", report_wall_s(meta, first));
 	if (last)
-		cJSON_AddNumberToObject(o, "last_seen_unix_s",
-					(double)((int64_t)last + meta->wall_minus_mono) / 1e9);
+		cJSON_AddNumberToObject(o, "last_seen_unix_s", report_wall_s(meta, last));
 }
 
 /* A path as [{function, site}], innermost caller first. */

@@ -52,6 +52,13 @@ int report_speedscope(FILE *out, const struct model *m, const struct run_meta *m
 void report_migration_text(FILE *out, const struct model *m, const struct run_meta *meta);
 cJSON *report_migration_json(const struct model *m, const struct run_meta *meta);
 
+/*
+ * CLOCK_REALTIME seconds of a CLOCK_MONOTONIC ns timestamp.  Wraps rather
+ * than overflows: both come from a trace file in pyscope report.
+ */
+double report_wall_s(const struct run_meta *meta, uint64_t mono_ns);
+int64_t report_wall_ns(const struct run_meta *meta, uint64_t mono_ns);
+
 /* Is every count in the report exact?  reason gets why not. */
 bool report_exact(const struct model *m, char *reason, size_t len);
 

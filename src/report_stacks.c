@@ -175,7 +175,7 @@ int report_speedscope(FILE *out, const struct model *m, const struct run_meta *m
 
 static void wall_text(const struct run_meta *meta, uint64_t mono, char *buf, size_t n)
 {
-	int64_t wall = (int64_t)mono + meta->wall_minus_mono;
+	int64_t wall = report_wall_ns(meta, mono);
 	time_t sec = (time_t)(wall / 1000000000);
 	struct tm tm;
 	size_t len;
@@ -184,8 +184,8 @@ static void wall_text(const struct run_meta *meta, uint64_t mono, char *buf, siz
 		str_copy(buf, "-", n);
 		return;
 	}
-	gmtime_r(&sec, &tm);
-	len = strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	/* a year out of range (a damaged trace file) */
+	len = gmtime_r(&sec, &tm) ? strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm) : 0;
 	if (!len)
 		str_copy(buf, "?", n);
 }
@@ -260,9 +260,9 @@ cJSON *report_migration_json(const struct model *m, const struct run_meta *meta)
 			cJSON_AddStringToObject(so, "function", s->func);
 			cJSON_AddNumberToObject(so, "count", (double)s->count);
 			cJSON_AddNumberToObject(so, "first_seen_unix_s",
-						(double)((int64_t)s->first_ns + meta->wall_minus_mono) / 1e9);
+						report_wall_s(meta, s->first_ns));
 			cJSON_AddNumberToObject(so, "last_seen_unix_s",
-						(double)((int64_t)s->last_ns + meta->wall_minus_mono) / 1e9);
+						report_wall_s(meta, s->last_ns));
 			for (k = 0; si && k < si->n; k++) {
 				char text[FRAME_TEXT];
 

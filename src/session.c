@@ -10,6 +10,7 @@
 #include "plan.h"
 #include "pyrt.h"
 #include "pywalk.h"
+#include "record.h"
 #include "outfile.h"
 #include "srcfile.h"
 #include "util.h"
@@ -56,6 +57,7 @@ struct session {
 	struct srcfiles sf;
 	struct outfile of;
 	struct bp_state *bp;
+	struct recorder *rec;		/* record, trace --record */
 	FILE *out;
 	int pid, pidfd;
 	bool failed;			/* remove an output file we created */
@@ -158,8 +160,11 @@ static int arm(struct session *s, size_t i, const struct pw_target *t, bool rear
 	b->armed = true;
 	b->code = t->code;
 	b->watch = t->watch;
-	if (s->ps.v[i].kind == PAT_FUNC)
+	if (s->ps.v[i].kind == PAT_FUNC) {
 		model__set_resolved(s->m, t->code, s->ps.v[i].module, s->ps.v[i].qualname);
+		if (s->rec)
+			recorder__resolved(s->rec, t->code, s->ps.v[i].module, s->ps.v[i].qualname);
+	}
 	if (rearm)
 		snprintf(how, sizeof(how), "breakpoint on %s at 0x%lx, re-armed at %.3fs after the "
 			 "code was redefined (calls in between may be missed)", t->how,
@@ -384,6 +389,13 @@ static int cover(struct session *s, char *err, size_t errlen)
 	return ret;
 }
 
+static void on_record(void *ctx, const void *data, size_t len)
+{
+	struct session *s = ctx;
+
+	recorder__event(s->rec, s->m, data, len);
+}
+
 int session__open(struct session **out, const struct config *cfg, bool count_only)
 {
 	struct session *s;
@@ -427,6 +439,13 @@ int session__open(struct session **out, const struct config *cfg, bool count_onl
 	if (ret)
 		goto fail;
 	s->out = s->of.f;
+	if (cfg->record) {
+		ret = recorder__open(&s->rec, cfg->record, cfg->force, err, sizeof(err));
+		if (ret)
+			goto fail;
+		topts.on_record = on_record;
+		topts.record_ctx = s;
+	}
 	if (!s->pid) {
 		ret = launch_start(cfg->argv, &s->pid, err, sizeof(err));
 		if (ret)
@@ -524,6 +543,15 @@ int session__start(struct session *s)
 	s->pidfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
 	s->start = s->last_pending = s->last_armed = now_ns();
 	s->meta.start_wall_ns = wall_ns();
+	if (s->rec) {
+		char err[PATH_MAX + 128];
+
+		ret = recorder__start(s->rec, s->cfg, s->m, &s->meta, err, sizeof(err));
+		if (ret) {
+			report_error(s->cfg, err);
+			return ret;
+		}
+	}
 	if (s->launched) {
 		ret = launch_release(s->pid);
 		if (ret) {
@@ -570,6 +598,10 @@ int session__step(struct session *s, int timeout_ms)
 		ret = resolve(s, armed_too);
 		if (ret)
 			return ret;
+	}
+	if (s->rec && recorder__due(s->rec, now)) {
+		session__refresh(s);
+		recorder__checkpoint(s->rec, s->m, &s->meta, now);
 	}
 	if (cfg->duration_ms && now - s->start >= cfg->duration_ms * 1000000ull)
 		return 1;
@@ -618,6 +650,8 @@ void session__finish(struct session *s)
 		tracer__poll(s->t, 0, -1);
 		tracer__refresh(s->t);
 	}
+	if (s->rec)
+		recorder__finish(s->rec, s->m, &s->meta);
 	s->failed = false;
 }
 
@@ -668,6 +702,7 @@ int session__close(struct session *s)
 	pyrt__free(s->rt);
 	patterns_free(&s->ps);
 	free(s->bp);
+	recorder__close(s->rec, s->failed);
 	/* a failed run removes the report file it created */
 	outfile_close(&s->of, s->failed);
 	free(s);

@@ -39,12 +39,46 @@ static bool live_tick(void *ctx, struct session *s, uint64_t now)
 	return false;
 }
 
-int cmd_trace(const struct config *cfg)
+void trace_report(FILE *out, const struct model *m, const struct run_meta *meta,
+		  const struct config *cfg)
 {
 	/* with -i in JSON, every report is one line so that the stream splits on lines */
 	bool lines = cfg->format == FMT_NDJSON || (cfg->format == FMT_JSON && cfg->interval_ms);
 	struct report_opts fin = { .final = true, .sigs = true, .sites = true,
 				    .all_details = cfg->paths, .top = cfg->top, .compact = lines };
+
+	switch (cfg->format) {
+	case FMT_FOLDED:
+		report_folded(out, m, cfg->weight_latency);
+		break;
+	case FMT_SPEEDSCOPE:
+		report_speedscope(out, m, meta, cfg->weight_latency);
+		break;
+	case FMT_JSON:
+	case FMT_NDJSON: {
+		cJSON *root = report_json(m, meta, &fin);
+		char *txt;
+
+		if (root && cfg->migration)
+			cJSON_AddItemToObject(root, "migration", report_migration_json(m, meta));
+		txt = root ? (fin.compact ? cJSON_PrintUnformatted(root) : cJSON_Print(root)) : NULL;
+		if (txt)
+			fprintf(out, "%s\n", txt);
+		free(txt);
+		cJSON_Delete(root);
+		break;
+	}
+	default:
+		report_text(out, m, meta, &fin);
+		if (cfg->migration)
+			report_migration_text(out, m, meta);
+		break;
+	}
+	fflush(out);
+}
+
+int cmd_trace(const struct config *cfg)
+{
 	struct live live = { .cfg = cfg, .opts = { .top = cfg->top, .compact = true } };
 	struct session *s = NULL;
 	int ret, status;
@@ -63,35 +97,9 @@ int cmd_trace(const struct config *cfg)
 		struct run_meta *meta = session__meta(s);
 
 		session__finish(s);
-		switch (cfg->format) {
-		case FMT_FOLDED:
-			report_folded(out, m, cfg->weight_latency);
-			break;
-		case FMT_SPEEDSCOPE:
-			report_speedscope(out, m, meta, cfg->weight_latency);
-			break;
-		case FMT_JSON:
-		case FMT_NDJSON: {
-			cJSON *root = report_json(m, meta, &fin);
-			char *txt;
-
-			if (root && cfg->migration)
-				cJSON_AddItemToObject(root, "migration", report_migration_json(m, meta));
-			txt = root ? (fin.compact ? cJSON_PrintUnformatted(root) : cJSON_Print(root)) :
-				     NULL;
-			if (txt)
-				fprintf(out, "%s\n", txt);
-			free(txt);
-			cJSON_Delete(root);
-			break;
-		}
-		default:
-			report_text(out, m, meta, &fin);
-			if (cfg->migration)
-				report_migration_text(out, m, meta);
-			break;
-		}
-		fflush(out);
+		/* pyscope record: the file is the output */
+		if (cfg->cmd != CMD_RECORD)
+			trace_report(out, m, meta, cfg);
 	}
 	if (!ret)
 		session__warn_unmatched(s);

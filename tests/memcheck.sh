@@ -1,5 +1,6 @@
 #!/bin/sh
-# make memcheck: valgrind memcheck over pyscope (info, and a real trace) and
+# make memcheck: valgrind memcheck over pyscope (info, a real trace, record, report of
+# the sample trace file, whole and cut) and
 # every unit-test binary.  Any error or leak fails.  Ends with
 # "memcheck: N passed, N failed".
 #
@@ -30,6 +31,17 @@ check info "$out/pyscope" info --format json -- "$py" -c pass
 check trace "$out/pyscope" trace --format json -e fib=__main__:fib -- "$py" -c \
 	'def fib(n): return n if n < 2 else fib(n - 1) + fib(n - 2)
 fib(12)'
+# the reader of trace files, on the committed sample and on a cut copy of it
+check report "$out/pyscope" report tests/data/sample-v1.pstrace --format json --paths --migration
+cut=$(mktemp)
+head -c 70000 tests/data/sample-v1.pstrace >"$cut"
+check report-cut "$out/pyscope" report "$cut"
+rm -f "$cut"
+rec=$(mktemp -u)
+check record "$out/pyscope" record -o "$rec" -e fib=__main__:fib -- "$py" -c \
+	'def fib(n): return n if n < 2 else fib(n - 1) + fib(n - 2)
+fib(12)'
+rm -f "$rec"
 for t in "$out"/tests/test_*; do
 	check "$(basename "$t")" "$t"
 done

@@ -14,9 +14,11 @@ Per-event cost: each workload runs at two sizes, and
 so the interpreter's start-up and shutdown (outside the workload's own timer)
 cancel out; events are probe hits, counted by the floor.  Also: pyscope's time
 from launch to armed, its detach time and peak RSS; the collector's throughput
-and RSS (psbench flood).  Writes docs/BENCHMARKS.md (--no-write: print only).
+and RSS (psbench flood); trace files: size per event and compression ratio of a
+recorded demo run, the writer's records/s (psbench tfwrite) and report's replay
+time.  Writes docs/BENCHMARKS.md (--no-write: print only).
 
-  tools/bench.py [--runs N] [-k SUBSTRING] [--no-write] [--no-bpftrace]
+  tools/bench.py [--runs N] [-k SUBSTRING] [--no-write] [--no-bpftrace] [--record-only]
 """
 import argparse
 import glob
@@ -307,7 +309,45 @@ def extras(runs, flt):
     return rows
 
 
-def write_doc(rows, coll, args, ext):
+def recording(runs):
+    """Trace files: pyscope record of the demo (bytes/event, ratio), the writer's work
+    per record (psbench tfwrite over that run's records), pyscope report's replay time."""
+    py = dict(interpreters()).get("3.12.1") or interpreters()[-1][1]
+    reps = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(runs):
+            trace = os.path.join(tmp, "demo%d.pstrace" % i)
+            r = run([ARGS.pyscope, "record", "-o", trace, "--paths", "-f",
+                     os.path.join(APPS, "chatdemo/patterns.json"), "--", py, "-m", "chatdemo",
+                     "--requests", "400", "--mode", "mixed", "--seed", "1"])
+            m = re.search(r"recorded (\d+) event\(s\) \(\d+ records\) in (\d+) chunk\(s\), (\d+) bytes "
+                          r"\(([\d.]+)x compressed\)", r.stderr)
+            if not m:
+                print("record failed: %s" % r.stderr[-300:])
+                return None
+            t0 = time.time()
+            rr = run([ARGS.pyscope, "report", trace, "--format", "json"])
+            t_report = time.time() - t0
+            if rr.returncode:
+                print("report failed: %s" % rr.stderr[-300:])
+                return None
+            w = json.loads(run([PSBENCH, "tfwrite", "-i", trace, "-o", os.path.join(tmp, "w"),
+                                "-n", "1000000"]).stdout)
+            reps.append({"events": int(m.group(1)), "chunks": int(m.group(2)),
+                         "bytes": int(m.group(3)), "ratio": float(m.group(4)),
+                         "report_s": t_report, "w_rate": w["records_per_cpu_s"],
+                         "w_bpr": w["bytes_per_record"], "w_ratio": w["ratio"]})
+    r = {k: med([x[k] for x in reps]) for k in reps[0]}
+    r["python"] = os.path.basename(os.path.dirname(os.path.dirname(py)))
+    r["bpe"] = r["bytes"] / r["events"]
+    print("record: demo 400 requests on %s: %d events, %d chunks, %d bytes (%.1f B/event, "
+          "%.1fx compressed); report %.3fs; writer %.0fk records/s per core (%.1f B/record, "
+          "%.1fx)" % (r["python"], r["events"], r["chunks"], r["bytes"], r["bpe"], r["ratio"],
+                      r["report_s"], r["w_rate"] / 1e3, r["w_bpr"], r["w_ratio"]), flush=True)
+    return r
+
+
+def write_doc(rows, coll, args, ext, rec=None):
     kernel = os.uname().release
     L = [
         "# Benchmarks",
@@ -390,6 +430,19 @@ def write_doc(rows, coll, args, ext):
     whys = sorted({e["bp_why"] for e in ext if "bp_why" in e})
     for w in whys:
         L += ["", "Breakpoints not measured here: %s." % w]
+    if rec:
+        L += ["", "## Trace files", "",
+              "`pyscope record --paths -f chatdemo/patterns.json` of the demo (400 requests) on "
+              "%s, then `pyscope report --format json` of the file, and `psbench tfwrite`: the "
+              "writer thread's work (64 KiB chunks, zlib level 6, CRC-32, write) on 1M records "
+              "taken in turn from that file, on one core." % rec["python"],
+              "",
+              "| events | chunks | file | bytes/event | compression | report (replay) | "
+              "writer records/s per core | writer bytes/record |",
+              "|---|---|---|---|---|---|---|---|",
+              "| %d | %d | %.1f KiB | %.1f | %.1fx | %.3fs | %.0fk | %.1f |"
+              % (rec["events"], rec["chunks"], rec["bytes"] / 1024.0, rec["bpe"], rec["ratio"],
+                 rec["report_s"], rec["w_rate"] / 1e3, rec["w_bpr"])]
     with open(os.path.join(ROOT, "docs", "BENCHMARKS.md"), "w") as f:
         f.write("\n".join(L) + "\n")
     print("wrote docs/BENCHMARKS.md")
@@ -403,6 +456,8 @@ def main():
     ap.add_argument("--no-bpftrace", action="store_true")
     ap.add_argument("--no-collector", action="store_true")
     ap.add_argument("--no-extras", action="store_true")
+    ap.add_argument("--record-only", action="store_true",
+                    help="only the trace-file measurements, printed")
     ap.add_argument("--pyscope", default=PYSCOPE,
                     help="the pyscope to measure (e.g. an older build, with --no-write)")
     args = ap.parse_args()
@@ -411,6 +466,8 @@ def main():
     if not os.path.isdir("/sys/kernel/tracing/events"):
         # bpftrace needs tracefs, which a fresh machine does not mount
         subprocess.run(["mount", "-t", "tracefs", "nodev", "/sys/kernel/tracing"])
+    if args.record_only:
+        return 0 if recording(args.runs) else 1
     rows = []
     for label, py in interpreters():
         for wl in WORKLOADS:
@@ -419,9 +476,10 @@ def main():
             rows += bench_one(label, py, wl, args.runs, not args.no_bpftrace)
     coll = [] if args.no_collector else collector(max(1, args.runs // 2))
     ext = [] if args.no_extras else extras(args.runs, args.filter)
+    rec = recording(max(1, args.runs // 2))
     if args.no_write or args.filter:
         return 0
-    write_doc(rows, coll, args, ext)
+    write_doc(rows, coll, args, ext, rec)
     return 0
 
 

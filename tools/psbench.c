@@ -11,6 +11,10 @@
  *	fill a ring buffer like pyscope's from the kernel as fast as possible
  *	and consume it with pyscope's collector (model__add_record): events per
  *	second of consumer CPU, loss, and peak RSS after 1M and 10M events
+ *   psbench tfwrite -i TRACEFILE -o OUT -n N
+ *	the trace-file writer thread's work (64 KiB chunks, zlib, CRC, write)
+ *	on N records taken in turn from TRACEFILE's events: records per second
+ *	of one core, bytes per record on disk, compression ratio
  */
 #include "launch.h"
 #include "model.h"
@@ -19,12 +23,14 @@
 #include "psflood.skel.h"
 #include "psfloor.skel.h"
 #include "pyrt.h"
+#include "tracefile.h"
 #include "ulink.h"
 #include "util.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
@@ -51,7 +57,8 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: psbench probes [--via eval|resume] -- CMD...\n"
 			"       psbench floor [--via eval|resume] -o FILE -- CMD...\n"
-			"       psbench flood -n N [--code-every K] [--codes C]\n");
+			"       psbench flood -n N [--code-every K] [--codes C]\n"
+			"       psbench tfwrite -i TRACEFILE -o OUT -n N\n");
 	return 2;
 }
 
@@ -415,9 +422,110 @@ cleanup:
 	return status;
 }
 
+/* The records of a trace file's events chunks, as (type, bytes) in a tf_buf. */
+static int tf_records(const char *path, struct tf_buf *recs, uint64_t *nrec)
+{
+	struct tf_reader *r = NULL;
+	struct tf_chunk ch;
+	char *data = NULL, err[256];
+	size_t len;
+	int ret;
+
+	*nrec = 0;
+	ret = read_file(path, 1u << 30, &data, &len);
+	if (!ret)
+		ret = tf_reader__new(&r, (const uint8_t *)data, len, err, sizeof(err));
+	while (!ret && tf_reader__next(r, &ch) == 1) {
+		struct tf_cur c = { .p = ch.raw, .left = ch.raw_len };
+
+		if (ch.type != TF_CH_EVENTS)
+			continue;
+		tf_put(recs, ch.raw, ch.raw_len);
+		while (c.left && !c.bad) {
+			tf_get_u32(&c);
+			tf_get_bytes(&c, tf_get_u32(&c));
+			(*nrec)++;
+		}
+	}
+	tf_reader__free(r);
+	free(data);
+	return ret ? ret : recs->oom ? -ENOMEM : 0;
+}
+
+static int cmd_tfwrite(const char *in, const char *out, uint64_t n)
+{
+	struct tf_buf recs = { 0 }, cur = { 0 };
+	uint64_t have, done = 0, raw = 0, file = 0, t0, t1;
+	struct timespec c0, c1;
+	struct tf_zip *z = tf_zip__new(6);
+	size_t off = 0;
+	uint32_t seq = 0;
+	int fd = -1, ret;
+
+	ret = tf_records(in, &recs, &have);
+	if (ret || !have) {
+		fprintf(stderr, "psbench: %s: no records (%s)\n", in, strerror(ret ? -ret : EINVAL));
+		return 2;
+	}
+	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || !z) {
+		fprintf(stderr, "psbench: %s: %s\n", out, strerror(errno));
+		ret = -errno;
+		goto cleanup;
+	}
+	t0 = now_ns();
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
+	while (done < n || cur.len) {
+		bool last = done >= n;
+
+		if (!last) {
+			struct tf_cur c = { .p = recs.p + off, .left = recs.len - off };
+			uint16_t type = tf_get_u16(&c);
+			uint32_t len;
+
+			tf_get_u16(&c);
+			len = tf_get_u32(&c);
+			tf_put_record(&cur, type, tf_get_bytes(&c, len), len);
+			off = recs.len - c.left;
+			if (off >= recs.len)
+				off = 0;
+			done++;
+		}
+		if (cur.len >= (64u << 10) || last) {
+			const uint8_t *chunk;
+			size_t clen;
+
+			ret = tf_zip__encode(z, TF_CH_EVENTS, seq++, cur.p, cur.len, &chunk, &clen);
+			if (!ret && write(fd, chunk, clen) != (ssize_t)clen)
+				ret = -EIO;
+			if (ret)
+				goto cleanup;
+			raw += cur.len;
+			file += clen;
+			cur.len = 0;
+		}
+	}
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+	t1 = now_ns();
+	printf("{\"records\": %lu, \"wall_s\": %.3f, \"cpu_s\": %.3f, \"records_per_cpu_s\": %.0f, "
+	       "\"bytes_raw\": %lu, \"bytes_file\": %lu, \"bytes_per_record\": %.1f, "
+	       "\"ratio\": %.2f}\n", (unsigned long)done, (double)(t1 - t0) / 1e9,
+	       (double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_nsec - c0.tv_nsec) / 1e9,
+	       (double)done / ((double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_nsec - c0.tv_nsec) / 1e9),
+	       (unsigned long)raw, (unsigned long)file, (double)file / (double)done,
+	       (double)raw / (double)file);
+cleanup:
+	if (fd >= 0)
+		close(fd);
+	tf_buf_free(&recs);
+	tf_buf_free(&cur);
+	tf_zip__free(z);
+	return ret ? 2 : 0;
+}
+
 int main(int argc, char **argv)
 {
-	const char *via = NULL, *out = NULL;
+	const char *via = NULL, *out = NULL, *in = NULL;
 	uint64_t n = 1000000;
 	uint32_t code_every = 0, codes = 4096;
 	int i;
@@ -431,6 +539,8 @@ int main(int argc, char **argv)
 			break;
 		} else if (!strcmp(argv[i], "--via") && i + 1 < argc) {
 			via = argv[++i];
+		} else if (!strcmp(argv[i], "-i") && i + 1 < argc) {
+			in = argv[++i];
 		} else if (!strcmp(argv[i], "-o") && i + 1 < argc) {
 			out = argv[++i];
 		} else if (!strcmp(argv[i], "-n") && i + 1 < argc) {
@@ -445,6 +555,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "flood"))
 		return cmd_flood(n, code_every, codes);
+	if (!strcmp(argv[1], "tfwrite") && in && out)
+		return cmd_tfwrite(in, out, n);
 	if (i >= argc)
 		return usage();
 	if (!strcmp(argv[1], "probes"))

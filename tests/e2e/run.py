@@ -23,11 +23,17 @@ import sys
 import tempfile
 import time
 import traceback
+import zlib
+
+import schema
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 APPS = os.path.join(ROOT, "tests", "apps")
 DEMO_PATTERNS = os.path.join(APPS, "chatdemo", "patterns.json")
 ORACLE = os.path.join(APPS, "oracle.py")
+SCHEMA = os.path.join(ROOT, "docs", "report-schema.json")
+SAMPLE = os.path.join(ROOT, "tests", "data", "sample-v1.pstrace")
+SAMPLE_ORACLE = os.path.join(ROOT, "tests", "data", "sample-v1.oracle.json")
 
 
 class Skip(Exception):
@@ -1182,6 +1188,213 @@ def t_perf_fallback(ctx, py, tmp):
 
 # -- runner -------------------------------------------------------------------
 
+def check_schema(rep, what):
+    with open(SCHEMA) as f:
+        errs = schema.validate(rep, json.load(f))
+    if errs:
+        raise Fail("%s does not match docs/report-schema.json: %s" % (what, errs[:5]))
+
+
+def pyscope_report(ctx, trace, args, tmp, name, timeout=60):
+    out = os.path.join(tmp, name + ".report.json")
+    if os.path.exists(out):
+        os.unlink(out)
+    r = run([ctx.pyscope, "report", trace, "--format", "json", "-o", out] + args, timeout=timeout)
+    if r.returncode != 0 or not os.path.exists(out):
+        raise Fail("pyscope report failed (%d): %s" % (r.returncode, r.stderr[-800:]))
+    with open(out) as f:
+        return r, json.load(f)
+
+
+def json_diff(a, b, path="$"):
+    """The first places where two JSON documents differ."""
+    if type(a) != type(b):
+        return ["%s: %r != %r" % (path, a, b)]
+    if isinstance(a, dict):
+        out = []
+        for k in sorted(set(a) | set(b)):
+            out += json_diff(a.get(k), b.get(k), path + "." + k)
+        return out
+    if isinstance(a, list):
+        if len(a) != len(b):
+            return ["%s: %d items != %d" % (path, len(a), len(b))]
+        out = []
+        for i, (x, y) in enumerate(zip(a, b)):
+            out += json_diff(x, y, "%s[%d]" % (path, i))
+        return out
+    return [] if a == b else ["%s: %r != %r" % (path, a, b)]
+
+
+def t_record_roundtrip(ctx, py, tmp):
+    """One run, live JSON and a trace file: the file's report is the same JSON."""
+    trace = os.path.join(tmp, "demo.pstrace")
+    args = demo_args(11)
+    extra = ["--paths", "--migration"]
+    r, live = pyscope_trace(ctx, ["--record", trace] + extra + ["-f", DEMO_PATTERNS, "--", py] + args,
+                            APPS, tmp, "demo")
+    if "no event lost" not in r.stderr:
+        raise Fail("record did not say it lost nothing: %s" % r.stderr[-500:])
+    compare(live, oracle(py, DEMO_PATTERNS, args, APPS, tmp, "demo"))
+    rr, rep = pyscope_report(ctx, trace, extra, tmp, "demo")
+    if rr.stderr.strip():
+        raise Fail("report of an intact file warned: %s" % rr.stderr)
+    diff = json_diff(live, rep)
+    if diff:
+        raise Fail("report of the file != live report: %s" % diff[:8])
+    check_schema(live, "trace --format json")
+    check_schema(rep, "report --format json")
+    # text: another run, live text and recorded, compared byte for byte
+    trace2, live_txt, rep_txt = (os.path.join(tmp, n) for n in ("calls.pstrace", "live.txt", "rep.txt"))
+    r = run([ctx.pyscope, "trace", "--record", trace2, "-o", live_txt, "--migration", "-f",
+             os.path.join(APPS, "micro_calls.json"), "--", py, os.path.join(APPS, "micro_calls.py")],
+            cwd=APPS)
+    rt = run([ctx.pyscope, "report", trace2, "-o", rep_txt, "--migration"])
+    if r.returncode != 0 or rt.returncode != 0:
+        raise Fail("text round trip failed (%d, %d): %s %s" % (r.returncode, rt.returncode,
+                                                              r.stderr[-300:], rt.stderr[-300:]))
+    with open(live_txt) as f, open(rep_txt) as g:
+        a, b = f.read(), g.read()
+    if a != b or "PATTERN" not in a:
+        raise Fail("text report of the file != live text:\n%s\n---\n%s" % (a[-600:], b[-600:]))
+
+
+def t_record_sample(ctx, tmp):
+    """The committed version-1 sample still reads, and its counts are the oracle's."""
+    rr, rep = pyscope_report(ctx, SAMPLE, [], tmp, "sample")
+    with open(SAMPLE_ORACLE) as f:
+        orc = json.load(f)
+    compare(rep, orc)
+    check_schema(rep, "report of the sample")
+    # the validator must be able to say no
+    with open(SCHEMA) as f:
+        sch = json.load(f)
+    broken = json.loads(json.dumps(rep))
+    broken["bogus"] = 1
+    del broken["exact"]
+    broken["patterns"][0]["count"] = -1
+    broken["patterns"][0]["kind"] = "method"
+    if len(schema.validate(broken, sch)) != 4:
+        raise Fail("the schema validator misses errors: %s" % schema.validate(broken, sch))
+    if rep["target"]["python"] != orc["python"]:
+        raise Fail("sample: python %s, oracle %s" % (rep["target"]["python"], orc["python"]))
+
+
+def first_chunk_end(data):
+    clen = int.from_bytes(data[16 + 12:16 + 16], "little")
+    return 16 + 32 + clen
+
+
+def t_record_corrupt(ctx, tmp):
+    """Cut at 50 offsets, bytes flipped: every run ends (timeout), never crashes, reports
+    the damage, or one error line when even the header chunk is gone."""
+    import random
+    rng = random.Random(20261202)
+    with open(SAMPLE, "rb") as f:
+        good = f.read()
+    head = first_chunk_end(good)
+    cases = [("cut%d" % i, good[:rng.randrange(len(good))]) for i in range(50)]
+    for i in range(20):
+        d = bytearray(good)
+        for _ in range(1 + i % 4):
+            d[rng.randrange(len(d))] ^= rng.randrange(1, 256)
+        cases.append(("flip%d" % i, bytes(d)))
+    for name, data in cases:
+        path = os.path.join(tmp, name + ".pstrace")
+        with open(path, "wb") as f:
+            f.write(data)
+        try:
+            r = run([ctx.pyscope, "report", path, "--format", "json"], timeout=20)
+        except subprocess.TimeoutExpired:
+            raise Fail("%s: pyscope report hung" % name)
+        if r.returncode < 0 or r.returncode not in (0, 2):
+            raise Fail("%s: exit %d: %s" % (name, r.returncode, r.stderr[-500:]))
+        lines = r.stderr.strip().splitlines()
+        if r.returncode == 2:
+            damaged_head = len(data) < head or data[:head] != good[:head]
+            if not damaged_head or len(lines) != 1:
+                raise Fail("%s: refused (%s)" % (name, r.stderr.strip()))
+            continue
+        rep = json.loads(r.stdout)
+        check_schema(rep, name)
+        if data != good:
+            if not any("trace file:" in l for l in lines) or rep["exact"]:
+                raise Fail("%s: damage not reported: %s / exact=%s" % (name, r.stderr, rep["exact"]))
+            if name.startswith("cut") and "no trailer" not in r.stderr:
+                raise Fail("%s: a cut file has no trailer: %s" % (name, r.stderr))
+
+
+def t_record_errors(ctx, tmp):
+    """Empty file, newer version, not a trace, a FIFO, no file: one error line, exit 2."""
+    with open(SAMPLE, "rb") as f:
+        good = bytearray(f.read())
+    newer = bytearray(good)
+    newer[8] = 2
+    newer[12:16] = zlib.crc32(bytes(newer[:12])).to_bytes(4, "little")
+    files = {"empty": b"", "newer": bytes(newer), "text": b"hello, not a trace\n" * 10,
+             "elf": open("/bin/true", "rb").read()}
+    for name, data in files.items():
+        with open(os.path.join(tmp, name), "wb") as f:
+            f.write(data)
+    os.mkfifo(os.path.join(tmp, "fifo"))
+    want = {"empty": "empty", "newer": "newer", "text": "not a pyscope trace",
+            "elf": "not a pyscope trace", "fifo": "not a regular file", "missing": "No such file"}
+    for name, needle in want.items():
+        r = run([ctx.pyscope, "report", os.path.join(tmp, name)], timeout=20)
+        one_error_line("report " + name, r, needle)
+        rj = run([ctx.pyscope, "report", os.path.join(tmp, name), "--format", "json"], timeout=20)
+        if rj.returncode != 2 or "error" not in json.loads(rj.stdout):
+            raise Fail("report --format json %s: no JSON error (%d): %s" % (name, rj.returncode, rj.stdout))
+    r = run([ctx.pyscope, "record", "-e", "m:f", "--", "true"])
+    one_error_line("record without -o", r, "-o FILE")
+
+
+def t_record_slow_disk(ctx, py, tmp):
+    """A disk slower than the events: record drops whole chunks, counts them, and the
+    report says so; the kernel side is never held up (the run still ends)."""
+    trace = os.path.join(tmp, "slow.pstrace")
+    env = dict(os.environ, PYSCOPE_RECORD_DELAY_MS="300", PYSCOPE_RECORD_QUEUE="16384",
+               PYSCOPE_RECORD_CHUNK="4096")
+    r = run([ctx.pyscope, "record", "-o", trace, "-f", DEMO_PATTERNS, "--", py] + demo_args(3),
+            cwd=APPS, env=env)
+    if r.returncode != 0 or "not recorded" not in r.stderr:
+        raise Fail("record with a slow disk (%d): %s" % (r.returncode, r.stderr[-800:]))
+    rr, rep = pyscope_report(ctx, trace, [], tmp, "slow")
+    if "not recorded" not in rr.stderr or rep["exact"] or "not recorded" not in rep["exact_reason"]:
+        raise Fail("the report does not say events were lost: %s / %s" % (rr.stderr, rep["exact_reason"]))
+    check_schema(rep, "report of a lossy file")
+
+
+def t_record_kill(ctx, py, tmp):
+    """pyscope record killed with -9 mid-run: the file still reads, totals from the last
+    checkpoint; with SIGTERM it ends properly (trailer, no warning)."""
+    proc = start_long_running(py, tmp)
+    try:
+        for sig, name in ((signal.SIGKILL, "kill9"), (signal.SIGTERM, "term")):
+            trace = os.path.join(tmp, name + ".pstrace")
+            rec = subprocess.Popen([ctx.pyscope, "record", "-p", str(proc.pid), "-e",
+                                    "tick=__main__:tick", "-o", trace], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, universal_newlines=True)
+            wait_armed(rec)
+            time.sleep(2.6)		# two checkpoints (one a second)
+            rec.send_signal(sig)
+            rec.communicate(timeout=60)
+            rr, rep = pyscope_report(ctx, trace, [], tmp, name)
+            n = rep["patterns"][0]["count"]
+            if sig == signal.SIGKILL:
+                if "no trailer: totals are from the last checkpoint at" not in rr.stderr or rep["exact"]:
+                    raise Fail("kill -9: damage not reported: %s" % rr.stderr)
+            elif rr.stderr.strip() or not rep["exact"]:
+                raise Fail("SIGTERM: the file is not complete: %s" % rr.stderr)
+            if n < 500:
+                raise Fail("%s: %d calls of tick in 2.6s" % (name, n))
+            check_schema(rep, name)
+        if proc.poll() is not None:
+            raise Fail("the target died")
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 class Ctx:
     pass
 
@@ -1637,6 +1850,15 @@ def build_tests(ctx):
             tests.append(("detach/" + label, lambda tmp, py=py: t_detach_clean(ctx, py, tmp)))
         if label in ("py3.10.13", "py3.12.1"):
             tests.append(("fallback/" + label, lambda tmp, py=py: t_perf_fallback(ctx, py, tmp)))
+    for label, py in interpreters():
+        if label in ("py3.10.13", "py3.13.0", "debian3.11"):
+            tests.append(("record/roundtrip/" + label,
+                          lambda tmp, py=py: t_record_roundtrip(ctx, py, tmp)))
+    tests.append(("record/sample", lambda tmp: t_record_sample(ctx, tmp)))
+    tests.append(("record/corrupt", lambda tmp: t_record_corrupt(ctx, tmp)))
+    tests.append(("record/errors", lambda tmp: t_record_errors(ctx, tmp)))
+    tests.append(("record/kill", lambda tmp: t_record_kill(ctx, interpreters()[-1][1], tmp)))
+    tests.append(("record/slow-disk", lambda tmp: t_record_slow_disk(ctx, interpreters()[-1][1], tmp)))
     return tests
 
 
