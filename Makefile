@@ -33,7 +33,7 @@ SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 CORE_SRCS := src/elf_file.c src/offsets.c src/offsets_table.c src/pattern.c src/hist.c \
 	     src/linetable.c src/srcscan.c src/model.c src/report.c src/report_stacks.c \
 	     src/report_profile.c src/util.c src/procmaps.c src/pyrt.c src/pywalk.c src/outfile.c \
-	     src/caps.c src/srcfile.c src/probesite.c
+	     src/caps.c src/srcfile.c src/probesite.c src/rules.c
 APP_SRCS := src/main.c src/cli.c src/plan.c src/mech_uprobe.c src/ulink.c src/memread.c \
 	    src/session.c src/check.c src/profile.c \
 	    src/launch.c src/info.c src/trace.c
