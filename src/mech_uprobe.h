@@ -24,6 +24,7 @@ struct tracer_opts {
 	unsigned prof_hz;		/* pyscope profile: on-CPU sampling rate, 0 = off */
 	bool prof_all;			/* keep samples outside pattern calls */
 	bool prof_offcpu;		/* off-CPU waits */
+	bool rules;			/* pyscope check: send calls of rule patterns */
 };
 
 struct tracer;
