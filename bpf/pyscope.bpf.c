@@ -603,6 +603,8 @@ static __always_inline void capture_value(struct scratch *s, __u64 frame, __u64 
 	read_value(read_arg(frame, code, slot), &s->key.capval, &s->key.flags, s->cap);
 }
 
+#define CALL_WAKE_BYTES (512 << 10)
+
 /*
  * A call of a pattern a rule names: its record (global: verified once, and
  * only loaded into the hot path of pyscope check with rules).
@@ -633,7 +635,13 @@ __noinline int send_call(struct scratch *s, __u64 code, __u32 rule_slot, __u32 a
 	if (rule_slot)
 		read_value(read_arg(frame, code, rule_slot - 1), &ev->keyval, &ev->keyflags,
 			   ev->keytext);
-	bpf_ringbuf_submit(ev, 0);
+	/*
+	 * No wakeup per record (an irq_work each, when the reader keeps up):
+	 * the reader polls every 50 ms anyway; wake it only once a backlog
+	 * builds up, long before the buffer could fill.
+	 */
+	bpf_ringbuf_submit(ev, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > CALL_WAKE_BYTES ?
+			   BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 	return 1;
 }
 
