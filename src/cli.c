@@ -20,8 +20,10 @@ void cli_usage(FILE *out)
 	      "  trace    count and time the calls that match the patterns\n"
 	      "  info     describe the target's interpreter and the mechanisms that work on it;\n"
 	      "           with -e/-f, where each pattern's code is now\n"
-	      "  check    exit 1 if a pattern marked \"forbid\" is hit, 0 if not (a CI or\n"
-	      "           production gate), with the evidence of each hit\n"
+	      "  check    exit 1 if a pattern marked \"forbid\" is hit or a rule of the pattern\n"
+	      "           file is violated (event order per run, one user per object),\n"
+	      "           0 if not (a CI or production gate), with the evidence of each\n"
+	      "           (see docs/golden-path.md)\n"
 	      "  profile  where the time inside each pattern's calls goes: CPU samples\n"
 	      "           (-F HZ, default 99) and, with --off-cpu, waits\n"
 	      "  help     this text\n"
@@ -39,7 +41,7 @@ void cli_usage(FILE *out)
 	      "      --via MECH         auto (default), eval, resume or breakpoint\n"
 	      "      --count-only       do not time calls; lets auto use hardware breakpoints,\n"
 	      "                         which cost nothing until a target runs\n"
-	      "      --fail-fast        (check) exit at the first forbidden hit\n"
+	      "      --fail-fast        (check) exit at the first forbidden hit or violation\n"
 	      "  -F, --freq HZ          (profile) samples per second per CPU (default 99)\n"
 	      "      --all              (profile) keep samples outside the patterns' calls too\n"
 	      "      --off-cpu          (profile) attribute waits (blocked time) as well\n"
@@ -61,6 +63,7 @@ void cli_usage(FILE *out)
 	      "  -h, --help             this text\n"
 	      "\n"
 	      "Exit status: 0 on success, 2 on error; with -- CMD, the command's status.\n"
+	      "check: 0 pass, 1 fail, 2 error, 3 no violation but rule records lost.\n"
 	      "\n"
 	      "Examples:\n"
 	      "  pyscope info -p 1234\n"
@@ -68,6 +71,7 @@ void cli_usage(FILE *out)
 	      "  pyscope trace -f patterns.json -i 5s -- python3 app.py --requests 1000\n"
 	      "  pyscope trace --format json -e 'app.engine:Engine.run' -- python3 app.py\n"
 	      "  pyscope check -p 1234 -f forbidden.json -d 1h --fail-fast\n"
+	      "  pyscope check -f tests/apps/chatdemo/rules.json -- python3 -m chatdemo\n"
 	      "  pyscope profile -p 1234 --off-cpu -e legacy=class:app.engine:Engine -d 30s\n",
 	      out);
 }
