@@ -49,6 +49,8 @@ const volatile __u64 eval_lo = 0;
 const volatile __u64 eval_hi = 0;
 /* pyscope check with rules: calls of rule patterns are sent (PS_EV_CALL) */
 const volatile __u8 rules_on = 0;
+/* call records wake the reader once this much is pending (1/16 of the ring buffer) */
+const volatile __u64 call_wake_bytes = 512 << 10;
 /* breakpoints may be armed: the uprobe programs consult bp_codes */
 __u8 bp_active = 0;
 
@@ -603,8 +605,6 @@ static __always_inline void capture_value(struct scratch *s, __u64 frame, __u64 
 	read_value(read_arg(frame, code, slot), &s->key.capval, &s->key.flags, s->cap);
 }
 
-#define CALL_WAKE_BYTES (512 << 10)
-
 /*
  * A call of a pattern a rule names: its record (global: verified once, and
  * only loaded into the hot path of pyscope check with rules).
@@ -640,7 +640,7 @@ __noinline int send_call(struct scratch *s, __u64 code, __u32 rule_slot, __u32 a
 	 * the reader polls every 50 ms anyway; wake it only once a backlog
 	 * builds up, long before the buffer could fill.
 	 */
-	bpf_ringbuf_submit(ev, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > CALL_WAKE_BYTES ?
+	bpf_ringbuf_submit(ev, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > call_wake_bytes ?
 			   BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 	return 1;
 }

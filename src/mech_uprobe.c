@@ -191,6 +191,27 @@ fail:
 	return -errno;
 }
 
+/*
+ * The ring buffer's size (8 MiB), or PYSCOPE_RINGBUF_KB (a power of two of
+ * at least 4, for tests that need losses); call records wake the reader
+ * once 1/16 of it is pending.
+ */
+static void ringbuf_size(struct tracer *t)
+{
+	const char *env = getenv("PYSCOPE_RINGBUF_KB");
+	__u32 size = bpf_map__max_entries(t->skel->maps.events);
+	unsigned long kb;
+
+	if (env) {
+		kb = strtoul(env, NULL, 10);
+		if (kb >= 4 && kb <= (1ul << 20) && !(kb & (kb - 1)) &&
+		    !bpf_map__set_max_entries(t->skel->maps.events, (__u32)(kb << 10)))
+			size = (__u32)(kb << 10);
+		debug(t->verbose, "ring buffer: %u bytes", size);
+	}
+	t->skel->rodata->call_wake_bytes = size / 16;
+}
+
 int tracer__open(struct tracer **out, const struct pyrt *rt, const struct patterns *ps,
 		 const struct plan *plan, struct model *m, const struct tracer_opts *o, char *err,
 		 size_t errlen)
@@ -248,6 +269,7 @@ int tracer__open(struct tracer **out, const struct pyrt *rt, const struct patter
 	t->skel->rodata->prof_all = o->prof_all;
 	t->skel->rodata->prof_offcpu = o->prof_offcpu;
 	t->skel->rodata->rules_on = o->rules;
+	ringbuf_size(t);
 	select_programs(t);
 	if (t->verbose >= 2 && !getenv("PYSCOPE_VERIFIER_LOG"))
 		verifier_stats_setup(t);

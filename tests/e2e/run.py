@@ -897,6 +897,21 @@ def t_golden_clean(ctx, py, tmp):
         raise Fail("runs/objects judged: %s" % rules)
 
 
+def t_golden_lossy(ctx, py, tmp):
+    """A ring buffer too small for the records (a code record is larger than 4 KiB, so
+    every one is lost): never PASS, and says why."""
+    args = ["-m", "chatdemo", "--requests", "2000", "--mode", "asyncio", "--seed", "37"]
+    r = run([ctx.pyscope, "check", "--format", "json", "-f", DEMO_RULES, "--", py] + args,
+            cwd=APPS, env=dict(os.environ, PYSCOPE_RINGBUF_KB="4"))
+    doc = json.loads(r.stdout)
+    if r.returncode not in (1, 3) or doc["result"] == "pass" or doc["rules_exact"] or \
+            doc["exact"] or "lost" not in doc["exact_reason"]:
+        raise Fail("exit %d, result %s, rules_exact %s, reason %s" % (
+            r.returncode, doc["result"], doc["rules_exact"], doc["exact_reason"]))
+    if doc["violation_count"] == 0 and (r.returncode != 3 or doc["result"] != "unknown"):
+        raise Fail("no violation, records lost: exit %d, %s" % (r.returncode, doc["result"]))
+
+
 def norm_path(frames):
     """A path up to the script's module frame: the launchers below it differ
     (python -m's runpy vs the oracle's)."""
@@ -1266,6 +1281,9 @@ def build_tests(ctx):
                           lambda tmp, py=py: t_golden_faults(ctx, py, tmp)))
             tests.append(("golden-clean/" + label,
                           lambda tmp, py=py: t_golden_clean(ctx, py, tmp)))
+        if label == "debian3.11":
+            tests.append(("golden-lossy/" + label,
+                          lambda tmp, py=py: t_golden_lossy(ctx, py, tmp)))
     for label, py in interpreters():
         tests.append(("probe-points/" + label, lambda tmp, py=py: t_probe_points(ctx, py, tmp)))
         if label in ("py3.8.18", "py3.13.0", "debian3.11"):
