@@ -16,7 +16,9 @@ cancel out; events are probe hits, counted by the floor.  Also: pyscope's time
 from launch to armed, its detach time and peak RSS; the collector's throughput
 and RSS (psbench flood).  Writes docs/BENCHMARKS.md (--no-write: print only).
 
-  tools/bench.py [--runs N] [-k SUBSTRING] [--no-write] [--no-bpftrace]
+And the cost of pyscope check's rules per call record (--rules-only: that alone).
+
+  tools/bench.py [--runs N] [-k SUBSTRING] [--no-write] [--no-bpftrace] [--rules-only]
 """
 import argparse
 import glob
@@ -231,7 +233,62 @@ def collector(runs):
     return out
 
 
-def write_doc(rows, coll, args):
+def run_check(py, argv, patterns):
+    r = subprocess.run([ARGS.pyscope, "check", "--format", "json", "-f", patterns, "--", py] + argv,
+                       cwd=APPS, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       universal_newlines=True)
+    if r.returncode not in (0, 1):
+        raise RuntimeError("check failed (%d): %s" % (r.returncode, r.stderr[-400:]))
+    doc = json.loads(r.stdout)
+    rules = {x["name"]: x["calls"] for x in doc.get("rules", [])}
+    return {"t": elapsed_of(r.stderr), "rules": rules}
+
+
+def rules_cost(runs):
+    """pyscope check on the demo with its rules vs the same patterns without rules:
+    the marginal cost of one per-call record (kernel record, collector, rule engine),
+    from two sizes; and the rule engine alone (unit test, synthetic calls)."""
+    label, py = [x for x in interpreters() if "Debian" in x[0]][0] if any(
+        "Debian" in x[0] for x in interpreters()) else interpreters()[0]
+    rules_file = os.path.join(APPS, "chatdemo", "rules.json")
+    with open(rules_file) as f:
+        doc = json.load(f)
+    del doc["rules"]
+    tmp = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
+    json.dump(doc, tmp)
+    tmp.close()
+    argv = lambda n: ["-m", "chatdemo", "--requests", str(n), "--mode", "asyncio", "--seed", "1"]
+    small, big = 1000, 3000
+    res = {(v, n): [] for v in ("plain", "rules") for n in (small, big)}
+    recs = {}
+    try:
+        for _ in range(runs):
+            for n in (small, big):
+                res[("plain", n)].append(run_check(py, argv(n), tmp.name)["t"])
+                r = run_check(py, argv(n), rules_file)
+                res[("rules", n)].append(r["t"])
+                # every rule call, plus the constructions that reset engines
+                recs[n] = sum(r["rules"].values()) + n
+    finally:
+        os.unlink(tmp.name)
+    d = {n: med(res[("rules", n)]) - med(res[("plain", n)]) for n in (small, big)}
+    out = {"python": label, "small": small, "big": big, "records": recs[big],
+           "plain": med(res[("plain", big)]), "rules": med(res[("rules", big)]),
+           "ns_record": (d[big] - d[small]) / (recs[big] - recs[small]) * 1e9}
+    unit = os.path.join(ROOT, "build", "tests", "test_rules")
+    if os.access(unit, os.X_OK):
+        m = re.search(r"rules: ([0-9.]+) ns per call", subprocess.run(
+            [unit], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            universal_newlines=True).stdout)
+        out["engine_ns"] = float(m.group(1)) if m else None
+    print("rules: %s demo %d req: check %.3fs without rules, %.3fs with (%d records); "
+          "%.0f ns per record; rule engine alone %s ns per call"
+          % (label, big, out["plain"], out["rules"], out["records"], out["ns_record"],
+             fmt(out.get("engine_ns"), "%.1f")), flush=True)
+    return out
+
+
+def write_doc(rows, coll, args, rc=None):
     kernel = os.uname().release
     L = [
         "# Benchmarks",
@@ -289,6 +346,21 @@ def write_doc(rows, coll, args):
         L.append("| %s | %.2fM | %.2fM | %d | %.1f MiB | %.1f MiB |"
                  % (c["desc"], c["events_per_cpu_s"] / 1e6, c["events_per_wall_s"] / 1e6,
                     c["lost"], c["rss_kib_1M"] / 1024.0, c["rss_kib_10M"] / 1024.0))
+    if rc:
+        L += ["", "## Rules (pyscope check)", "",
+              "`pyscope check -f tests/apps/chatdemo/rules.json` (two rules; one record per call",
+              "of their 7 patterns) against the same patterns without rules, on the demo",
+              "(`--mode asyncio`, N = %d / %d requests), %s.  *ns/record*: marginal cost of one"
+              % (rc["small"], rc["big"], rc["python"]),
+              "per-call record (kernel side, collector and rule engine), from the two sizes as",
+              "above; negative or tiny values mean below this machine's noise.  *engine*: the",
+              "rule engine alone on synthetic calls (`build/tests/test_rules`).",
+              "",
+              "| python | requests | records | without rules | with rules | ns/record | engine ns/call |",
+              "|---|---|---|---|---|---|---|",
+              "| %s | %d | %d | %.3fs | %.3fs | %.0f | %s |"
+              % (rc["python"], rc["big"], rc["records"], rc["plain"], rc["rules"],
+                 rc["ns_record"], fmt(rc.get("engine_ns"), "%.1f"))]
     with open(os.path.join(ROOT, "docs", "BENCHMARKS.md"), "w") as f:
         f.write("\n".join(L) + "\n")
     print("wrote docs/BENCHMARKS.md")
@@ -301,6 +373,9 @@ def main():
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--no-bpftrace", action="store_true")
     ap.add_argument("--no-collector", action="store_true")
+    ap.add_argument("--no-rules", action="store_true")
+    ap.add_argument("--rules-only", action="store_true",
+                    help="only the rules row, printed (not written)")
     ap.add_argument("--pyscope", default=PYSCOPE,
                     help="the pyscope to measure (e.g. an older build, with --no-write)")
     args = ap.parse_args()
@@ -309,6 +384,9 @@ def main():
     if not os.path.isdir("/sys/kernel/tracing/events"):
         # bpftrace needs tracefs, which a fresh machine does not mount
         subprocess.run(["mount", "-t", "tracefs", "nodev", "/sys/kernel/tracing"])
+    if args.rules_only:
+        rules_cost(args.runs)
+        return 0
     rows = []
     for label, py in interpreters():
         for wl in WORKLOADS:
@@ -316,9 +394,10 @@ def main():
                 continue
             rows += bench_one(label, py, wl, args.runs, not args.no_bpftrace)
     coll = [] if args.no_collector else collector(max(1, args.runs // 2))
+    rc = None if args.no_rules or args.filter else rules_cost(args.runs)
     if args.no_write or args.filter:
         return 0
-    write_doc(rows, coll, args)
+    write_doc(rows, coll, args, rc)
     return 0
 
 
