@@ -24,6 +24,7 @@ struct run {
 	char text[RULES_TEXT_LEN];
 	uint64_t exact, skip;		/* state sets; 0 before the first call */
 	bool started, exact_dead, skip_dead;
+	bool judged;			/* timed out and reported: absorbs its late calls */
 	size_t bad_at;			/* first call the exact automaton refused */
 	int bad_pat;
 	uint64_t bad_expected;		/* positions allowed there */
@@ -324,9 +325,8 @@ static void key_text(char *buf, size_t n, enum rule_key_kind kind, uint64_t key,
 	str_sanitize(buf);
 }
 
-/* Judge a run and forget it.  ended: closed by a closing call. */
-static void judge(struct rules *r, size_t ri, struct run *run, bool ended, bool timed_out,
-		  bool at_end)
+/* Judge a run (the caller then forgets it, or keeps it as judged). */
+static void judge(struct rules *r, size_t ri, struct run *run, bool timed_out, bool at_end)
 {
 	struct crule *c = &r->c[ri];
 	struct rule_violation v;
@@ -348,7 +348,6 @@ static void judge(struct rules *r, size_t ri, struct run *run, bool ended, bool 
 		v.got = run->bad_pat;
 		pos_to_pats(c, run->bad_expected, v.expected);
 	}
-	(void)ended;
 	c->st.violations++;
 	v.rule = ri;
 	v.timed_out = timed_out;
@@ -400,6 +399,13 @@ static void feed_seq(struct rules *r, size_t ri, const struct rule_event *ev)
 		key_text(run->text, sizeof(run->text), ev->key_kind, ev->key, ev->self,
 			 c->r->key_self, ev->key_text);
 	}
+	if (run->judged) {
+		/* a late call of a run reported as timed out: not a new run */
+		run->last_ns = ev->ts_ns;
+		if (!(pos & c->has_follow))
+			table_del(&c->runs, id);
+		return;
+	}
 	if (run->nseen < RULES_MAX_SEEN)
 		run->seen[run->nseen++] = (struct rule_seen){ .pat = pat, .tid = ev->tid,
 			.agg_id = ev->agg_id, .ts_ns = ev->ts_ns, .stack = ev->stack };
@@ -428,7 +434,7 @@ static void feed_seq(struct rules *r, size_t ri, const struct rule_event *ev)
 	run->started = true;
 	/* a call after which the rule allows nothing more ends the run */
 	if (!(pos & c->has_follow)) {
-		judge(r, ri, run, true, false, false);
+		judge(r, ri, run, false, false);
 		table_del(&c->runs, id);
 	}
 }
@@ -522,13 +528,25 @@ static void sweep(struct rules *r, uint64_t now_ns, bool at_end)
 			continue;
 		for (k = 0; k < c->runs.cap;) {
 			struct run *run = c->runs.s[k].v;
-			bool late = run && tmo && now_ns > run->first_ns && now_ns - run->first_ns > tmo;
+			uint64_t since = run ? (run->judged ? run->last_ns : run->first_ns) : 0;
+			bool late = run && tmo && now_ns > since && now_ns - since > tmo;
 
 			if (!run || (!at_end && !late)) {
 				k++;
 				continue;
 			}
-			judge(r, i, run, false, late, at_end && !late);
+			if (!run->judged)
+				judge(r, i, run, late, at_end && !late);
+			/*
+			 * A timed-out run stays, judged, for another timeout: its late
+			 * calls must not start a new run (and a second violation).
+			 */
+			if (!at_end && !run->judged) {
+				run->judged = true;
+				run->last_ns = now_ns;
+				k++;
+				continue;
+			}
 			/* the slot is refilled by a shifted entry: look at it again */
 			table_del_at(&c->runs, k);
 		}

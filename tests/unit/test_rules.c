@@ -119,15 +119,31 @@ static void test_clean_and_faults(void **state)
 	assert_string_equal(g.v[2].key, "run1002");
 	assert_true(g.v[2].expected[0] & (1ULL << P_COMPLETED));
 	assert_true(g.v[2].expected[0] & (1ULL << P_EXEC));
+	/* its late calls are not a new run */
+	rules__stats(r, 0, &st);
+	assert_int_equal(st.open, 1);
+	call(r, P_EXEC, 1002, 0, ts++);
+	call(r, P_DONE, 1002, 0, ts++);
+	assert_int_equal(g.n, 3);
+	call(r, P_COMPLETED, 1002, 0, ts++);
+	assert_int_equal(g.n, 3);
 	rules__stats(r, 0, &st);
 	assert_int_equal(st.runs, 103);
 	assert_int_equal(st.violations, 3);
 	assert_int_equal(st.open, 0);
+	/* a timed-out run without late calls is forgotten after another timeout */
+	call(r, P_STARTED, 3000, 0, ts++);
+	rules__tick(r, ts + 20ull * 1000000000);
+	assert_int_equal(g.n, 4);
+	rules__tick(r, ts + 60ull * 1000000000);
+	rules__stats(r, 0, &st);
+	assert_int_equal(st.open, 0);
+	assert_int_equal(g.n, 4);
 	/* open at the end */
 	call(r, P_STARTED, 2000, 0, ts++);
 	rules__finish(r, ts);
-	assert_int_equal(g.n, 4);
-	assert_true(g.v[3].at_end);
+	assert_int_equal(g.n, 5);
+	assert_true(g.v[4].at_end);
 	rules__free(r);
 	patterns_free(&ps);
 }
