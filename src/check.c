@@ -367,9 +367,14 @@ int cmd_check(const struct config *cfg)
 	if (ret)
 		goto cleanup;
 	session__finish(s);
-	if (c.rules)
-		rules__finish(c.rules, now_ns());
 	meta = session__meta(s);
+	/*
+	 * Runs still open when the target exited are judged (incomplete unless
+	 * the rule says otherwise); when the check stopped first (-d, a signal,
+	 * --fail-fast), they may still complete: they are only counted as open.
+	 */
+	if (c.rules && meta->target_exited && !c.stop)
+		rules__finish(c.rules, now_ns());
 	exact = report_exact(m, reason, sizeof(reason));
 	if (c.rules) {
 		/* a lost call or aggregate record may hide or fake a violation */
@@ -439,13 +444,14 @@ int cmd_check(const struct config *cfg)
 						(double)st.runs);
 			cJSON_AddNumberToObject(o, "violations", (double)st.violations);
 			cJSON_AddNumberToObject(o, "unkeyed", (double)st.unkeyed);
+			cJSON_AddNumberToObject(o, "open", (double)st.open);
 			cJSON_AddItemToArray(rules, o);
 		} else {
 			fprintf(session__out(s), "RULE %s kind=%s calls=%" PRIu64 " %s=%" PRIu64
-				" violations=%" PRIu64 " unkeyed=%" PRIu64 "\n", r->name,
-				r->kind == RULE_SEQUENCE ? "sequence" : "isolation", st.events,
-				r->kind == RULE_SEQUENCE ? "runs" : "objects", st.runs, st.violations,
-				st.unkeyed);
+				" violations=%" PRIu64 " unkeyed=%" PRIu64 " open=%" PRIu64 "\n",
+				r->name, r->kind == RULE_SEQUENCE ? "sequence" : "isolation",
+				st.events, r->kind == RULE_SEQUENCE ? "runs" : "objects", st.runs,
+				st.violations, st.unkeyed, st.open);
 		}
 	}
 	status = hit_patterns || c.violations ? 1 : !rules_exact ? 3 : 0;
