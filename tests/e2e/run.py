@@ -815,11 +815,11 @@ def t_check_json(ctx, py, tmp):
 DEMO_RULES = os.path.join(APPS, "chatdemo", "rules.json")
 
 
-def golden_check(ctx, py, tmp, name, args, fmt="json"):
+def golden_check(ctx, py, tmp, name, args, fmt="json", extra=()):
     """pyscope check with the demo's rules; the demo's expected counts."""
     expect_file = os.path.join(tmp, name + ".expect.json")
-    r = run([ctx.pyscope, "check", "--format", fmt, "-f", DEMO_RULES, "--", py] + args +
-            ["--expect", expect_file], cwd=APPS, timeout=600)
+    r = run([ctx.pyscope, "check", "--format", fmt] + list(extra) + ["-f", DEMO_RULES, "--", py]
+            + args + ["--expect", expect_file], cwd=APPS, timeout=600)
     with open(expect_file) as f:
         expect = json.load(f)
     return r, expect
@@ -845,7 +845,7 @@ def t_golden_faults(ctx, py, tmp):
     args = demo_args(29, "mixed", 301) + ["--fault-drop", "3", "--fault-swap", "2",
                                           "--fault-never", "2", "--fault-reuse", "3",
                                           "--faults", faults]
-    r, expect = golden_check(ctx, py, tmp, "faults", args)
+    r, expect = golden_check(ctx, py, tmp, "faults", args, extra=["--paths"])
     doc = json.loads(r.stdout)
     with open(faults) as f:
         truth = json.load(f)
@@ -855,8 +855,10 @@ def t_golden_faults(ctx, py, tmp):
     for v in doc["violations"]:
         if v["kind"] == "isolation":
             got["isolation"].append([v["value1"], v["value2"]])
-            if not v["first_path"] or not v["second_path"] or v["first"]["site"] == \
-                    v["second"]["site"]:
+            # --paths: whole paths, from the engine's caller up to the request's start
+            if len(v["first_path"]) < 2 or len(v["second_path"]) < 2 or \
+                    v["first"]["site"] == v["second"]["site"] or \
+                    not v["second_path"][0].startswith("run_agent ("):
                 raise Fail("isolation violation without both call paths: %s" % v)
         else:
             got[v["kind"]].append(v["key"])
