@@ -211,6 +211,54 @@ static void test_optional_interleaved(void **state)
 	patterns_free(&ps);
 }
 
+/* Runs keyed by self (an emitter object) and an int key. */
+static void test_self_and_int_keys(void **state)
+{
+	static const char *const J =
+		"{\"patterns\": [{\"name\": \"open\", \"function\": \"m:E.open\"},"
+		" {\"name\": \"close\", \"function\": \"m:E.close\"},"
+		" {\"name\": \"use\", \"function\": \"m:use\"}],"
+		" \"rules\": [{\"name\": \"obj\", \"key\": \"self\", \"sequence\": [\"open\", \"close\"]},"
+		"  {\"name\": \"iso\", \"key\": \"n\", \"isolation\": [\"use\"]}]}";
+	struct patterns ps = { 0 };
+	struct rules *r;
+	struct got g = { 0 };
+	char err[300];
+	int open = 0, close = 1, use = 2;
+	struct rule_event ev = { .tid = 1, .npats = 1 };
+
+	(void)state;
+	assert_int_equal(patterns_parse_json(&ps, J, strlen(J), "t", err, sizeof(err)), 0);
+	assert_int_equal(rules__new(&r, &ps, collect, &g), 0);
+	ev.pats = &open;
+	ev.self = 0x10;
+	rules__feed(r, &ev);		/* no key argument: self is the key */
+	ev.self = 0x20;
+	rules__feed(r, &ev);
+	ev.pats = &close;
+	rules__feed(r, &ev);		/* 0x20 complete */
+	ev.self = 0x30;
+	rules__feed(r, &ev);		/* 0x30: close without open */
+	assert_int_equal(g.n, 1);
+	assert_int_equal(g.v[0].kind, VIOL_MISSING);
+	assert_string_equal(g.v[0].key, "0x30");
+	ev.pats = &use;
+	ev.key_kind = RK_INT;
+	ev.key = (uint64_t)-5;
+	rules__feed(r, &ev);
+	ev.key = 5;
+	rules__feed(r, &ev);
+	assert_int_equal(g.n, 2);
+	assert_string_equal(g.v[1].value1, "-5");
+	assert_string_equal(g.v[1].value2, "5");
+	rules__finish(r, 100);
+	assert_int_equal(g.n, 3);	/* 0x10 never closed */
+	assert_int_equal(g.v[2].kind, VIOL_INCOMPLETE);
+	assert_string_equal(g.v[2].key, "0x10");
+	rules__free(r);
+	patterns_free(&ps);
+}
+
 static void test_bad_rules(void **state)
 {
 	static const char *const bad[] = {
@@ -286,6 +334,7 @@ int main(void)
 		cmocka_unit_test(test_clean_and_faults),
 		cmocka_unit_test(test_isolation),
 		cmocka_unit_test(test_optional_interleaved),
+		cmocka_unit_test(test_self_and_int_keys),
 		cmocka_unit_test(test_bad_rules),
 		cmocka_unit_test(test_cost),
 	};
