@@ -1278,9 +1278,8 @@ def build_tests(ctx):
         tests.append(("outputs/" + label, lambda tmp, py=py: t_outputs(ctx, py, tmp)))
         tests.append(("profile/" + label, lambda tmp, py=py: t_profile(ctx, py, tmp)))
     for label, py in interpreters():
+        tests.append(("golden-faults/" + label, lambda tmp, py=py: t_golden_faults(ctx, py, tmp)))
         if label in ("py3.8.18", "py3.13.0", "debian3.11"):
-            tests.append(("golden-faults/" + label,
-                          lambda tmp, py=py: t_golden_faults(ctx, py, tmp)))
             tests.append(("golden-clean/" + label,
                           lambda tmp, py=py: t_golden_clean(ctx, py, tmp)))
         if label == "debian3.11":
