@@ -381,7 +381,8 @@ int cmd_check(const struct config *cfg)
 		rules_exact = !model__counter(m, PS_CNT_CALL_LOST) &&
 			      !model__counter(m, PS_CNT_RB_LOST) &&
 			      !model__counter(m, PS_CNT_AGG_FULL) &&
-			      !model__counter(m, PS_CNT_TSTATE_MISS) && !c.unknown_calls;
+			      !model__counter(m, PS_CNT_TSTATE_MISS) && !c.unknown_calls &&
+			      !model__unresolved(m);
 		if (c.unknown_calls) {
 			size_t l = strlen(reason);
 
@@ -431,6 +432,13 @@ int cmd_check(const struct config *cfg)
 		struct rule_stats st;
 
 		rules__stats(c.rules, i, &st);
+		/* a misspelt key judges nothing: say so rather than pass quietly */
+		if (st.unkeyed)
+			rules_exact = false;
+		if (st.unkeyed)
+			warn("warning: rule %s: %" PRIu64 " of %" PRIu64 " calls had no usable key (no "
+			     "parameter '%s', or not read); they were not judged", r->name, st.unkeyed,
+			     st.events, r->key_self ? "self" : r->key);
 		if (root) {
 			cJSON *o = cJSON_CreateObject();
 
@@ -482,7 +490,7 @@ int cmd_check(const struct config *cfg)
 			status == 1 ? "FAIL" : status == 3 ? "UNKNOWN" : "PASS", hit_patterns,
 			c.violations, (double)meta->duration_ns / 1e9,
 			meta->target_exited ? " (target exited)" : "",
-			!rules_exact ? " (NOT EXACT: rule records lost, no PASS possible)" :
+			!rules_exact ? " (NOT EXACT: rule calls lost or not judged, no PASS possible)" :
 			exact ? "" : " (NOT EXACT: see -v)");
 		if (!exact)
 			warn("not exact: %s", reason);

@@ -63,7 +63,7 @@ void cli_usage(FILE *out)
 	      "  -h, --help             this text\n"
 	      "\n"
 	      "Exit status: 0 on success, 2 on error; with -- CMD, the command's status.\n"
-	      "check: 0 pass, 1 fail, 2 error, 3 no violation but rule records lost.\n"
+	      "check: 0 pass, 1 fail, 2 error, 3 no violation but rule calls lost or unkeyed.\n"
 	      "\n"
 	      "Examples:\n"
 	      "  pyscope info -p 1234\n"

@@ -900,8 +900,9 @@ def t_golden_clean(ctx, py, tmp):
 
 
 def t_golden_lossy(ctx, py, tmp):
-    """A ring buffer too small for the records (a code record is larger than 4 KiB, so
-    every one is lost): never PASS, and says why."""
+    """Never PASS when calls were not all judged: a ring buffer too small for the
+    records (a code record is larger than 4 KiB, so every one is lost), a misspelt
+    key argument; and say why."""
     args = ["-m", "chatdemo", "--requests", "2000", "--mode", "asyncio", "--seed", "37"]
     r = run([ctx.pyscope, "check", "--format", "json", "-f", DEMO_RULES, "--", py] + args,
             cwd=APPS, env=dict(os.environ, PYSCOPE_RINGBUF_KB="4"))
@@ -912,6 +913,18 @@ def t_golden_lossy(ctx, py, tmp):
             r.returncode, doc["result"], doc["rules_exact"], doc["exact_reason"]))
     if doc["violation_count"] == 0 and (r.returncode != 3 or doc["result"] != "unknown"):
         raise Fail("no violation, records lost: exit %d, %s" % (r.returncode, doc["result"]))
+    # a misspelt key argument judges nothing: UNKNOWN, with a warning, not PASS
+    with open(DEMO_RULES) as f:
+        rules = json.load(f)
+    rules["rules"][0]["key"] = "runid"
+    typo = os.path.join(tmp, "typo.json")
+    with open(typo, "w") as f:
+        json.dump(rules, f)
+    r = run([ctx.pyscope, "check", "--format", "json", "-f", typo, "--", py] + args, cwd=APPS)
+    doc = json.loads(r.stdout)
+    if r.returncode != 3 or doc["result"] != "unknown" or "no usable key" not in r.stderr:
+        raise Fail("misspelt key: exit %d, %s, %s" % (r.returncode, doc["result"],
+                                                      r.stderr[-300:]))
 
 
 def norm_path(frames):
