@@ -82,16 +82,24 @@ static uint64_t mix(uint64_t x)
 	return x;
 }
 
-static void **table_find(struct table *t, uint64_t id)
+/* The slot holding id, or t->cap if none. */
+static size_t table_slot(const struct table *t, uint64_t id)
 {
 	size_t i;
 
 	if (!t->cap)
-		return NULL;
+		return 0;
 	for (i = mix(id) & (t->cap - 1); t->s[i].v; i = (i + 1) & (t->cap - 1))
 		if (t->s[i].id == id)
-			return &t->s[i].v;
-	return NULL;
+			return i;
+	return t->cap;
+}
+
+static void **table_find(struct table *t, uint64_t id)
+{
+	size_t i = table_slot(t, id);
+
+	return i < t->cap ? &t->s[i].v : NULL;
 }
 
 static int table_put(struct table *t, uint64_t id, void *v)
@@ -147,10 +155,10 @@ static void table_del_at(struct table *t, size_t i)
 
 static void table_del(struct table *t, uint64_t id)
 {
-	void **v = table_find(t, id);
+	size_t i = table_slot(t, id);
 
-	if (v)
-		table_del_at(t, (size_t)(((struct slot *)(void *)v) - t->s));
+	if (i < t->cap)
+		table_del_at(t, i);
 }
 
 static void table_free(struct table *t)
