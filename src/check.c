@@ -362,6 +362,9 @@ int cmd_check(const struct config *cfg)
 			goto cleanup;
 		}
 		model__set_call_hook(m, on_call, &c);
+		/* the probes are armed: runs may have begun before (not with -- CMD) */
+		if (!session__launched(s))
+			rules__set_attached(c.rules, now_ns());
 	}
 	ret = session__run(s, tick, &c);
 	if (ret)
@@ -453,13 +456,14 @@ int cmd_check(const struct config *cfg)
 			cJSON_AddNumberToObject(o, "violations", (double)st.violations);
 			cJSON_AddNumberToObject(o, "unkeyed", (double)st.unkeyed);
 			cJSON_AddNumberToObject(o, "open", (double)st.open);
+			cJSON_AddNumberToObject(o, "partial", (double)st.partial);
 			cJSON_AddItemToArray(rules, o);
 		} else {
 			fprintf(session__out(s), "RULE %s kind=%s calls=%" PRIu64 " %s=%" PRIu64
-				" violations=%" PRIu64 " unkeyed=%" PRIu64 " open=%" PRIu64 "\n",
-				r->name, r->kind == RULE_SEQUENCE ? "sequence" : "isolation",
-				st.events, r->kind == RULE_SEQUENCE ? "runs" : "objects", st.runs,
-				st.violations, st.unkeyed, st.open);
+				" violations=%" PRIu64 " unkeyed=%" PRIu64 " open=%" PRIu64 " partial=%"
+				PRIu64 "\n", r->name, r->kind == RULE_SEQUENCE ? "sequence" :
+				"isolation", st.events, r->kind == RULE_SEQUENCE ? "runs" : "objects",
+				st.runs, st.violations, st.unkeyed, st.open, st.partial);
 		}
 	}
 	status = hit_patterns || c.violations ? 1 : !rules_exact ? 3 : 0;

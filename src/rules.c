@@ -25,6 +25,7 @@ struct run {
 	uint64_t exact, skip;		/* state sets; 0 before the first call */
 	bool started, exact_dead, skip_dead;
 	bool judged;			/* timed out and reported: absorbs its late calls */
+	bool partial;			/* may have started before the probes: never judged */
 	size_t bad_at;			/* first call the exact automaton refused */
 	int bad_pat;
 	uint64_t bad_expected;		/* positions allowed there */
@@ -72,6 +73,7 @@ struct rules {
 	size_t n;
 	rules_report_fn report;
 	void *ctx;
+	uint64_t attached_ns;		/* 0: launched, every run seen from its start */
 };
 
 static uint64_t mix(uint64_t x)
@@ -251,6 +253,11 @@ int rules__new(struct rules **out, const struct patterns *ps, rules_report_fn fn
 	return 0;
 }
 
+void rules__set_attached(struct rules *r, uint64_t armed_ns)
+{
+	r->attached_ns = armed_ns;
+}
+
 void rules__free(struct rules *r)
 {
 	size_t i;
@@ -404,11 +411,17 @@ static void feed_seq(struct rules *r, size_t ri, const struct rule_event *ev)
 		run->key = key;
 		run->kind = kind;
 		run->first_ns = ev->ts_ns;
+		if (r->attached_ns && !(pos & c->first) &&
+		    (!c->r->timeout_ms ||
+		     ev->ts_ns < r->attached_ns + c->r->timeout_ms * 1000000ull)) {
+			run->partial = true;
+			c->st.partial++;
+		}
 		key_text(run->text, sizeof(run->text), ev->key_kind, ev->key, ev->self,
 			 c->r->key_self, ev->key_text);
 	}
-	if (run->judged) {
-		/* a late call of a run reported as timed out: not a new run */
+	if (run->judged || run->partial) {
+		/* a late call of a run reported as timed out, or of one begun before the probes */
 		run->last_ns = ev->ts_ns;
 		if (!(pos & c->has_follow))
 			table_del(&c->runs, id);
@@ -543,13 +556,13 @@ static void sweep(struct rules *r, uint64_t now_ns, bool at_end)
 				k++;
 				continue;
 			}
-			if (!run->judged)
+			if (!run->judged && !run->partial)
 				judge(r, i, run, late, at_end && !late);
 			/*
 			 * A timed-out run stays, judged, for another timeout: its late
 			 * calls must not start a new run (and a second violation).
 			 */
-			if (!at_end && !run->judged) {
+			if (!at_end && !run->judged && !run->partial) {
 				run->judged = true;
 				run->last_ns = now_ns;
 				k++;

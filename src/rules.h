@@ -89,6 +89,13 @@ struct rules;
 
 int rules__new(struct rules **out, const struct patterns *ps, rules_report_fn fn, void *ctx);
 void rules__free(struct rules *r);
+/*
+ * The target was already running when the probes were armed (at armed_ns,
+ * CLOCK_MONOTONIC): a run whose first call is not a first step, and which
+ * may have started before armed_ns (within the rule's timeout of it; ever,
+ * without a timeout), is counted as partial and not judged.
+ */
+void rules__set_attached(struct rules *r, uint64_t armed_ns);
 /* Does the engine need calls of pattern pidx? */
 bool rules__wants(const struct rules *r, size_t pidx);
 void rules__feed(struct rules *r, const struct rule_event *ev);
@@ -103,6 +110,7 @@ struct rule_stats {
 	uint64_t violations;
 	uint64_t unkeyed;		/* calls without a usable key (not judged) */
 	uint64_t open;			/* runs still open (not judged yet) */
+	uint64_t partial;		/* runs that may have started before the probes (-p) */
 };
 
 void rules__stats(const struct rules *r, size_t rule, struct rule_stats *st);

@@ -259,6 +259,39 @@ static void test_self_and_int_keys(void **state)
 	patterns_free(&ps);
 }
 
+/* Attached to a running target (-p): runs begun before the probes are not judged. */
+static void test_attached(void **state)
+{
+	struct patterns ps;
+	struct rules *r;
+	struct rule_stats st;
+	struct got g;
+	uint64_t armed = 1000000000ull, ts = armed + 1;
+
+	(void)state;
+	setup(&ps, &r, &g);
+	rules__set_attached(r, armed);
+	/* began before: its first calls were missed */
+	call(r, P_EXEC, 1, 0, ts++);
+	call(r, P_DONE, 1, 0, ts++);
+	call(r, P_COMPLETED, 1, 0, ts++);
+	one_run(r, 2, 2, "", &ts);
+	assert_int_equal(g.n, 0);
+	/* after the timeout (10 s) a run that lacks its start cannot have begun before */
+	ts = armed + 11ull * 1000000000;
+	call(r, P_THINKING, 3, 0, ts++);
+	call(r, P_EXEC, 3, 0, ts++);
+	call(r, P_DONE, 3, 0, ts++);
+	call(r, P_COMPLETED, 3, 0, ts++);
+	assert_int_equal(g.n, 1);
+	assert_int_equal(g.v[0].kind, VIOL_MISSING);
+	rules__stats(r, 0, &st);
+	assert_int_equal(st.partial, 1);
+	assert_int_equal(st.open, 0);
+	rules__free(r);
+	patterns_free(&ps);
+}
+
 static void test_bad_rules(void **state)
 {
 	static const char *const bad[] = {
@@ -335,6 +368,7 @@ int main(void)
 		cmocka_unit_test(test_isolation),
 		cmocka_unit_test(test_optional_interleaved),
 		cmocka_unit_test(test_self_and_int_keys),
+		cmocka_unit_test(test_attached),
 		cmocka_unit_test(test_bad_rules),
 		cmocka_unit_test(test_cost),
 	};
