@@ -34,7 +34,7 @@ CORE_SRCS := src/elf_file.c src/offsets.c src/offsets_table.c src/pattern.c src/
 	     src/linetable.c src/srcscan.c src/model.c src/report.c src/report_stacks.c \
 	     src/report_profile.c src/util.c src/procmaps.c src/pyrt.c src/pywalk.c src/outfile.c \
 	     src/caps.c src/srcfile.c src/probesite.c src/http.c src/prom.c src/tracefile.c \
-	     src/tfwriter.c src/replay.c
+	     src/tfwriter.c src/replay.c src/rules.c
 APP_SRCS := src/main.c src/cli.c src/plan.c src/mech_uprobe.c src/ulink.c src/memread.c src/hwbp.c \
 	    src/session.c src/check.c src/profile.c \
 	    src/launch.c src/info.c src/trace.c src/httpd.c src/serve.c src/record.c src/report_cmd.c

@@ -47,6 +47,10 @@ const volatile __u64 long_type_addr = 0;	/* &PyLong_Type */
 /* _PyEval_EvalFrameDefault's range in the target (breakpoints on <= 3.10) */
 const volatile __u64 eval_lo = 0;
 const volatile __u64 eval_hi = 0;
+/* pyscope check with rules: calls of rule patterns are sent (PS_EV_CALL) */
+const volatile __u8 rules_on = 0;
+/* call records wake the reader once this much is pending (1/16 of the ring buffer) */
+const volatile __u64 call_wake_bytes = 512 << 10;
 /* breakpoints may be armed: the uprobe programs consult bp_codes */
 __u8 bp_active = 0;
 
@@ -73,8 +77,16 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
 	__type(key, __u64);			/* ps_hash_str(name) */
-	__type(value, __u8);
+	__type(value, __u8);			/* PS_NAME_* */
 } names SEC(".maps");
+
+/* Hashes of the parameter names rules key calls by (names' bits 4-7 - 1). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PS_MAX_RULE_KEYS);
+	__type(key, __u32);
+	__type(value, __u64);
+} rule_keys SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -87,7 +99,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64);			/* type object */
-	__type(value, __u8);			/* 1: a class pattern's name */
+	__type(value, __u8);			/* its class name's PS_NAME_* bits, 0: none */
 } class_types SEC(".maps");
 
 struct {
@@ -257,6 +269,22 @@ static __always_inline __u8 find_capture(__u64 code, struct scratch *s)
 	return 0;
 }
 
+/* 1 + the parameter slot whose name hashes to @want, or 0. */
+static __always_inline __u8 find_param(__u64 code, struct scratch *s, __u64 want)
+{
+	__u64 names = rd_u64(code + off.co_varnames);
+	__u32 n = (__u32)rd_s32(code + off.co_argcount) + (__u32)rd_s32(code + off.co_kwonlyargcount);
+
+	for (__u32 i = 0; i < PS_CAP_SCAN; i++) {
+		if (i >= n)
+			break;
+		read_pystr(rd_u64(names + off.tup_item + i * 8), s->name, sizeof(s->name));
+		if (ps_hash_str(s->name) == want)
+			return (__u8)(i + 1);
+	}
+	return 0;
+}
+
 /* Decide what a code object seen for the first time may be. */
 /*
  * Global (not inlined) functions are verified once, not once per call site:
@@ -268,6 +296,7 @@ __noinline int classify(__u64 code)
 	struct ps_code_ent ent = {};
 	struct scratch *s;
 	__u32 zero = 0;
+	__u8 *nv, nbits = 0;
 	__u64 h;
 
 	s = bpf_map_lookup_elem(&scratch_map, &zero);
@@ -283,12 +312,27 @@ __noinline int classify(__u64 code)
 		read_pystr(rd_u64(code + off.co_qualname), s->name, sizeof(s->name));
 		h = ps_hash_str(s->name);
 	}
-	if (bpf_map_lookup_elem(&names, &h))
+	nv = bpf_map_lookup_elem(&names, &h);
+	if (nv) {
 		ent.kind |= PS_CODE_FUNC;
+		nbits = *nv;
+	}
 	if (ent.kind != PS_CODE_IGNORE) {
 		ent.resume_off = find_resume(code, s);
 		if (capture_on)
 			ent.cap_slot = find_capture(code, s);
+	}
+	if (rules_on && (nbits & PS_NAME_RULE)) {
+		__u32 k = (nbits >> PS_NAME_KEY_SHIFT) & 0xf;
+		__u64 *want;
+
+		ent.bits |= PS_CE_RULE;
+		if (k) {
+			k--;
+			want = bpf_map_lookup_elem(&rule_keys, &k);
+			if (want)
+				ent.rule_slot = find_param(code, s, *want);
+		}
 	}
 	/* read once: every call of the code needs them, and they never change */
 	ent.co_flags = (__u32)rd_s32(code + off.co_flags);
@@ -363,12 +407,12 @@ static __always_inline void send_code(__u64 code, struct ps_code_ent *ent, __u64
 	bpf_map_update_elem(&code_sent, &ent->id, &one, BPF_ANY);
 }
 
-/* Is the class being constructed one a class pattern names? */
-static __always_inline bool class_wanted(__u64 type)
+/* Is the class being constructed one a class pattern names?  Its PS_NAME_* bits. */
+static __always_inline __u8 class_wanted(__u64 type)
 {
 	struct scratch *s;
 	__u32 zero = 0;
-	__u8 *hit, v;
+	__u8 *hit, *nv, v;
 	__u64 h;
 
 	hit = bpf_map_lookup_elem(&class_types, &type);
@@ -376,11 +420,12 @@ static __always_inline bool class_wanted(__u64 type)
 		return *hit;
 	s = bpf_map_lookup_elem(&scratch_map, &zero);
 	if (!s)
-		return false;
+		return 0;
 	s->name[0] = '\0';
 	bpf_probe_read_user_str(s->name, sizeof(s->name), (const void *)rd_u64(type + off.tp_name));
 	h = ps_hash_str(s->name);
-	v = bpf_map_lookup_elem(&classnames, &h) ? 1 : 0;
+	nv = bpf_map_lookup_elem(&classnames, &h);
+	v = nv ? *nv : 0;
 	bpf_map_update_elem(&class_types, &type, &v, BPF_ANY);
 	return v;
 }
@@ -514,19 +559,18 @@ __noinline int capture(struct scratch *s, __u64 code, __u32 argc, __u32 kwonly, 
 	return (int)n;
 }
 
-/* The value of the --capture argument: a str (by hash), an int, or a type. */
-static __always_inline void capture_value(struct scratch *s, __u64 frame, __u64 code, __u32 slot)
+/* An argument's value: a str (by hash, its text in buf), an int, or a type. */
+static __always_inline void read_value(__u64 obj, __u64 *val, __u16 *flags, char *buf)
 {
-	struct ps_aggkey *k = &s->key;
-	__u64 obj = read_arg(frame, code, slot), type;
+	__u64 type;
 
 	if (!obj)
 		return;
 	type = rd_u64(obj + off.ob_type);
 	if (type == str_type_addr) {
-		read_pystr(obj, s->cap, sizeof(s->cap));
-		k->capval = ps_hash_strn(s->cap, sizeof(s->cap));
-		k->flags |= PS_AGG_CAP_STR;
+		read_pystr(obj, buf, PS_CAP_LEN);
+		*val = ps_hash_strn(buf, PS_CAP_LEN);
+		*flags |= PS_AGG_CAP_STR;
 	} else if (type == long_type_addr) {
 		/* up to two 30-bit digits; the sign is in ob_size (<= 3.11) or lv_tag */
 		__u64 size = rd_u64(obj + off.lg_size), ndig, d0, d1;
@@ -540,19 +584,65 @@ static __always_inline void capture_value(struct scratch *s, __u64 frame, __u64 
 			ndig = neg ? -size : size;
 		}
 		if (ndig > 2) {
-			k->flags |= PS_AGG_CAP_BIG;
+			*flags |= PS_AGG_CAP_BIG;
 			return;
 		}
 		d0 = ndig > 0 ? (__u32)rd_s32(obj + off.lg_digit) : 0;
 		d1 = ndig > 1 ? (__u32)rd_s32(obj + off.lg_digit + 4) : 0;
-		k->capval = (d0 & 0x3fffffff) | ((d1 & 0x3fffffff) << 30);
+		*val = (d0 & 0x3fffffff) | ((d1 & 0x3fffffff) << 30);
 		if (neg)
-			k->capval = -k->capval;
-		k->flags |= PS_AGG_CAP_INT;
+			*val = -*val;
+		*flags |= PS_AGG_CAP_INT;
 	} else {
-		k->capval = type;
-		k->flags |= PS_AGG_CAP_OTHER;
+		*val = type;
+		*flags |= PS_AGG_CAP_OTHER;
 	}
+}
+
+/* The value of the --capture argument, into the aggregate key. */
+static __always_inline void capture_value(struct scratch *s, __u64 frame, __u64 code, __u32 slot)
+{
+	read_value(read_arg(frame, code, slot), &s->key.capval, &s->key.flags, s->cap);
+}
+
+/*
+ * A call of a pattern a rule names: its record (global: verified once, and
+ * only loaded into the hot path of pyscope check with rules).
+ */
+__noinline int send_call(struct scratch *s, __u64 code, __u32 rule_slot, __u32 agg_id, __u64 ts)
+{
+	struct ps_ev_call *ev;
+	__u64 frame;
+
+	if (!s)
+		return 0;
+	frame = s->fr.addr;
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		count(PS_CNT_CALL_LOST);
+		return 0;
+	}
+	ev->type = PS_EV_CALL;
+	ev->agg_id = agg_id;
+	ev->ts_ns = ts;
+	ev->tid = cur_tid();
+	ev->self = s->arg0 ? s->arg0 : read_arg(frame, code, 0);
+	ev->stack = s->key.stack;
+	ev->keyval = 0;
+	ev->keyflags = 0;
+	ev->pad = 0;
+	ev->keytext[0] = '\0';
+	if (rule_slot)
+		read_value(read_arg(frame, code, rule_slot - 1), &ev->keyval, &ev->keyflags,
+			   ev->keytext);
+	/*
+	 * No wakeup per record (an irq_work each, when the reader keeps up):
+	 * the reader polls every 50 ms anyway; wake it only once a backlog
+	 * builds up, long before the buffer could fill.
+	 */
+	bpf_ringbuf_submit(ev, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > call_wake_bytes ?
+			   BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	return 1;
 }
 
 /*
@@ -845,14 +935,19 @@ static __always_inline void frame_started(struct scratch *s, __u64 frame, __u64 
 	__u32 *idp, d;
 	__u64 caller = 0;
 	__s64 id;
+	__u8 rule = ent->kind & PS_CODE_FUNC ? ent->bits & PS_CE_RULE : 0;
 
 	build_key(s, code, ent, &caller);
 	if (!(ent->kind & PS_CODE_FUNC)) {
 		/* only class patterns could want it: check the instance's class */
 		__u64 t = s->key.types[0];
+		__u8 cw = t ? class_wanted(t) : 0;
 
-		if (!t || !class_wanted(t))
+		if (!cw)
 			return;
+		rule = cw & PS_NAME_RULE;
+	} else if (rules_on && (ent->kind & PS_CODE_INIT) && s->key.types[0]) {
+		rule |= class_wanted(s->key.types[0]) & PS_NAME_RULE;
 	}
 	idp = bpf_map_lookup_elem(&aggs, &s->key);
 	if (idp)
@@ -869,6 +964,8 @@ static __always_inline void frame_started(struct scratch *s, __u64 frame, __u64 
 
 	rec.start_ns = bpf_ktime_get_ns();
 	st->last_ns = rec.start_ns;
+	if (rules_on && rule)
+		send_call(s, code, ent->rule_slot, rec.agg_id, rec.start_ns);
 	stk = tstack(true);
 	if (stk && skey && !(ent->bits & PS_CE_GEN)) {
 		d = stk->depth;

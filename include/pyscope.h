@@ -92,6 +92,18 @@ struct ps_stats {
 #define PS_CE_SHIM	0x1	/* an internal trampoline (3.13's __init__ shim): not a caller */
 #define PS_CE_GEN	0x2	/* generator, coroutine or async generator: may suspend */
 #define PS_CE_VER_OK	0x4	/* instr_ver holds the code's instrumentation version */
+#define PS_CE_RULE	0x8	/* its name is a rule pattern's: each call is sent (PS_EV_CALL) */
+
+/*
+ * Values in the names map (function patterns, by name hash) and classnames
+ * map (class patterns): PS_NAME_PAT, plus PS_NAME_RULE when a rule of
+ * pyscope check names the pattern; bits 4-7 for functions: 1 + the index
+ * in rule_keys of the parameter name the rule keys its calls by.
+ */
+#define PS_NAME_PAT	0x1
+#define PS_NAME_RULE	0x2
+#define PS_NAME_KEY_SHIFT 4
+#define PS_MAX_RULE_KEYS 15
 
 struct ps_code_ent {
 	__u64 instr_ver;		/* the code's instrumentation version, last seen (3.12+) */
@@ -104,7 +116,8 @@ struct ps_code_ent {
 	__u8 kind;			/* enum ps_code_kind, may be lowered by user space */
 	__u8 cap_slot;			/* 1 + local slot of the --capture argument, 0 if none */
 	__u8 bits;			/* PS_CE_* */
-	__u8 pad[5];
+	__u8 rule_slot;			/* 1 + local slot of the rule key argument, 0 if none */
+	__u8 pad[4];
 };
 
 struct ps_inflight {
@@ -173,6 +186,7 @@ enum ps_counter {
 	PS_CNT_TSTATE_MISS,	/* no thread state found for a running thread */
 	PS_CNT_HITS,		/* probe hits in the traced process (diagnostic) */
 	PS_CNT_FREG_BAD,	/* the frame register disagreed with the thread state */
+	PS_CNT_CALL_LOST,	/* ring buffer full: a rule's call record was dropped */
 	PS_CNT_MAX,
 };
 
@@ -180,6 +194,27 @@ enum ps_event_type {
 	PS_EV_CODE = 1,
 	PS_EV_AGG = 2,
 	PS_EV_STACK = 3,
+	PS_EV_CALL = 4,
+};
+
+/*
+ * One call of a pattern a rule names (pyscope check only): sent for every
+ * such call, after the aggregate's first sighting.  The key argument is
+ * read like --capture's: a str by hash, with its text in every record (it
+ * was read to hash it; a map of texts already sent would cost more than
+ * the copy), an int by value, anything else by its type.
+ */
+struct ps_ev_call {
+	__u32 type;			/* PS_EV_CALL */
+	__u32 agg_id;
+	__u64 ts_ns;			/* start of the call, CLOCK_MONOTONIC */
+	__u64 self;			/* argument 0 */
+	__u64 keyval;			/* see PS_AGG_CAP_* in keyflags */
+	__u64 stack;			/* call-path id, 0 when paths are off */
+	__u32 tid;
+	__u16 keyflags;			/* PS_AGG_CAP_*; 0: no key argument */
+	__u16 pad;
+	char keytext[PS_CAP_LEN];	/* the key's text when a str */
 };
 
 struct ps_frame {

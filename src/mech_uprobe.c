@@ -128,30 +128,89 @@ static void verifier_stats_print(struct tracer *t)
 	}
 }
 
-static int set_names(struct tracer *t, const struct patterns *ps)
+/*
+ * The name maps: PS_NAME_PAT for every pattern, PS_NAME_RULE for those a
+ * rule names when rules are on, with the index of the function's key
+ * parameter in rule_keys.  Two patterns sharing a kernel name must agree
+ * on the key.
+ */
+static int set_names(struct tracer *t, const struct patterns *ps, char *err, size_t errlen)
 {
 	bool qual = t->rt->off.co_qualname != PYOFF_NONE;
 	int names = bpf_map__fd(t->skel->maps.names);
 	int classes = bpf_map__fd(t->skel->maps.classnames);
-	__u8 one = 1;
+	int keys = bpf_map__fd(t->skel->maps.rule_keys);
+	const char *keynames[PS_MAX_RULE_KEYS];
+	__u32 nkeys = 0;
 	size_t i;
 
 	for (i = 0; i < ps->n; i++) {
 		const struct pattern *p = &ps->v[i];
+		const char *key = "";
+		int fd = p->kind == PAT_FUNC ? names : classes;
+		__u8 v = PS_NAME_PAT, old = 0;
+		__u32 k;
 		__u64 h;
-		int err;
 
-		if (p->kind == PAT_FUNC) {
-			h = ps_hash_str(pattern_kernel_name(p, qual));
-			err = bpf_map_update_elem(names, &h, &one, BPF_ANY);
-		} else {
-			h = ps_hash_str(pattern_class_name(p));
-			err = bpf_map_update_elem(classes, &h, &one, BPF_ANY);
+		if (t->opts.rules && patterns_in_rule(ps, i, &key)) {
+			v |= PS_NAME_RULE;
+			for (k = 0; key[0] && k < nkeys; k++)
+				if (!strcmp(keynames[k], key))
+					break;
+			if (key[0] && k == nkeys) {
+				if (nkeys == PS_MAX_RULE_KEYS) {
+					snprintf(err, errlen, "rules key calls by more than %d argument "
+						 "names", PS_MAX_RULE_KEYS);
+					return -E2BIG;
+				}
+				h = ps_hash_str(key);
+				if (bpf_map_update_elem(keys, &k, &h, BPF_ANY))
+					goto fail;
+				keynames[nkeys++] = key;
+			}
+			if (key[0])
+				v |= (__u8)((k + 1) << PS_NAME_KEY_SHIFT);
 		}
-		if (err)
-			return -errno;
+		h = ps_hash_str(p->kind == PAT_FUNC ? pattern_kernel_name(p, qual) :
+				pattern_class_name(p));
+		if (!bpf_map_lookup_elem(fd, &h, &old)) {
+			if ((old >> PS_NAME_KEY_SHIFT) && (v >> PS_NAME_KEY_SHIFT) &&
+			    (old >> PS_NAME_KEY_SHIFT) != (v >> PS_NAME_KEY_SHIFT)) {
+				snprintf(err, errlen, "pattern %s: another pattern with the same name "
+					 "(%s) is keyed by another argument", p->name,
+					 pattern_kernel_name(p, qual));
+				return -EINVAL;
+			}
+			v |= old;
+		}
+		if (bpf_map_update_elem(fd, &h, &v, BPF_ANY))
+			goto fail;
 	}
 	return 0;
+fail:
+	snprintf(err, errlen, "cannot fill the pattern maps: %s", strerror(errno));
+	return -errno;
+}
+
+/*
+ * The ring buffer's size (8 MiB), or PYSCOPE_RINGBUF_KB (a power of two of
+ * at least 4, for tests that need losses); call records wake the reader
+ * once 1/16 of it is pending.
+ */
+static void ringbuf_size(struct tracer *t)
+{
+	const char *env = getenv("PYSCOPE_RINGBUF_KB");
+	__u32 size = bpf_map__max_entries(t->skel->maps.events);
+	unsigned long kb;
+
+	if (env) {
+		kb = strtoul(env, NULL, 10);
+		if (kb >= 4 && kb <= (1ul << 20) && !(kb & (kb - 1)) &&
+		    !bpf_map__set_max_entries(t->skel->maps.events, (__u32)(kb << 10)))
+			size = (__u32)(kb << 10);
+		debug(t->verbose, "ring buffer: %u bytes", size);
+	}
+	t->skel->rodata->call_wake_bytes = size / 16;
 }
 
 int tracer__open(struct tracer **out, const struct pyrt *rt, const struct patterns *ps,
@@ -211,6 +270,8 @@ int tracer__open(struct tracer **out, const struct pyrt *rt, const struct patter
 	t->skel->rodata->prof_all = o->prof_all;
 	t->skel->rodata->prof_offcpu = o->prof_offcpu;
 	t->skel->rodata->prof_sampled = o->prof_sampled;
+	t->skel->rodata->rules_on = o->rules;
+	ringbuf_size(t);
 	select_programs(t);
 	if (t->verbose >= 2 && !getenv("PYSCOPE_VERIFIER_LOG"))
 		verifier_stats_setup(t);
@@ -222,7 +283,9 @@ int tracer__open(struct tracer **out, const struct pyrt *rt, const struct patter
 			 ret == -EPERM ? " (needs CAP_BPF and CAP_PERFMON, or root)" : "");
 		goto fail;
 	}
-	ret = set_names(t, ps);
+	ret = set_names(t, ps, err, errlen);
+	if (ret)
+		goto fail;
 	for (i = 0; !ret && i < (size_t)o->ncapture; i++) {
 		__u64 h = ps_hash_str(o->capture[i]);
 		__u8 one = 1;

@@ -28,6 +28,7 @@ struct tracer_opts {
 	/* every ring-buffer record the model took, after it took it (trace files) */
 	void (*on_record)(void *ctx, const void *data, size_t len);
 	void *record_ctx;
+	bool rules;			/* pyscope check: send calls of rule patterns */
 };
 
 struct tracer;

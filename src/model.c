@@ -34,6 +34,8 @@ struct model {
 	struct coverage *cover;		/* one per pattern */
 	agg_hook_fn hook;
 	void *hook_ctx;
+	call_hook_fn call_hook;
+	void *call_ctx;
 	struct sample_row *samples;
 	size_t nsamples, samples_cap;
 	struct await_row *awaits;
@@ -527,6 +529,12 @@ void model__set_agg_hook(struct model *m, agg_hook_fn fn, void *ctx)
 	m->hook_ctx = ctx;
 }
 
+void model__set_call_hook(struct model *m, call_hook_fn fn, void *ctx)
+{
+	m->call_hook = fn;
+	m->call_ctx = ctx;
+}
+
 int model__add_record(struct model *m, const void *data, size_t len, uint32_t *kind)
 {
 	__u32 type;
@@ -546,6 +554,11 @@ int model__add_record(struct model *m, const void *data, size_t len, uint32_t *k
 	}
 	if (type == PS_EV_STACK && len >= sizeof(struct ps_ev_stack)) {
 		model__add_stack(m, data);
+		return 0;
+	}
+	if (type == PS_EV_CALL && len >= sizeof(struct ps_ev_call)) {
+		if (m->call_hook)
+			m->call_hook(m->call_ctx, m, data);
 		return 0;
 	}
 	return -EINVAL;

@@ -79,6 +79,9 @@ void model__frame_parts(const struct model *m, const struct ps_frame *f, char *f
 /* Called after each new aggregate is added (e.g. pyscope check's evidence). */
 typedef void (*agg_hook_fn)(void *ctx, const struct model *m, uint32_t agg_id);
 void model__set_agg_hook(struct model *m, agg_hook_fn fn, void *ctx);
+/* Called for each per-call record (PS_EV_CALL, pyscope check's rules). */
+typedef void (*call_hook_fn)(void *ctx, const struct model *m, const struct ps_ev_call *ev);
+void model__set_call_hook(struct model *m, call_hook_fn fn, void *ctx);
 /* file:line and function of an aggregate's call site. */
 void model__agg_site(const struct model *m, const struct agg_info *a, char *where, size_t wlen,
 		     char *func, size_t flen);

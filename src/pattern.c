@@ -450,6 +450,358 @@ static int parse_one(const cJSON *o, int idx, struct pattern *p, char *err, size
 	return 0;
 }
 
+static int find_pattern(const struct patterns *ps, const cJSON *it)
+{
+	size_t i;
+
+	if (!cJSON_IsString(it))
+		return -1;
+	for (i = 0; i < ps->n; i++)
+		if (!strcmp(ps->v[i].name, it->valuestring))
+			return (int)i;
+	return -1;
+}
+
+/* A list of pattern names into idx[]; empty lists refused when required. */
+static int parse_pat_list(const struct patterns *ps, const struct rule *r, const cJSON *list,
+			  const char *what, int *idx, int max, int *n, char *err, size_t errlen)
+{
+	const cJSON *it;
+
+	*n = 0;
+	if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) < 1 ||
+	    cJSON_GetArraySize(list) > max) {
+		set_err(err, errlen, "rule '%s': \"%s\" must be a list of 1 to %d pattern names",
+			r->name, what, max);
+		return -EINVAL;
+	}
+	cJSON_ArrayForEach(it, list) {
+		int k = find_pattern(ps, it);
+
+		if (k < 0) {
+			set_err(err, errlen, "rule '%s': \"%s\" names no pattern (%s)", r->name, what,
+				cJSON_IsString(it) ? it->valuestring : "not a string");
+			return -EINVAL;
+		}
+		idx[(*n)++] = k;
+	}
+	return 0;
+}
+
+static int parse_bool(const cJSON *o, const char *key, bool *v, const struct rule *r, char *err,
+		      size_t errlen)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	if (!it)
+		return 0;
+	if (!cJSON_IsBool(it)) {
+		set_err(err, errlen, "rule '%s': \"%s\" must be true or false", r->name, key);
+		return -EINVAL;
+	}
+	*v = cJSON_IsTrue(it);
+	return 0;
+}
+
+/* "steps": names, or {"pattern": N} / {"group": [N...]} with "optional", "repeat". */
+static int parse_steps(const struct patterns *ps, struct rule *r, const cJSON *list, char *err,
+		       size_t errlen)
+{
+	static const char *const keys[] = { "pattern", "group", "optional", "repeat" };
+	const cJSON *it;
+
+	if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) < 1 ||
+	    cJSON_GetArraySize(list) > RULE_MAX_STEPS) {
+		set_err(err, errlen, "rule '%s': \"sequence\" must be a list of 1 to %d steps",
+			r->name, RULE_MAX_STEPS);
+		return -EINVAL;
+	}
+	cJSON_ArrayForEach(it, list) {
+		struct rule_step *st = &r->steps[r->nsteps];
+		const cJSON *k, *pat, *grp;
+		int ret;
+		size_t j;
+
+		if (cJSON_IsString(it)) {
+			st->pats[0] = find_pattern(ps, it);
+			st->npats = 1;
+			if (st->pats[0] < 0) {
+				set_err(err, errlen, "rule '%s': step %d names no pattern (%s)", r->name,
+					r->nsteps + 1, it->valuestring);
+				return -EINVAL;
+			}
+			r->nsteps++;
+			continue;
+		}
+		if (!cJSON_IsObject(it)) {
+			set_err(err, errlen, "rule '%s': step %d: a pattern name or an object",
+				r->name, r->nsteps + 1);
+			return -EINVAL;
+		}
+		cJSON_ArrayForEach(k, it) {
+			for (j = 0; j < ARRAY_SIZE(keys); j++)
+				if (k->string && !strcmp(k->string, keys[j]))
+					break;
+			if (j == ARRAY_SIZE(keys)) {
+				set_err(err, errlen, "rule '%s': step %d: unknown key '%s'", r->name,
+					r->nsteps + 1, k->string ? k->string : "?");
+				return -EINVAL;
+			}
+		}
+		pat = cJSON_GetObjectItemCaseSensitive(it, "pattern");
+		grp = cJSON_GetObjectItemCaseSensitive(it, "group");
+		if (!!pat == !!grp) {
+			set_err(err, errlen, "rule '%s': step %d needs exactly one of \"pattern\" and "
+				"\"group\"", r->name, r->nsteps + 1);
+			return -EINVAL;
+		}
+		if (pat) {
+			st->pats[0] = find_pattern(ps, pat);
+			st->npats = 1;
+			if (st->pats[0] < 0) {
+				set_err(err, errlen, "rule '%s': step %d names no pattern", r->name,
+					r->nsteps + 1);
+				return -EINVAL;
+			}
+		} else {
+			ret = parse_pat_list(ps, r, grp, "group", st->pats, RULE_MAX_GROUP, &st->npats,
+					     err, errlen);
+			if (ret)
+				return ret;
+		}
+		ret = parse_bool(it, "optional", &st->optional, r, err, errlen);
+		if (!ret)
+			ret = parse_bool(it, "repeat", &st->repeat, r, err, errlen);
+		if (ret)
+			return ret;
+		r->nsteps++;
+	}
+	return 0;
+}
+
+static const char *const rule_keys[] = {
+	"name", "sequence", "isolation", "key", "timeout", "incomplete_at_exit", "reset",
+	"description",
+};
+
+static int parse_rule(struct patterns *ps, const cJSON *o, int idx, struct rule *r, char *err,
+		      size_t errlen)
+{
+	const cJSON *it, *seq, *iso;
+	size_t k;
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	r->exit_incomplete = true;
+	snprintf(r->name, sizeof(r->name), "rule%d", idx + 1);
+	if (!cJSON_IsObject(o)) {
+		set_err(err, errlen, "rule #%d: expected an object", idx + 1);
+		return -EINVAL;
+	}
+	cJSON_ArrayForEach(it, o) {
+		for (k = 0; k < ARRAY_SIZE(rule_keys); k++)
+			if (it->string && !strcmp(it->string, rule_keys[k]))
+				break;
+		if (k == ARRAY_SIZE(rule_keys)) {
+			set_err(err, errlen, "rule #%d: unknown key '%s'", idx + 1,
+				it->string ? it->string : "?");
+			return -EINVAL;
+		}
+	}
+	it = cJSON_GetObjectItemCaseSensitive(o, "name");
+	if (it) {
+		if (!cJSON_IsString(it) || !valid_name(it->valuestring)) {
+			set_err(err, errlen, "rule #%d: bad \"name\" (letters, digits, _ . -)", idx + 1);
+			return -EINVAL;
+		}
+		str_copy(r->name, it->valuestring, sizeof(r->name));
+	}
+	it = cJSON_GetObjectItemCaseSensitive(o, "key");
+	if (!cJSON_IsString(it) || (strcmp(it->valuestring, "self") &&
+				    (!valid_dotted(it->valuestring, false) ||
+				     strchr(it->valuestring, '.') ||
+				     strlen(it->valuestring) >= PS_KW_LEN))) {
+		set_err(err, errlen, "rule '%s': \"key\" must be a parameter name or \"self\"",
+			r->name);
+		return -EINVAL;
+	}
+	r->key_self = !strcmp(it->valuestring, "self");
+	if (!r->key_self)
+		str_copy(r->key, it->valuestring, sizeof(r->key));
+	seq = cJSON_GetObjectItemCaseSensitive(o, "sequence");
+	iso = cJSON_GetObjectItemCaseSensitive(o, "isolation");
+	if (!!seq == !!iso) {
+		set_err(err, errlen, "rule '%s': needs exactly one of \"sequence\" and \"isolation\"",
+			r->name);
+		return -EINVAL;
+	}
+	if (seq) {
+		r->kind = RULE_SEQUENCE;
+		ret = parse_steps(ps, r, seq, err, errlen);
+		if (ret)
+			return ret;
+		if (cJSON_GetObjectItemCaseSensitive(o, "reset")) {
+			set_err(err, errlen, "rule '%s': \"reset\" is for isolation rules", r->name);
+			return -EINVAL;
+		}
+	} else {
+		r->kind = RULE_ISOLATION;
+		if (r->key_self) {
+			set_err(err, errlen, "rule '%s': an isolation rule's key is an argument, "
+				"not self", r->name);
+			return -EINVAL;
+		}
+		ret = parse_pat_list(ps, r, iso, "isolation", r->calls, RULE_MAX_CALLS, &r->ncalls,
+				     err, errlen);
+		if (ret)
+			return ret;
+		it = cJSON_GetObjectItemCaseSensitive(o, "reset");
+		if (it) {
+			ret = parse_pat_list(ps, r, it, "reset", r->resets, RULE_MAX_CALLS,
+					     &r->nresets, err, errlen);
+			if (ret)
+				return ret;
+		}
+	}
+	it = cJSON_GetObjectItemCaseSensitive(o, "timeout");
+	if (it) {
+		if (r->kind != RULE_SEQUENCE) {
+			set_err(err, errlen, "rule '%s': \"timeout\" is for sequence rules", r->name);
+			return -EINVAL;
+		}
+		if (cJSON_IsNumber(it) && it->valuedouble > 0 && it->valuedouble < 1e9) {
+			r->timeout_ms = (uint64_t)(it->valuedouble * 1000.0);
+		} else if (!cJSON_IsString(it) ||
+			   parse_duration_ms(it->valuestring, &r->timeout_ms) || !r->timeout_ms) {
+			set_err(err, errlen, "rule '%s': \"timeout\" must be seconds or a duration "
+				"(\"30s\", \"500ms\")", r->name);
+			return -EINVAL;
+		}
+	}
+	ret = parse_bool(o, "incomplete_at_exit", &r->exit_incomplete, r, err, errlen);
+	if (ret)
+		return ret;
+	it = cJSON_GetObjectItemCaseSensitive(o, "description");
+	if (it) {
+		if (!cJSON_IsString(it)) {
+			set_err(err, errlen, "rule '%s': \"description\" must be a string", r->name);
+			return -EINVAL;
+		}
+		str_copy(r->description, it->valuestring, sizeof(r->description));
+	}
+	return 0;
+}
+
+/*
+ * The kernel captures one key argument per code object, and only for
+ * functions (a class's __init__ may serve several classes): each pattern a
+ * rule keys by an argument is a function, keyed by one parameter name.
+ */
+static int check_rule_keys(const struct patterns *ps, char *err, size_t errlen)
+{
+	size_t i, j;
+
+	for (i = 0; i < ps->n; i++) {
+		const char *key = NULL;
+
+		for (j = 0; j < ps->nrules; j++) {
+			const struct rule *r = &ps->rules[j];
+			bool keyed = false;
+			int s, g;
+
+			if (r->kind == RULE_SEQUENCE)
+				for (s = 0; s < r->nsteps; s++)
+					for (g = 0; g < r->steps[s].npats; g++)
+						keyed |= r->steps[s].pats[g] == (int)i;
+			for (s = 0; s < r->ncalls; s++)
+				keyed |= r->calls[s] == (int)i;
+			if (!keyed || r->key_self)
+				continue;
+			if (ps->v[i].kind != PAT_FUNC) {
+				set_err(err, errlen, "rule '%s': pattern '%s' is a class; rules keyed by "
+					"an argument take functions (use it in \"reset\", or key by "
+					"self)", r->name, ps->v[i].name);
+				return -EINVAL;
+			}
+			if (key && strcmp(key, r->key)) {
+				set_err(err, errlen, "rule '%s': pattern '%s' is keyed by '%s' in another "
+					"rule (one key argument per pattern)", r->name, ps->v[i].name,
+					key);
+				return -EINVAL;
+			}
+			key = r->key;
+		}
+	}
+	return 0;
+}
+
+static int parse_rules(struct patterns *ps, const cJSON *list, const char *src, char *err,
+		       size_t errlen)
+{
+	const cJSON *it;
+	int idx = 0, ret;
+	size_t j;
+
+	if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) > RULE_MAX) {
+		set_err(err, errlen, "%s: \"rules\" must be a list of at most %d rules", src,
+			RULE_MAX);
+		return -EINVAL;
+	}
+	ps->rules = calloc((size_t)cJSON_GetArraySize(list) + 1, sizeof(*ps->rules));
+	if (!ps->rules)
+		return -ENOMEM;
+	cJSON_ArrayForEach(it, list) {
+		struct rule *r = &ps->rules[ps->nrules];
+		char sub[300];
+
+		ret = parse_rule(ps, it, idx++, r, sub, sizeof(sub));
+		for (j = 0; !ret && j < ps->nrules; j++) {
+			if (!strcmp(ps->rules[j].name, r->name)) {
+				snprintf(sub, sizeof(sub), "duplicate rule name '%s'", r->name);
+				ret = -EEXIST;
+			}
+		}
+		if (ret) {
+			set_err(err, errlen, "%s: %s", src, sub);
+			return ret;
+		}
+		ps->nrules++;
+	}
+	ret = check_rule_keys(ps, err, errlen);
+	if (ret) {
+		char sub[300];
+
+		str_copy(sub, err, sizeof(sub));
+		set_err(err, errlen, "%s: %s", src, sub);
+	}
+	return ret;
+}
+
+bool patterns_in_rule(const struct patterns *ps, size_t pidx, const char **key)
+{
+	bool in = false;
+	size_t j;
+	int s, g;
+
+	*key = "";
+	for (j = 0; j < ps->nrules; j++) {
+		const struct rule *r = &ps->rules[j];
+		bool here = false;
+
+		for (s = 0; r->kind == RULE_SEQUENCE && s < r->nsteps; s++)
+			for (g = 0; g < r->steps[s].npats; g++)
+				here |= r->steps[s].pats[g] == (int)pidx;
+		for (s = 0; s < r->ncalls; s++)
+			here |= r->calls[s] == (int)pidx;
+		for (s = 0; s < r->nresets; s++)
+			in |= r->resets[s] == (int)pidx;
+		if (here && !r->key_self)
+			*key = r->key;
+		in |= here;
+	}
+	return in;
+}
+
 int patterns_parse_json(struct patterns *ps, const char *text, size_t len, const char *src,
 			char *err, size_t errlen)
 {
@@ -495,7 +847,8 @@ int patterns_parse_json(struct patterns *ps, const char *text, size_t len, const
 		list = root;
 	} else if (cJSON_IsObject(root)) {
 		cJSON_ArrayForEach(it, root) {
-			if (strcmp(it->string, "patterns") && strcmp(it->string, "version")) {
+			if (strcmp(it->string, "patterns") && strcmp(it->string, "version") &&
+			    strcmp(it->string, "rules")) {
 				set_err(err, errlen, "%s: unknown top-level key '%s'", src, it->string);
 				ret = -EINVAL;
 				goto cleanup;
@@ -534,6 +887,15 @@ int patterns_parse_json(struct patterns *ps, const char *text, size_t len, const
 		}
 		idx++;
 	}
+	it = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "rules") : NULL;
+	if (it) {
+		if (ps->rules) {
+			set_err(err, errlen, "%s: rules come from one pattern file only", src);
+			ret = -EINVAL;
+			goto cleanup;
+		}
+		ret = parse_rules(ps, it, src, err, errlen);
+	}
 cleanup:
 	cJSON_Delete(root);
 	return ret;
@@ -559,8 +921,11 @@ int patterns_load_file(struct patterns *ps, const char *path, char *err, size_t 
 void patterns_free(struct patterns *ps)
 {
 	free(ps->v);
+	free(ps->rules);
 	ps->v = NULL;
 	ps->n = 0;
+	ps->rules = NULL;
+	ps->nrules = 0;
 }
 
 bool pattern_type_matches(const char *want, const char *have)

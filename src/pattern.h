@@ -43,10 +43,58 @@ struct pattern {
 	char description[200];
 };
 
+/*
+ * Rules over the calls of patterns (pyscope check; docs/golden-path.md).
+ * A sequence rule groups calls into runs by a key (an argument's value, or
+ * self) and says in which order its patterns must be called in one run.
+ * An isolation rule says that one object (self) only ever sees one value of
+ * an argument across the calls of its patterns.
+ */
+#define RULE_MAX 16
+#define RULE_MAX_STEPS 16
+#define RULE_MAX_GROUP 4		/* patterns in one step (a group) */
+#define RULE_MAX_CALLS 16
+
+enum rule_kind {
+	RULE_SEQUENCE = 1,
+	RULE_ISOLATION = 2,
+};
+
+/* One step of a sequence: a pattern, or a group of patterns called in order. */
+struct rule_step {
+	int pats[RULE_MAX_GROUP];	/* pattern indices */
+	int npats;
+	bool optional;			/* may be left out */
+	bool repeat;			/* may occur several times in a row */
+};
+
+struct rule {
+	char name[PAT_NAME_LEN];
+	enum rule_kind kind;
+	bool key_self;			/* the key is argument 0 (self), not a named argument */
+	char key[PS_KW_LEN];		/* the key argument's parameter name */
+	/* sequence */
+	struct rule_step steps[RULE_MAX_STEPS];
+	int nsteps;
+	uint64_t timeout_ms;		/* an open run older than this is incomplete; 0: never */
+	bool exit_incomplete;		/* runs open when the trace ends are incomplete */
+	/* isolation */
+	int calls[RULE_MAX_CALLS];	/* patterns whose calls bind self to the key's value */
+	int ncalls;
+	int resets[RULE_MAX_CALLS];	/* patterns whose calls forget self (a new object) */
+	int nresets;
+	char description[200];
+};
+
 struct patterns {
 	struct pattern *v;
 	size_t n;
+	struct rule *rules;
+	size_t nrules;
 };
+
+/* Is pattern pidx named by a rule?  *key: the key parameter name, "" for self only. */
+bool patterns_in_rule(const struct patterns *ps, size_t pidx, const char **key);
 
 /* "NAME=SPEC" or "SPEC"; SPEC is [func:]module:Qual.name or class:module:Class. */
 int patterns_add_expr(struct patterns *ps, const char *expr, char *err, size_t errlen);

@@ -33,6 +33,11 @@ bool report_exact(const struct model *m, char *reason, size_t len)
 			  "proved wrong (earlier starts may be missed)", exact ? "" : "; ", v);
 		exact = false;
 	}
+	if ((v = model__counter(m, PS_CNT_CALL_LOST))) {
+		sb_printf(&sb, "%s%" PRIu64 " rule call records lost (ring buffer full)",
+			  exact ? "" : "; ", v);
+		exact = false;
+	}
 	if ((v = model__unresolved(m))) {
 		sb_printf(&sb, "%s%" PRIu64 " calls of candidate code could not be attributed "
 			  "(no source for the qualified name)", exact ? "" : "; ", v);

@@ -314,7 +314,13 @@ static bool target_gone(const struct session *s, bool pidfd_ready, int *code)
 static int cover(struct session *s, char *err, size_t errlen)
 {
 	const struct config *cfg = s->cfg;
-	bool try_bp = cfg->via == VIA_BREAKPOINT || (cfg->via == VIA_AUTO && s->count_only);
+	/*
+	 * Rules need every call of their patterns from the start, in the order
+	 * they start: with them, auto uses the uprobes.
+	 */
+	bool rules = cfg->cmd == CMD_CHECK && s->ps.nrules > 0;
+	bool try_bp = cfg->via == VIA_BREAKPOINT ||
+		      (cfg->via == VIA_AUTO && s->count_only && !rules);
 	size_t i;
 	int ret;
 
@@ -429,6 +435,8 @@ int session__open(struct session **out, const struct config *cfg, bool count_onl
 	ret = load_patterns(cfg, &s->ps, err, sizeof(err));
 	if (ret)
 		goto fail;
+	/* rules are judged by pyscope check only; trace and profile ignore them */
+	topts.rules = cfg->cmd == CMD_CHECK && s->ps.nrules > 0;
 	s->bp = calloc(s->ps.n ? s->ps.n : 1, sizeof(*s->bp));
 	if (!s->bp) {
 		ret = -ENOMEM;

@@ -19,6 +19,9 @@ recorded demo run, the writer's records/s (psbench tfwrite) and report's replay
 time.  Writes docs/BENCHMARKS.md (--no-write: print only).
 
   tools/bench.py [--runs N] [-k SUBSTRING] [--no-write] [--no-bpftrace] [--record-only]
+                 [--rules-only]
+
+And the cost of pyscope check's rules per call record (--rules-only: that alone).
 """
 import argparse
 import glob
@@ -347,7 +350,63 @@ def recording(runs):
     return r
 
 
-def write_doc(rows, coll, args, ext, rec=None):
+def cpu_of(text):
+    m = re.search(r"^cpu: ([0-9.]+)$", text, re.M)
+    if not m:
+        raise RuntimeError("no cpu time in output: %s" % text[-400:])
+    return float(m.group(1))
+
+
+def rules_cost(runs):
+    """The cost of one rule record: micro_rules.py under pyscope check with its rule
+    and with the same pattern and no rule, the target's CPU time at two sizes (the
+    BPF programs run as its system time); and the rule engine alone (unit test)."""
+    its = interpreters()
+    label, py = ([x for x in its if "Debian" in x[0]] or its)[0]
+    rules_file = os.path.join(APPS, "micro_rules.json")
+    with open(rules_file) as f:
+        doc = json.load(f)
+    del doc["rules"]
+    doc["patterns"].append({"name": "never", "function": "__main__:never_called",
+                            "forbid": True})
+    tmp = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
+    json.dump(doc, tmp)
+    tmp.close()
+    small, big = 50000, 250000
+    res = {(v, n): [] for v in ("plain", "rules") for n in (small, big)}
+
+    def one(pats, n):
+        r = subprocess.run([ARGS.pyscope, "check", "-f", pats, "--", py, "micro_rules.py",
+                            str(n)], cwd=APPS, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           universal_newlines=True)
+        if r.returncode != 0:
+            raise RuntimeError("check failed (%d): %s" % (r.returncode, r.stderr[-400:]))
+        return cpu_of(r.stderr)
+    try:
+        for _ in range(runs):
+            for n in (small, big):
+                res[("plain", n)].append(one(tmp.name, n))
+                res[("rules", n)].append(one(rules_file, n))
+    finally:
+        os.unlink(tmp.name)
+    per = {v: (med(res[(v, big)]) - med(res[(v, small)])) / (big - small) * 1e9
+           for v in ("plain", "rules")}
+    out = {"python": label, "small": small, "big": big, "call_plain": per["plain"],
+           "call_rules": per["rules"], "ns_record": per["rules"] - per["plain"]}
+    unit = os.path.join(ROOT, "build", "tests", "test_rules")
+    if os.access(unit, os.X_OK):
+        m = re.search(r"rules: ([0-9.]+) ns per call", subprocess.run(
+            [unit], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            universal_newlines=True).stdout)
+        out["engine_ns"] = float(m.group(1)) if m else None
+    print("rules: %s: a traced call costs the target %.0f ns of CPU without a rule, %.0f ns "
+          "with one (+%.0f ns per record); the rule engine alone %s ns per call (pyscope's CPU)"
+          % (label, out["call_plain"], out["call_rules"], out["ns_record"],
+             fmt(out.get("engine_ns"), "%.1f")), flush=True)
+    return out
+
+
+def write_doc(rows, coll, args, ext, rec=None, rc=None):
     kernel = os.uname().release
     L = [
         "# Benchmarks",
@@ -443,6 +502,21 @@ def write_doc(rows, coll, args, ext, rec=None):
               "| %d | %d | %.1f KiB | %.1f | %.1fx | %.3fs | %.0fk | %.1f |"
               % (rec["events"], rec["chunks"], rec["bytes"] / 1024.0, rec["bpe"], rec["ratio"],
                  rec["report_s"], rec["w_rate"] / 1e3, rec["w_bpr"])]
+    if rc:
+        L += ["", "## Rules (pyscope check)", "",
+              "`tests/apps/micro_rules.py N` (N calls of a function whose `run_id` argument",
+              "changes every 5 calls) under `pyscope check` with `micro_rules.json` (a sequence",
+              "rule keyed by `run_id`: one record per call) and with the same pattern and no",
+              "rule, N = %d / %d, %s.  Costs are the target's CPU time per call (user +"
+              % (rc["small"], rc["big"], rc["python"]),
+              "system: the BPF programs run as its system time), from the two sizes; the",
+              "rule engine's cost is pyscope's, on synthetic calls (`build/tests/test_rules`).",
+              "",
+              "| python | ns/call, no rule | ns/call, with rule | ns/record | engine ns/call |",
+              "|---|---|---|---|---|",
+              "| %s | %.0f | %.0f | %.0f | %s |"
+              % (rc["python"], rc["call_plain"], rc["call_rules"], rc["ns_record"],
+                 fmt(rc.get("engine_ns"), "%.1f"))]
     with open(os.path.join(ROOT, "docs", "BENCHMARKS.md"), "w") as f:
         f.write("\n".join(L) + "\n")
     print("wrote docs/BENCHMARKS.md")
@@ -458,6 +532,9 @@ def main():
     ap.add_argument("--no-extras", action="store_true")
     ap.add_argument("--record-only", action="store_true",
                     help="only the trace-file measurements, printed")
+    ap.add_argument("--no-rules", action="store_true")
+    ap.add_argument("--rules-only", action="store_true",
+                    help="only the rules row, printed (not written)")
     ap.add_argument("--pyscope", default=PYSCOPE,
                     help="the pyscope to measure (e.g. an older build, with --no-write)")
     args = ap.parse_args()
@@ -468,6 +545,9 @@ def main():
         subprocess.run(["mount", "-t", "tracefs", "nodev", "/sys/kernel/tracing"])
     if args.record_only:
         return 0 if recording(args.runs) else 1
+    if args.rules_only:
+        rules_cost(args.runs)
+        return 0
     rows = []
     for label, py in interpreters():
         for wl in WORKLOADS:
@@ -477,9 +557,10 @@ def main():
     coll = [] if args.no_collector else collector(max(1, args.runs // 2))
     ext = [] if args.no_extras else extras(args.runs, args.filter)
     rec = recording(max(1, args.runs // 2))
+    rc = None if args.no_rules or args.filter else rules_cost(args.runs)
     if args.no_write or args.filter:
         return 0
-    write_doc(rows, coll, args, ext, rec)
+    write_doc(rows, coll, args, ext, rec, rc)
     return 0
 
 

@@ -841,6 +841,121 @@ def t_check_json(ctx, py, tmp):
         raise Fail("fail-fast: exit %d, %r" % (r.returncode, r.stdout))
 
 
+DEMO_RULES = os.path.join(APPS, "chatdemo", "rules.json")
+
+
+def golden_check(ctx, py, tmp, name, args, fmt="json", extra=()):
+    """pyscope check with the demo's rules; the demo's expected counts."""
+    expect_file = os.path.join(tmp, name + ".expect.json")
+    r = run([ctx.pyscope, "check", "--format", fmt] + list(extra) + ["-f", DEMO_RULES, "--", py]
+            + args + ["--expect", expect_file], cwd=APPS, timeout=600)
+    with open(expect_file) as f:
+        expect = json.load(f)
+    return r, expect
+
+
+def golden_counts(doc, expect):
+    """The calls each rule saw are the calls the app made."""
+    rules = {x["name"]: x for x in doc["rules"]}
+    emits = sum(v for k, v in expect.items() if k.startswith("emit_"))
+    if rules["agent_run"]["calls"] != emits or rules["agent_run"]["unkeyed"]:
+        raise Fail("agent_run saw %s, the app emitted %d events" % (rules["agent_run"], emits))
+    if rules["engine_per_user"]["calls"] != expect["execute_agent"]:
+        raise Fail("engine_per_user saw %s, the app ran %d agents"
+                   % (rules["engine_per_user"], expect["execute_agent"]))
+    if not doc["rules_exact"] or not doc["exact"]:
+        raise Fail("not exact: %s" % doc["exact_reason"])
+    return rules
+
+
+def t_golden_faults(ctx, py, tmp):
+    """Each injected fault is one violation with the injected key; nothing else."""
+    faults = os.path.join(tmp, "faults.json")
+    args = demo_args(29, "mixed", 301) + ["--fault-drop", "3", "--fault-swap", "2",
+                                          "--fault-never", "2", "--fault-reuse", "3",
+                                          "--faults", faults]
+    r, expect = golden_check(ctx, py, tmp, "faults", args, extra=["--paths"])
+    doc = json.loads(r.stdout)
+    with open(faults) as f:
+        truth = json.load(f)
+    if r.returncode != 1 or doc["result"] != "fail":
+        raise Fail("exit %d, result %s" % (r.returncode, doc["result"]))
+    got = {"missing": [], "order": [], "incomplete": [], "isolation": []}
+    for v in doc["violations"]:
+        if v["kind"] == "isolation":
+            got["isolation"].append([v["value1"], v["value2"]])
+            # --paths: whole paths, from the engine's caller up to the request's start
+            if len(v["first_path"]) < 2 or len(v["second_path"]) < 2 or \
+                    v["first"]["site"] == v["second"]["site"] or \
+                    not v["second_path"][0].startswith("run_agent ("):
+                raise Fail("isolation violation without both call paths: %s" % v)
+        else:
+            got[v["kind"]].append(v["key"])
+            if not v["seen"] or not v["last_path"] or not v["seen"][0]["time"]:
+                raise Fail("violation without its calls: %s" % v)
+    for k in got:
+        got[k].sort()
+    truth["isolation"].sort()
+    if got != truth:
+        raise Fail("violations %s, injected %s" % (got, truth))
+    if doc["violation_count"] != sum(len(v) for v in truth.values()):
+        raise Fail("violation_count %s" % doc["violation_count"])
+    golden_counts(doc, expect)
+    # the text form: one greppable line per violation
+    r, _ = golden_check(ctx, py, tmp, "faults-text", args, "text")
+    lines = [l for l in r.stdout.splitlines() if l.startswith("VIOLATION ")]
+    kinds = sorted(l.split(" kind=")[1].split()[0] for l in lines)
+    want = sorted(k for k, v in truth.items() for _ in v)
+    if r.returncode != 1 or kinds != want or "RESULT FAIL" not in r.stdout:
+        raise Fail("text: exit %d, kinds %s, want %s" % (r.returncode, kinds, want))
+    for run_id in truth["missing"]:
+        if not any(" key=%s " % run_id in l and "expected=emit_agent_thinking" in l
+                   for l in lines):
+            raise Fail("no missing-thinking line for %s: %s" % (run_id, lines))
+
+
+def t_golden_clean(ctx, py, tmp):
+    """10,000 requests without faults: every run checked, no violation, PASS."""
+    args = ["-m", "chatdemo", "--requests", "10000", "--concurrency", "8", "--mode",
+            "asyncio", "--seed", "31"]
+    r, expect = golden_check(ctx, py, tmp, "clean", args)
+    doc = json.loads(r.stdout)
+    if r.returncode != 0 or doc["result"] != "pass" or doc["violations"]:
+        raise Fail("exit %d, result %s, violations %s" % (r.returncode, doc["result"],
+                                                          doc["violations"][:3]))
+    rules = golden_counts(doc, expect)
+    if rules["agent_run"]["runs"] != 10000 or rules["engine_per_user"]["objects"] != 10000:
+        raise Fail("runs/objects judged: %s" % rules)
+
+
+def t_golden_lossy(ctx, py, tmp):
+    """Never PASS when calls were not all judged: a ring buffer too small for the
+    records (a code record is larger than 4 KiB, so every one is lost), a misspelt
+    key argument; and say why."""
+    args = ["-m", "chatdemo", "--requests", "2000", "--mode", "asyncio", "--seed", "37"]
+    r = run([ctx.pyscope, "check", "--format", "json", "-f", DEMO_RULES, "--", py] + args,
+            cwd=APPS, env=dict(os.environ, PYSCOPE_RINGBUF_KB="4"))
+    doc = json.loads(r.stdout)
+    if r.returncode not in (1, 3) or doc["result"] == "pass" or doc["rules_exact"] or \
+            doc["exact"] or "lost" not in doc["exact_reason"]:
+        raise Fail("exit %d, result %s, rules_exact %s, reason %s" % (
+            r.returncode, doc["result"], doc["rules_exact"], doc["exact_reason"]))
+    if doc["violation_count"] == 0 and (r.returncode != 3 or doc["result"] != "unknown"):
+        raise Fail("no violation, records lost: exit %d, %s" % (r.returncode, doc["result"]))
+    # a misspelt key argument judges nothing: UNKNOWN, with a warning, not PASS
+    with open(DEMO_RULES) as f:
+        rules = json.load(f)
+    rules["rules"][0]["key"] = "runid"
+    typo = os.path.join(tmp, "typo.json")
+    with open(typo, "w") as f:
+        json.dump(rules, f)
+    r = run([ctx.pyscope, "check", "--format", "json", "-f", typo, "--", py] + args, cwd=APPS)
+    doc = json.loads(r.stdout)
+    if r.returncode != 3 or doc["result"] != "unknown" or "no usable key" not in r.stderr:
+        raise Fail("misspelt key: exit %d, %s, %s" % (r.returncode, doc["result"],
+                                                      r.stderr[-300:]))
+
+
 def norm_path(frames):
     """A path up to the script's module frame: the launchers below it differ
     (python -m's runpy vs the oracle's)."""
@@ -877,9 +992,9 @@ def t_paths(ctx, py, tmp):
         if caps != orc["captures"][name]:
             raise Fail("captures of %s: pyscope %s, oracle %s"
                        % (name, caps, orc["captures"][name]))
-    ctx_caps = {p["name"]: p["captures"] for p in rep["patterns"]}["execute_agent"]
+    ctx_caps = {p["name"]: p["captures"] for p in rep["patterns"]}["lookup_tool"]
     if ctx_caps:
-        raise Fail("execute_agent has no user_id parameter, yet captured %s" % ctx_caps)
+        raise Fail("lookup_tool has no user_id parameter, yet captured %s" % ctx_caps)
 
 
 def t_outputs(ctx, py, tmp):
@@ -1844,6 +1959,14 @@ def build_tests(ctx):
         if label.startswith("py3.12") or label == "debian3.11":
             tests.append(("serve/prometheus/" + label,
                           lambda tmp, py=py: t_serve_prometheus(ctx, py, tmp)))
+    for label, py in interpreters():
+        tests.append(("golden-faults/" + label, lambda tmp, py=py: t_golden_faults(ctx, py, tmp)))
+        if label in ("py3.8.18", "py3.13.0", "debian3.11"):
+            tests.append(("golden-clean/" + label,
+                          lambda tmp, py=py: t_golden_clean(ctx, py, tmp)))
+        if label == "debian3.11":
+            tests.append(("golden-lossy/" + label,
+                          lambda tmp, py=py: t_golden_lossy(ctx, py, tmp)))
     for label, py in interpreters():
         tests.append(("probe-points/" + label, lambda tmp, py=py: t_probe_points(ctx, py, tmp)))
         if label in ("py3.8.18", "py3.13.0", "debian3.11"):

@@ -2,9 +2,11 @@
 /*
  * libFuzzer harness: the JSON pattern parser (-f FILE) and, with the same
  * bytes, a -e expression.  Every parsed pattern is then matched against a
- * signature built from its own constraints, which must hold.
+ * signature built from its own constraints, which must hold.  Rules, if
+ * any, are compiled and fed a few calls of every pattern.
  */
 #include "pattern.h"
+#include "rules.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,14 +51,48 @@ static void check_patterns(const struct patterns *ps)
 	}
 }
 
+static void on_violation(void *ctx, const struct rule_violation *v)
+{
+	(void)ctx;
+	if (v->nseen > RULES_MAX_SEEN || !memchr(v->key, '\0', sizeof(v->key)))
+		abort();
+}
+
+static void check_rules(const struct patterns *ps)
+{
+	struct rules *r;
+	uint64_t ts = 1;
+	size_t i;
+	int k;
+
+	if (!ps->nrules || rules__new(&r, ps, on_violation, NULL))
+		return;
+	for (k = 0; k < 3; k++) {
+		for (i = 0; i < ps->n; i++) {
+			int pat = (int)i;
+			struct rule_event ev = { .ts_ns = ts++, .self = 0x1000 + (uint64_t)k * 16,
+						 .key = (uint64_t)(k + (int)i) % 2,
+						 .key_kind = k == 2 ? RK_NONE : RK_STR, .key_text = "k",
+						 .pats = &pat, .npats = 1 };
+
+			rules__feed(r, &ev);
+		}
+		rules__tick(r, ts * 1000000000ull);
+	}
+	rules__finish(r, ts);
+	rules__free(r);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct patterns ps = { 0 };
 	char err[512], *expr;
 
 	err[0] = '\0';
-	if (!patterns_parse_json(&ps, (const char *)data, size, "fuzz.json", err, sizeof(err)))
+	if (!patterns_parse_json(&ps, (const char *)data, size, "fuzz.json", err, sizeof(err))) {
 		check_patterns(&ps);
+		check_rules(&ps);
+	}
 	else if (!err[0] || !memchr(err, '\0', sizeof(err)))
 		abort();	/* a failure always says why */
 	patterns_free(&ps);

@@ -257,7 +257,8 @@ def shutil_copy(src, dst):
 
 def gen_pattern(d):
     files = glob.glob(os.path.join(ROOT, "tests", "apps", "*.json")) + \
-        glob.glob(os.path.join(ROOT, "tests", "apps", "*", "patterns.json"))
+        glob.glob(os.path.join(ROOT, "tests", "apps", "*", "patterns.json")) + \
+        glob.glob(os.path.join(ROOT, "tests", "apps", "*", "rules.json"))
     for p in files:
         if p.endswith((".oracle.json", ".pyscope.json")):
             continue

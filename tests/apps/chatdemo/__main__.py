@@ -1,9 +1,14 @@
 """chatdemo workload: python -m chatdemo [--requests N] [--legacy-share F]
 [--concurrency C] [--mode threads|asyncio|mixed] [--seed S] [--expect FILE]
-[--linger SECONDS]
+[--linger SECONDS] [--fault-drop N] [--fault-swap N] [--fault-never N]
+[--fault-reuse N] [--faults FILE]
 
 The request mix is drawn from a seeded generator per request, so the counts of
-every pattern are known in advance; --expect writes them as JSON.
+every pattern are known in advance; --expect writes them as JSON.  The
+--fault-* flags break the golden path of N seeded requests each (a dropped
+agent_thinking, agent_thinking before agent_started, no agent_completed, an
+engine handed on to another user); --faults writes which runs and users, the
+violations tests/apps/chatdemo/rules.json must find.
 """
 import argparse
 import asyncio
@@ -39,12 +44,40 @@ def plan(n, legacy_share, seed):
     return reqs
 
 
+FAULTS = ("drop", "swap", "never", "reuse")
+
+
+def inject(reqs, counts, seed):
+    """Give counts[f] distinct seeded requests fault f; returns the ground truth."""
+    total = sum(counts.values())
+    if total > len(reqs):
+        raise SystemExit("chatdemo: more faults than requests")
+    picks = random.Random(seed * 7919 + 1).sample(range(len(reqs)), total)
+    truth = {"missing": [], "order": [], "incomplete": [], "isolation": []}
+    kind_of = {"drop": "missing", "swap": "order", "never": "incomplete"}
+    for f in FAULTS:
+        for _ in range(counts[f]):
+            r = reqs[picks.pop()]
+            if f == "reuse":
+                r["reuse_user"] = "user%d" % ((int(r["user"][4:]) + 1) % 50)
+                truth["isolation"].append([r["user"], r["reuse_user"]])
+            else:
+                r["fault"] = f
+                truth[kind_of[f]].append(r["run"])
+    for v in truth.values():
+        v.sort()
+    return truth
+
+
 def expected(reqs):
     by = {}
     for r in reqs:
         by[r["kind"]] = by.get(r["kind"], 0) + 1
     g = by.get
-    tools = sum(r["ntools"] for r in reqs)
+    reused = [r for r in reqs if r.get("reuse_user")]
+    faults = [r.get("fault") for r in reqs]
+    runs = len(reqs) + len(reused)
+    tools = sum(r["ntools"] for r in reqs) + sum(r["ntools"] for r in reused)
     return {
         "legacy_construct": g("legacy_a", 0) + g("legacy_b", 0) + g("legacy_bridge", 0),
         "modern_positional": g("modern_pos", 0) + g("modern_factory", 0) + g("consolidated", 0),
@@ -53,12 +86,12 @@ def expected(reqs):
         "create_from_legacy": g("legacy_bridge", 0),
         "create_execution_engine": g("modern_factory", 0),
         "consolidated_engine": g("consolidated", 0),
-        "execute_agent": len(reqs),
-        "emit_agent_started": len(reqs),
-        "emit_agent_thinking": len(reqs),
+        "execute_agent": runs,
+        "emit_agent_started": runs,
+        "emit_agent_thinking": runs - faults.count("drop"),
         "emit_tool_executing": tools,
         "emit_tool_completed": tools,
-        "emit_agent_completed": len(reqs),
+        "emit_agent_completed": runs - faults.count("never"),
         "lookup_tool": tools,
     }
 
@@ -95,12 +128,25 @@ def main(argv=None):
                     help="CPU time each legacy construction burns (in _scan_registry)")
     ap.add_argument("--legacy-wait-ms", type=float, default=0.0,
                     help="time each legacy construction blocks (in legacy_bridge_handshake)")
+    for f in FAULTS:
+        ap.add_argument("--fault-" + f, type=int, default=0, metavar="N",
+                        help="inject this fault into N requests")
+    ap.add_argument("--faults", help="write the injected faults here (JSON)")
     args = ap.parse_args(argv)
 
     from .context import LEGACY_COST
     LEGACY_COST["cpu_ms"] = args.legacy_cpu_ms
     LEGACY_COST["wait_ms"] = args.legacy_wait_ms
     reqs = plan(args.requests, args.legacy_share, args.seed)
+    truth = inject(reqs, {f: getattr(args, "fault_" + f) for f in FAULTS}, args.seed)
+    if args.faults:
+        with open(args.faults, "w") as f:
+            json.dump(truth, f, indent=1, sort_keys=True)
+    if any(truth.values()):
+        print("chatdemo: injected faults: %s" % "; ".join(
+            "%s=%d %s" % (k, len(v), " ".join(x if isinstance(x, str) else "/".join(x)
+                                             for x in v))
+            for k, v in sorted(truth.items()) if v), file=sys.stderr)
     if args.expect:
         with open(args.expect, "w") as f:
             json.dump(expected(reqs), f, indent=1, sort_keys=True)

@@ -77,20 +77,22 @@ class UnifiedWebSocketEmitter:
         self.bridge = bridge
         self.context = context
 
+    # every event carries the run it belongs to (run_id), as the frontend
+    # groups them by run
     def _send(self, event, payload):
         self.bridge.send(self.context.user_id, event, payload)
 
-    def emit_agent_started(self, agent):
+    def emit_agent_started(self, agent, run_id=None):
         self._send("agent_started", {"agent": agent})
 
-    def emit_agent_thinking(self, agent, thought):
+    def emit_agent_thinking(self, agent, thought, run_id=None):
         self._send("agent_thinking", {"agent": agent, "thought": thought})
 
-    def emit_tool_executing(self, agent, tool):
+    def emit_tool_executing(self, agent, tool, run_id=None):
         self._send("tool_executing", {"agent": agent, "tool": tool})
 
-    def emit_tool_completed(self, agent, tool, result):
+    def emit_tool_completed(self, agent, tool, result, run_id=None):
         self._send("tool_completed", {"agent": agent, "tool": tool, "result": result})
 
-    def emit_agent_completed(self, agent, result):
+    def emit_agent_completed(self, agent, result, run_id=None):
         self._send("agent_completed", {"agent": agent, "result": result})

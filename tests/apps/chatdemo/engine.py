@@ -57,23 +57,35 @@ class UserExecutionEngine:
         emitter = UnifiedWebSocketEmitter(websocket_bridge, user_context)
         return cls(user_context, factory, emitter)
 
-    def execute_agent(self, agent_name, message, ntools):
+    def execute_agent(self, agent_name, message, ntools, user_id=None, run_id=None, fault=None):
+        """One agent run: agent_started, agent_thinking, (tool_executing,
+        tool_completed) per tool, agent_completed.  fault injects a bug:
+        "drop" (no agent_thinking), "swap" (thinking before started),
+        "never" (no agent_completed)."""
         agent = self.agent_factory.create_agent_instance(agent_name, self.context)
         em = self.emitter
-        em.emit_agent_started(agent_name)
-        em.emit_agent_thinking(agent_name, "planning")
+        if fault == "swap":
+            em.emit_agent_thinking(agent_name, "planning", run_id=run_id)
+            em.emit_agent_started(agent_name, run_id=run_id)
+        else:
+            em.emit_agent_started(agent_name, run_id=run_id)
+            if fault != "drop":
+                em.emit_agent_thinking(agent_name, "planning", run_id=run_id)
         result = []
         for tool in agent.plan(message, ntools):
-            em.emit_tool_executing(agent_name, tool)
+            em.emit_tool_executing(agent_name, tool, run_id=run_id)
             out = agent.run_tool(tool, message)
-            em.emit_tool_completed(agent_name, tool, out)
+            em.emit_tool_completed(agent_name, tool, out, run_id=run_id)
             result.append(out)
-        em.emit_agent_completed(agent_name, result)
+        if fault != "never":
+            em.emit_agent_completed(agent_name, result, run_id=run_id)
         return result
 
-    async def execute_agent_async(self, agent_name, message, ntools):
+    async def execute_agent_async(self, agent_name, message, ntools, user_id=None, run_id=None,
+                                  fault=None):
         await asyncio.sleep(0)
-        return self.execute_agent(agent_name, message, ntools)
+        return self.execute_agent(agent_name, message, ntools, user_id=user_id, run_id=run_id,
+                                  fault=fault)
 
 
 class ExecutionEngine:

@@ -61,6 +61,16 @@ def build_engine_sync(kind, ctx):
     return SYNC_HANDLERS[kind](ctx)
 
 
+def run_agent(engine, req):
+    out = engine.execute_agent("triage", req["message"], req["ntools"], user_id=req["user"],
+                               run_id=req["run"], fault=req.get("fault"))
+    if req.get("reuse_user"):
+        # the bug: the engine is handed on to another user's request
+        engine.execute_agent("triage", req["message"], req["ntools"], user_id=req["reuse_user"],
+                             run_id=req["run"] + "-reused")
+    return out
+
+
 def serve_request_thread(req):
     """A request served on a worker thread."""
     ctx = UserExecutionContext(req["user"], req["run"])
@@ -68,11 +78,15 @@ def serve_request_thread(req):
         engine = asyncio.run(build_engine_async(req["kind"], ctx))
     else:
         engine = build_engine_sync(req["kind"], ctx)
-    return engine.execute_agent("triage", req["message"], req["ntools"])
+    return run_agent(engine, req)
 
 
 async def serve_request_async(req):
     """A request served as an asyncio task."""
     ctx = UserExecutionContext(req["user"], req["run"])
     engine = await build_engine_async(req["kind"], ctx)
-    return await engine.execute_agent_async("triage", req["message"], req["ntools"])
+    if req.get("reuse_user") or req.get("fault"):
+        await asyncio.sleep(0)
+        return run_agent(engine, req)
+    return await engine.execute_agent_async("triage", req["message"], req["ntools"],
+                                            user_id=req["user"], run_id=req["run"])
