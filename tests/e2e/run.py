@@ -693,6 +693,62 @@ def t_lifecycle(ctx, py, tmp):
         proc.wait()
 
 
+
+def t_thread_waves(ctx, py, tmp):
+    """16 threads created and joined in waves while traced: no call lost or doubled."""
+    t_micro(ctx, py, tmp, "thread_waves.py", "thread_waves.json")
+
+
+def probe_bytes(ctx, pid):
+    r = run([ctx.pyscope, "info", "--format", "json", "-p", str(pid)])
+    addrs = [int(p["address"], 16) for p in json.loads(r.stdout)["probe_points"]]
+    return addrs, read_bytes(pid, addrs)
+
+
+def t_signals(ctx, py, tmp):
+    """pyscope stopped by SIGINT or SIGTERM reports and detaches; by SIGKILL, the kernel
+    removes its probes and the next run is exact.  The target runs on unharmed and
+    exits 0 on its own in every case."""
+    proc = start_long_running(py, tmp, 0, 12.0)
+    try:
+        addrs, before = probe_bytes(ctx, proc.pid)
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+            out = os.path.join(tmp, "sig%d.txt" % sig)
+            tr = subprocess.Popen([ctx.pyscope, "trace", "-p", str(proc.pid), "-e",
+                                   "tick=__main__:tick", "-o", out], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, universal_newlines=True)
+            wait_armed(tr)
+            time.sleep(0.3)
+            if read_bytes(proc.pid, addrs) == before:
+                raise Fail("%s: no breakpoint in the target while armed" % sig.name)
+            tr.send_signal(sig)
+            tr.wait(timeout=30)
+            text = open(out).read() if os.path.exists(out) else ""
+            if sig != signal.SIGKILL:
+                if tr.returncode != 0 or "tick" not in text or "exact: yes" not in text:
+                    raise Fail("%s: exit %d, report %r" % (sig.name, tr.returncode, text[:300]))
+            elif tr.returncode != -signal.SIGKILL:
+                raise Fail("SIGKILL: exit %d" % tr.returncode)
+            # links are released with pyscope's last file descriptor, even after SIGKILL
+            deadline = time.time() + 10
+            while read_bytes(proc.pid, addrs) != before:
+                if time.time() > deadline:
+                    raise Fail("%s: the target's code was not restored" % sig.name)
+                time.sleep(0.05)
+            if proc.poll() is not None:
+                raise Fail("the target died after %s to pyscope" % sig.name)
+        # the next run after a SIGKILL starts cleanly and is exact
+        pat = os.path.join(APPS, "micro_calls.json")
+        script = os.path.join(APPS, "micro_calls.py")
+        _, rep = pyscope_trace(ctx, ["-f", pat, "--", py, script], APPS, tmp, "after-kill")
+        compare(rep, oracle(py, pat, [script], APPS, tmp, "after-kill"))
+        if proc.wait(timeout=30) != 0:
+            raise Fail("the target exited %d, not 0" % proc.returncode)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
 BP_CALLS = os.path.join(APPS, "bp_calls.json")
 BP_CTOR = os.path.join(APPS, "bp_ctor.json")
 
@@ -1140,6 +1196,9 @@ def build_tests(ctx):
         tests.append(("ctor/" + label,
                       lambda tmp, py=py: t_micro(ctx, py, tmp, "micro_ctor.py", "micro_ctor.json")))
         tests.append(("attach/" + label, lambda tmp, py=py: t_attach(ctx, py, tmp)))
+        if label.startswith(("py3.8.", "py3.12.", "py3.13.", "debian3.11")):
+            tests.append(("lifecycle/thread-waves/" + label,
+                          lambda tmp, py=py: t_thread_waves(ctx, py, tmp)))
     tests.append(("errors/bad-input", lambda tmp: t_bad_input(ctx, tmp)))
     newest = [py for label, py in interpreters() if label.startswith("py3.12")]
     if newest:
@@ -1164,6 +1223,8 @@ def build_tests(ctx):
     for label, py in interpreters():
         if label in ("py3.8.18", "py3.13.0", "debian3.11"):
             tests.append(("lifecycle/" + label, lambda tmp, py=py: t_lifecycle(ctx, py, tmp)))
+            tests.append(("lifecycle/signals/" + label,
+                          lambda tmp, py=py: t_signals(ctx, py, tmp)))
         tests.append(("bp-calls/" + label, lambda tmp, py=py: t_breakpoint(
             ctx, py, tmp, "micro_calls.py", BP_CALLS)))
         tests.append(("bp-ctor/" + label, lambda tmp, py=py: t_breakpoint(
