@@ -92,6 +92,18 @@ $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(CORE_OBJS) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -DSRCDIR=\"$(CURDIR)\" $(LDFLAGS) $< $(CORE_OBJS) $(LDLIBS) -lcmocka -o $@
 
+# Fake interpreters test_elf must refuse: a Py_DEBUG build and a free-threaded one.
+$(OUTPUT)/tests/fake_debug.so: tests/unit/fixtures/fake_builds.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) -shared -fPIC -DDEBUG_BUILD $< -o $@
+
+$(OUTPUT)/tests/fake_ft.so: tests/unit/fixtures/fake_builds.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) -shared -fPIC $< -o $@
+
+$(OUTPUT)/tests/test_elf: $(OUTPUT)/tests/fake_debug.so $(OUTPUT)/tests/fake_ft.so
+$(OUTPUT)/tests/test_elf: CFLAGS += -DTESTBIN=\"$(abspath $(OUTPUT)/tests)\"
+
 # Regenerate the committed offsets table from the installed interpreters.
 offsets:
 	tools/gen_offsets.sh > src/offsets_table.c.new && mv src/offsets_table.c.new src/offsets_table.c

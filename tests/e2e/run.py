@@ -243,9 +243,18 @@ def t_bad_input(ctx, tmp):
         ("bad spec", ["trace", "-p", str(os.getpid()), "-e", "nocolon"], "expected"),
         ("no patterns", ["trace", "-p", str(os.getpid())], "no patterns"),
     ]
+    old = []
     for v in ("2.7", "3.6", "3.7"):
         for py in glob.glob("/root/.pyenv/versions/%s*/bin/python%s" % (v, v[0])):
             cases.append(("python " + v, ["info", "--", py, "-c", "pass"], "not supported"))
+            cases.append(("trace python " + v, ["trace", "-e", "m:f", "--", py, "-c", "pass"],
+                          "Python %s" % v))
+            # a running one too: refused, and left running
+            old.append(subprocess.Popen([py, "-c", "import time; time.sleep(30)"]))
+            cases.append(("trace -p python " + v, ["trace", "-e", "m:f", "-p", str(old[-1].pid)],
+                          "not supported"))
+    if len(old) != 3:
+        raise Fail("python 2.7, 3.6 and 3.7 must be installed in pyenv to check they are refused")
     try:
         for what, args, needle in cases:
             r = run([ctx.pyscope] + args, timeout=30)
@@ -254,8 +263,13 @@ def t_bad_input(ctx, tmp):
                     "Traceback" in r.stderr:
                 raise Fail("%s: exit %d, stderr %r (want one line with %r)"
                            % (what, r.returncode, r.stderr, needle))
+        if any(p.poll() is not None for p in old):
+            raise Fail("a refused target died")
     finally:
         sleeper.kill()
+        for p in old:
+            p.kill()
+            p.wait()
 
 
 def one_error_line(what, r, needle):
