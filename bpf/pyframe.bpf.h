@@ -52,9 +52,15 @@ static __always_inline __u32 cur_tid(void)
 	return (__u32)bpf_get_current_pid_tgid();
 }
 
+/*
+ * Set by on_exec when the target replaces its program: the code objects
+ * cached by address belong to the old image, so nothing is counted after.
+ */
+__u8 target_execd = 0;
+
 static __always_inline bool is_target(void)
 {
-	return (bpf_get_current_pid_tgid() >> 32) == targ_tgid;
+	return (bpf_get_current_pid_tgid() >> 32) == targ_tgid && !target_execd;
 }
 
 /*

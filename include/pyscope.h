@@ -167,6 +167,15 @@ enum ps_event_type {
 	PS_EV_CODE = 1,
 	PS_EV_AGG = 2,
 	PS_EV_STACK = 3,
+	PS_EV_FORK = 4,			/* the target started a process */
+	PS_EV_EXEC = 5,			/* the target replaced its program */
+};
+
+/* A process event (PS_EV_FORK, PS_EV_EXEC) of the target. */
+struct ps_ev_proc {
+	__u32 type;
+	__u32 pid;			/* the child (fork) or the target (exec) */
+	__u64 ts_ns;			/* CLOCK_MONOTONIC */
 };
 
 struct ps_frame {

@@ -35,7 +35,8 @@ enum {
 	ATTACH_ENTRY = 1,	/* the plan's frame-start probes */
 	ATTACH_EXIT = 2,	/* its frame-end probe, if it has one */
 	ATTACH_DEALLOC = 4,	/* code and type deallocation */
-	ATTACH_ALL = 7,
+	ATTACH_PROC = 8,	/* the target's forks and exec (tracepoints) */
+	ATTACH_ALL = 15,
 };
 
 /* Attach the plan's probes of the given kinds; none of them stays attached on failure. */
@@ -61,6 +62,14 @@ int tracer__free_watches(const struct tracer *t);
 
 /* pyscope profile: start the CPU sampler and the context-switch probe. */
 int tracer__profile(struct tracer *t, char *err, size_t errlen);
+
+/* Processes (not threads) the target started so far, and whether it exec'd. */
+void tracer__procs(const struct tracer *t, uint32_t *nforks, bool *execd);
+/*
+ * Children the target forked, announced since the last call, oldest first
+ * (at most max); *dropped gets how many did not fit since the last call.
+ */
+size_t tracer__take_children(struct tracer *t, int *pids, size_t max, uint32_t *dropped);
 
 /* Remove all probes (the maps stay readable). */
 void tracer__detach(struct tracer *t);

@@ -95,6 +95,9 @@ void report_text(FILE *out, const struct model *m, const struct run_meta *meta,
 				(double)meta->exited_after_ns / 1e9, meta->exit_code);
 		else if (meta->target_exited)
 			fprintf(out, ", target exited at %.1fs", (double)meta->exited_after_ns / 1e9);
+		if (meta->execd)
+			fprintf(out, ", target exec'd %s at %.1fs: tracing stopped", meta->exec_path,
+				(double)meta->execd_after_ns / 1e9);
 		fprintf(out, "\n");
 	}
 	fprintf(out, "%-28s %10s %10s %9s %9s %9s %9s %9s\n", "PATTERN", "CALLS", "TIMED", "MEAN",
@@ -172,6 +175,10 @@ void report_text(FILE *out, const struct model *m, const struct run_meta *meta,
 	coverage_notes(out, m);
 	exact = report_exact(m, reason, sizeof(reason));
 	fprintf(out, "exact: %s (%s)\n", exact ? "yes" : "NO", reason);
+	if (meta->children > meta->children_traced)
+		fprintf(out, "children: %u process(es) started by pid %d were not traced; their "
+			"calls are not in these counts (--follow-forks traces them)\n",
+			meta->children - meta->children_traced, meta->pid);
 }
 
 static cJSON *lat_json(const struct latency *l)
@@ -238,6 +245,13 @@ cJSON *report_json(const struct model *m, const struct run_meta *meta, const str
 		cJSON_AddNumberToObject(t, "exited_after_s", (double)meta->exited_after_ns / 1e9);
 	if (meta->target_exited && meta->launched)
 		cJSON_AddNumberToObject(t, "exit_status", meta->exit_code);
+	cJSON_AddBoolToObject(t, "execd", meta->execd);
+	if (meta->execd) {
+		cJSON_AddStringToObject(t, "exec_path", meta->exec_path);
+		cJSON_AddNumberToObject(t, "execd_after_s", (double)meta->execd_after_ns / 1e9);
+	}
+	cJSON_AddNumberToObject(t, "children", meta->children);
+	cJSON_AddNumberToObject(t, "children_untraced", meta->children - meta->children_traced);
 	cJSON_AddStringToObject(root, "mechanism", meta->mechanism);
 	cJSON_AddStringToObject(root, "returns", meta->returns);
 	cJSON_AddBoolToObject(root, "latency_measured", meta->timed);

@@ -125,7 +125,7 @@ static int uprobes_on(struct session *s, char *err, size_t errlen)
 /* The frame-end probe and deallocation probes: attached once, before anything counts. */
 static int base_probes(struct session *s, char *err, size_t errlen)
 {
-	unsigned what = ATTACH_DEALLOC;
+	unsigned what = ATTACH_DEALLOC | ATTACH_PROC;
 	int ret;
 
 	if (s->plan.exit != EXIT_NONE && !s->count_only)
@@ -481,6 +481,33 @@ fail:
 	return ret ? ret : -EINVAL;
 }
 
+/*
+ * Has the target exec'd?  Its new program is not what the model describes
+ * (the kernel stopped counting at the exec): stop, and say what it runs now.
+ */
+static bool check_exec(struct session *s, uint64_t now)
+{
+	char link[64];
+	uint32_t nforks;
+	bool execd;
+	ssize_t n;
+
+	tracer__procs(s->t, &nforks, &execd);
+	s->meta.children = nforks;
+	if (!execd)
+		return false;
+	s->meta.execd = true;
+	s->meta.execd_after_ns = now - s->start;
+	snprintf(link, sizeof(link), "/proc/%d/exe", s->pid);
+	n = readlink(link, s->meta.exec_path, sizeof(s->meta.exec_path) - 1);
+	s->meta.exec_path[n > 0 ? n : 0] = '\0';
+	if (n <= 0)
+		str_copy(s->meta.exec_path, "another program", sizeof(s->meta.exec_path));
+	str_sanitize(s->meta.exec_path);
+	warn("target pid %d exec'd %s: tracing stopped", s->pid, s->meta.exec_path);
+	return true;
+}
+
 int session__run(struct session *s, session_tick_fn tick, void *ctx)
 {
 	const struct config *cfg = s->cfg;
@@ -532,6 +559,8 @@ int session__run(struct session *s, session_tick_fn tick, void *ctx)
 			s->meta.exit_code = code;
 			break;
 		}
+		if (check_exec(s, now))
+			break;
 		if (s->mr && now - s->last_pending >= RESOLVE_PENDING_NS) {
 			bool armed_too = now - s->last_armed >= RESOLVE_ARMED_NS;
 
@@ -561,8 +590,11 @@ void session__refresh(struct session *s)
 
 void session__finish(struct session *s)
 {
+	bool execd;
+
 	tracer__poll(s->t, 0, -1);
 	tracer__refresh(s->t);
+	tracer__procs(s->t, &s->meta.children, &execd);
 	s->failed = false;
 }
 

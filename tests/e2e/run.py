@@ -763,6 +763,104 @@ def t_signals(ctx, py, tmp):
             proc.kill()
             proc.wait()
 
+
+FORKER = os.path.join(APPS, "forker.py")
+FORKER_PATS = os.path.join(APPS, "forker.json")
+
+
+def roles_of(roles):
+    """{pid: role} written by forker.py's processes."""
+    out = {}
+    for f in glob.glob(os.path.join(roles, "*.role")):
+        with open(f) as fh:
+            out[int(os.path.basename(f).split(".")[0])] = fh.read()
+    return out
+
+
+def forker_oracle(py, tmp, name):
+    """The oracle's counts for each role of forker.py (one oracle file per process)."""
+    roles = os.path.join(tmp, name + ".oracle-roles")
+    os.mkdir(roles)
+    parent = oracle(py, FORKER_PATS, [FORKER, roles], APPS, tmp, name)
+    out = {}
+    for pid, role in roles_of(roles).items():
+        if role == "parent":
+            out[role] = parent
+        else:
+            with open(os.path.join(tmp, name + ".oracle.json.%d" % pid)) as f:
+                out[role] = json.load(f)
+    if sorted(out) != ["fork0", "fork1", "fork2", "mp0", "mp1", "parent"]:
+        raise Fail("oracle run: roles %s" % sorted(out))
+    return out
+
+
+def t_forks_untraced(ctx, py, tmp):
+    """Without --follow-forks, the children's calls are not counted into the parent's
+    numbers, and the report says how many children were not traced."""
+    roles = os.path.join(tmp, "roles")
+    os.mkdir(roles)
+    r, rep = pyscope_trace(ctx, ["-f", FORKER_PATS, "--", py, FORKER, roles], APPS, tmp, "forks")
+    if r.returncode != 0:
+        raise Fail("exit %d: %s" % (r.returncode, r.stderr[-500:]))
+    orc = forker_oracle(py, tmp, "forks")
+    compare(rep, orc["parent"])
+    t = rep["target"]
+    if t["children"] != 5 or t["children_untraced"] != 5:
+        raise Fail("children %s, untraced %s, want 5 and 5" % (t["children"], t["children_untraced"]))
+    # the same in text
+    out = os.path.join(tmp, "forks.txt")
+    r = run([ctx.pyscope, "trace", "-o", out, "-f", FORKER_PATS, "--", py, FORKER, roles], cwd=APPS)
+    text = open(out).read()
+    if r.returncode != 0 or "children: 5 process(es) started by pid" not in text:
+        raise Fail("text report: exit %d: %s" % (r.returncode, text[-400:]))
+
+
+def t_exec(ctx, py, tmp):
+    """The target execs another program: tracing stops with one clear line, the report
+    (counts up to the exec, checked against the oracle) says so, and the command's status
+    is still passed on."""
+    roles = os.path.join(tmp, "roles")
+    os.mkdir(roles)
+    r, rep = pyscope_trace(ctx, ["-f", FORKER_PATS, "--", py, FORKER, roles, "--exec"], APPS,
+                           tmp, "exec")
+    lines = [l for l in r.stderr.splitlines() if "exec'd" in l]
+    pid = rep["target"]["pid"]
+    if r.returncode != 0 or len(lines) != 1 or \
+            not lines[0].startswith("pyscope: target pid %d exec'd /" % pid) or \
+            not lines[0].endswith(": tracing stopped"):
+        raise Fail("exit %d, stderr %r" % (r.returncode, r.stderr[-500:]))
+    t = rep["target"]
+    real = os.path.realpath(py)
+    if not t["execd"] or os.path.basename(t["exec_path"]) != os.path.basename(real):
+        raise Fail("report: execd %s, exec_path %r (want %s)" % (t["execd"], t.get("exec_path"), real))
+    # the new program's calls to work() are not counted: only the parent's, up to the exec
+    compare(rep, forker_oracle(py, tmp, "exec")["parent"])
+    # -p too: the exec'd program keeps running, pyscope stops at once
+    script = os.path.join(tmp, "exec_later.py")
+    with open(script, "w") as f:
+        f.write("import os, sys, time\n"
+                "def tick(i):\n    return i + 1\n"
+                "for i in range(23):\n    tick(i)\n"
+                "while not os.path.exists(sys.argv[1]):\n    time.sleep(0.01)\n"
+                "os.execv('/bin/sleep', ['sleep', '5'])\n")
+    go = os.path.join(tmp, "go")
+    proc = subprocess.Popen([py, script, go])
+    try:
+        out = os.path.join(tmp, "exec-p.txt")
+        tr = subprocess.Popen([ctx.pyscope, "trace", "-p", str(proc.pid), "-e",
+                               "tick=__main__:tick", "-o", out], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, universal_newlines=True)
+        wait_armed(tr)
+        open(go, "w").close()
+        _, err = tr.communicate(timeout=30)
+        text = open(out).read()
+        if tr.returncode != 0 or "exec'd /usr/bin/sleep" not in err or \
+                "target exec'd /usr/bin/sleep" not in text or proc.poll() is not None:
+            raise Fail("-p: exit %d, stderr %r, report %r" % (tr.returncode, err, text[:300]))
+    finally:
+        proc.kill()
+        proc.wait()
+
 BP_CALLS = os.path.join(APPS, "bp_calls.json")
 BP_CTOR = os.path.join(APPS, "bp_ctor.json")
 
@@ -1239,6 +1337,9 @@ def build_tests(ctx):
             tests.append(("lifecycle/" + label, lambda tmp, py=py: t_lifecycle(ctx, py, tmp)))
             tests.append(("lifecycle/signals/" + label,
                           lambda tmp, py=py: t_signals(ctx, py, tmp)))
+            tests.append(("lifecycle/exec/" + label, lambda tmp, py=py: t_exec(ctx, py, tmp)))
+            tests.append(("lifecycle/forks-untraced/" + label,
+                          lambda tmp, py=py: t_forks_untraced(ctx, py, tmp)))
         tests.append(("bp-calls/" + label, lambda tmp, py=py: t_breakpoint(
             ctx, py, tmp, "micro_calls.py", BP_CALLS)))
         tests.append(("bp-ctor/" + label, lambda tmp, py=py: t_breakpoint(
