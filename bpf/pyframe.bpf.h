@@ -47,8 +47,23 @@ static __always_inline __s8 rd_s8(__u64 addr)
 	return v;
 }
 
+/*
+ * The target's PID namespace when it is not pyscope's (a container): CPython
+ * (3.12+) keeps the thread id as the target sees it, so threads are named
+ * by their id in that namespace.
+ */
+const volatile __u64 pidns_dev = 0;
+const volatile __u64 pidns_ino = 0;
+
 static __always_inline __u32 cur_tid(void)
 {
+	if (pidns_ino) {
+		struct bpf_pidns_info ns = {};
+
+		if (bpf_get_ns_current_pid_tgid(pidns_dev, pidns_ino, &ns, sizeof(ns)))
+			return 0;
+		return ns.pid;
+	}
 	return (__u32)bpf_get_current_pid_tgid();
 }
 

@@ -202,6 +202,8 @@ int tracer__open(struct tracer **out, const struct pyrt *rt, const struct patter
 		classes |= ps->v[i].kind == PAT_CLASS;
 	t->skel->rodata->off = rt->off;
 	t->skel->rodata->targ_tgid = (__u32)rt->pid;
+	t->skel->rodata->pidns_dev = rt->pidns_dev;
+	t->skel->rodata->pidns_ino = rt->pidns_ino;
 	t->skel->rodata->runtime_addr = rt->runtime + rt->bias;
 	t->skel->rodata->cell_type_addr = rt->cell_type ? rt->cell_type + rt->bias : 0;
 	t->skel->rodata->path_depth = o->path_depth > PS_MAX_DEPTH ? PS_MAX_DEPTH : o->path_depth;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #define SUPPORTED "3.8-3.13"
@@ -621,6 +622,34 @@ static char proc_state(int pid)
 	return state;
 }
 
+/*
+ * The process's PID namespace if it is not ours, and its pid there (the
+ * last NSpid field of /proc/PID/status; the first is ours).
+ */
+static void pid_namespace(struct pyrt *rt)
+{
+	char path[64], *text = NULL, *line, *tok, *save = NULL;
+	struct stat mine, its;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", rt->pid);
+	if (stat("/proc/self/ns/pid", &mine) || stat(path, &its) ||
+	    (mine.st_dev == its.st_dev && mine.st_ino == its.st_ino))
+		return;
+	/* bpf_get_ns_current_pid_tgid() compares the kernel's dev_t encoding */
+	rt->pidns_dev = ((uint64_t)major(its.st_dev) << 20) | minor(its.st_dev);
+	rt->pidns_ino = its.st_ino;
+	snprintf(path, sizeof(path), "/proc/%d/status", rt->pid);
+	if (read_file(path, 1 << 16, &text, NULL))
+		return;
+	line = strstr(text, "\nNSpid:");
+	if (line) {
+		line[strcspn(line + 1, "\n") + 1] = '\0';
+		for (tok = strtok_r(line + 8, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save))
+			rt->ns_pid = atoi(tok);
+	}
+	free(text);
+}
+
 int pyrt__from_pid(int pid, struct pyrt **out, char *err, size_t errlen)
 {
 	const struct map_ent *lib, *ent = NULL;
@@ -673,6 +702,7 @@ int pyrt__from_pid(int pid, struct pyrt **out, char *err, size_t errlen)
 	if (ret)
 		goto cleanup;
 	rt->pid = pid;
+	pid_namespace(rt);
 	str_copy(rt->exe, exe, sizeof(rt->exe));
 	/* from here on both are only shown, and the target chose them */
 	str_sanitize(rt->exe);

@@ -78,6 +78,9 @@ struct pyrt {
 	int pid;
 	uint64_t bias;			/* load address minus link-time address */
 	char exe[PATH_MAX];
+	/* its PID namespace, when not ours (kernel dev_t and inode), and its pid there */
+	uint64_t pidns_dev, pidns_ino;
+	int ns_pid;
 };
 
 /*

@@ -88,8 +88,11 @@ void report_text(FILE *out, const struct model *m, const struct run_meta *meta,
 	bool exact;
 
 	if (o->final) {
-		fprintf(out, "pyscope: pid %d, Python %s, via %s, %.1fs", meta->pid, meta->python,
-			meta->mechanism, (double)meta->duration_ns / 1e9);
+		fprintf(out, "pyscope: pid %d", meta->pid);
+		if (meta->ns_pid)
+			fprintf(out, " (%d in its PID namespace)", meta->ns_pid);
+		fprintf(out, ", Python %s, via %s, %.1fs", meta->python, meta->mechanism,
+			(double)meta->duration_ns / 1e9);
 		if (meta->target_exited && meta->launched)
 			fprintf(out, ", target exited at %.1fs (status %d)",
 				(double)meta->exited_after_ns / 1e9, meta->exit_code);
@@ -237,6 +240,8 @@ cJSON *report_json(const struct model *m, const struct run_meta *meta, const str
 	cJSON_AddNumberToObject(root, "schema_version", 1);
 	t = cJSON_AddObjectToObject(root, "target");
 	cJSON_AddNumberToObject(t, "pid", meta->pid);
+	if (meta->ns_pid)
+		cJSON_AddNumberToObject(t, "ns_pid", meta->ns_pid);
 	cJSON_AddStringToObject(t, "python", meta->python);
 	cJSON_AddStringToObject(t, "interpreter", meta->interpreter);
 	cJSON_AddBoolToObject(t, "launched", meta->launched);

@@ -12,6 +12,7 @@
 
 struct run_meta {
 	int pid;
+	int ns_pid;			/* its pid in its own PID namespace, 0 if ours */
 	char python[32];
 	char interpreter[PATH_MAX];
 	char mechanism[16];

@@ -461,6 +461,7 @@ int session__open(struct session **out, const struct config *cfg, bool count_onl
 	debug(cfg->verbose, "%.1f ms: armed", (now_ns() - s->t0) / 1e6);
 
 	s->meta.pid = s->pid;
+	s->meta.ns_pid = s->rt->ns_pid;
 	s->meta.launched = s->launched;
 	str_copy(s->meta.python, s->rt->version, sizeof(s->meta.python));
 	str_copy(s->meta.interpreter, s->rt->path, sizeof(s->meta.interpreter));

@@ -861,6 +861,69 @@ def t_exec(ctx, py, tmp):
         proc.kill()
         proc.wait()
 
+
+NS_SETUP = r"""set -e
+mount -t tmpfs pyscope-ns "$NSROOT"
+mkdir -p "$NSROOT/bin" "$NSROOT/lib"
+cp "$PYHOME/bin/$PYEXE" "$NSROOT/bin/"
+cp "$PYHOME/lib/$PYLIB" "$NSROOT/lib/"
+export LD_LIBRARY_PATH="$NSROOT/lib" PYTHONHOME="$PYHOME"
+exec "$NSROOT/bin/$PYEXE" "$@"
+"""
+
+
+def t_namespace(ctx, py, tmp):
+    """A target in its own PID and mount namespaces (a container), running an
+    interpreter from a tmpfs only that namespace has: pyscope reads it through
+    /proc/PID/root, names threads by their ids there, reports its pid there, and
+    counts exactly."""
+    home = os.path.dirname(os.path.dirname(py))
+    ver = os.path.basename(home).rsplit(".", 1)[0]		# 3.12
+    nsroot = os.path.join(tmp, "nsroot")			# empty here, a tmpfs inside
+    os.mkdir(nsroot)
+    setup = os.path.join(tmp, "ns.sh")
+    with open(setup, "w") as f:
+        f.write(NS_SETUP)
+    pat = os.path.join(APPS, "micro_calls.json")
+    script = os.path.join(APPS, "micro_calls.py")
+    go = os.path.join(tmp, "go")
+    env = dict(os.environ, NSROOT=nsroot, PYHOME=home, PYEXE="python" + ver,
+               PYLIB="libpython%s.so.1.0" % ver, WAIT_FILE=go)
+    ns = subprocess.Popen(["unshare", "--pid", "--mount", "--fork", "--mount-proc", "sh", setup,
+                           script], cwd=APPS, env=env, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 30
+        while not os.path.exists(go + ".ready"):
+            if time.time() > deadline or ns.poll() is not None:
+                raise Fail("the namespaced target did not start")
+            time.sleep(0.02)
+        with open("/proc/%d/task/%d/children" % (ns.pid, ns.pid)) as f:
+            pid = int(f.read().split()[0])
+        lib = os.path.join(nsroot, "lib", env["PYLIB"])
+        if os.path.exists(lib) or lib not in open("/proc/%d/maps" % pid).read():
+            raise Fail("the interpreter is not only in the namespace")
+        out = os.path.join(tmp, "ns.json")
+        tr = subprocess.Popen([ctx.pyscope, "trace", "-p", str(pid), "-f", pat, "--format",
+                               "json", "-o", out], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, universal_newlines=True)
+        wait_armed(tr)
+        open(go, "w").close()
+        tr.wait(timeout=60)
+        if tr.returncode != 0 or ns.wait(timeout=30) != 0:
+            raise Fail("pyscope exited %s, target %s: %s"
+                       % (tr.returncode, ns.returncode, tr.stderr.read()[-500:]))
+        with open(out) as f:
+            rep = json.load(f)
+    finally:
+        if ns.poll() is None:
+            ns.kill()
+            ns.wait()
+    t = rep["target"]
+    if t.get("ns_pid") != 1 or t["interpreter"] != lib or not t["exited"]:
+        raise Fail("target %s: want ns_pid 1, interpreter %s" % (t, lib))
+    compare(rep, oracle(py, pat, [script], APPS, tmp, "ns"))
+
 BP_CALLS = os.path.join(APPS, "bp_calls.json")
 BP_CTOR = os.path.join(APPS, "bp_ctor.json")
 
@@ -1351,6 +1414,10 @@ def build_tests(ctx):
         tests.append(("paths/" + label, lambda tmp, py=py: t_paths(ctx, py, tmp)))
         tests.append(("outputs/" + label, lambda tmp, py=py: t_outputs(ctx, py, tmp)))
         tests.append(("profile/" + label, lambda tmp, py=py: t_profile(ctx, py, tmp)))
+    for label, py in interpreters():
+        if label.startswith(("py3.8.", "py3.12.", "py3.13.")):
+            tests.append(("lifecycle/namespace/" + label,
+                          lambda tmp, py=py: t_namespace(ctx, py, tmp)))
     for label, py in interpreters():
         tests.append(("probe-points/" + label, lambda tmp, py=py: t_probe_points(ctx, py, tmp)))
         if label in ("py3.8.18", "py3.13.0", "debian3.11"):
