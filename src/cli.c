@@ -28,7 +28,10 @@ void cli_usage(FILE *out)
 	      "  version  print the version\n"
 	      "\n"
 	      "Options:\n"
-	      "  -p, --pid PID          trace a running process\n"
+	      "  -p, --pid PID          trace a running process (trace: repeat -p for several,\n"
+	      "                         each reported on its own, then in total)\n"
+	      "      --follow-forks     (trace) also trace the processes the targets start\n"
+	      "                         (fork, multiprocessing), each from when it is attached\n"
 	      "  -e, --expr NAME=SPEC   a pattern: [func:]module:Qual.name or class:module:Class\n"
 	      "                         (repeatable; NAME= may be left out)\n"
 	      "  -f, --file FILE        patterns from a JSON file (see docs/patterns.md)\n"
@@ -107,7 +110,7 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 {
 	enum { OPT_FORMAT = 256, OPT_VIA, OPT_NO_ARGS, OPT_PATHS, OPT_TOP, OPT_COUNT_ONLY,
 	       OPT_FAIL_FAST, OPT_DEPTH, OPT_CAPTURE, OPT_WEIGHT, OPT_MIGRATION, OPT_ALL,
-	       OPT_OFF_CPU, OPT_FORCE };
+	       OPT_OFF_CPU, OPT_FORCE, OPT_FOLLOW_FORKS };
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "expr", required_argument, NULL, 'e' },
@@ -130,11 +133,12 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 		{ "off-cpu", no_argument, NULL, OPT_OFF_CPU },
 		{ "top", required_argument, NULL, OPT_TOP },
 		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "follow-forks", no_argument, NULL, OPT_FOLLOW_FORKS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	int c;
+	int c, i;
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->top = 10;
@@ -162,6 +166,18 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 				warn("invalid pid '%s'", optarg);
 				return -EINVAL;
 			}
+			for (i = 0; i < cfg->npids; i++) {
+				if (cfg->pids[i] == cfg->pid) {
+					warn("pid %d is given twice", cfg->pid);
+					return -EINVAL;
+				}
+			}
+			if (cfg->npids == PS_MAX_PIDS) {
+				warn("too many -p (at most %d)", PS_MAX_PIDS);
+				return -EINVAL;
+			}
+			cfg->pids[cfg->npids++] = cfg->pid;
+			cfg->pid = cfg->pids[0];
 			break;
 		case 'e':
 			if (cfg->nexprs >= PS_MAX_EXPRS) {
@@ -293,6 +309,9 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 		case OPT_FORCE:
 			cfg->force = true;
 			break;
+		case OPT_FOLLOW_FORKS:
+			cfg->follow_forks = true;
+			break;
 		case OPT_TOP: {
 			char *end = NULL;
 			long v = strtol(optarg, &end, 10);
@@ -332,6 +351,20 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 			warn("give either -p PID or -- CMD");
 			return -EINVAL;
 		}
+	}
+	if (cfg->npids > 1 && cfg->cmd != CMD_TRACE) {
+		warn("several -p: only pyscope trace takes them");
+		return -EINVAL;
+	}
+	if (cfg->follow_forks && cfg->cmd != CMD_TRACE) {
+		warn("--follow-forks: only pyscope trace takes it");
+		return -EINVAL;
+	}
+	if (cfg_multi(cfg) && (cfg->interval_ms || cfg->migration ||
+			       (cfg->format != FMT_TEXT && cfg->format != FMT_JSON))) {
+		warn("several processes (-p repeated, --follow-forks): -i, --migration and "
+		     "--format ndjson/folded/speedscope are not supported");
+		return -EINVAL;
 	}
 	/* full paths are needed by these outputs; --paths turns them on too */
 	if (!cfg->depth && (cfg->paths || cfg->migration || cfg->format == FMT_FOLDED ||

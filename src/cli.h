@@ -34,10 +34,14 @@ enum ps_via {
 };
 
 #define PS_MAX_EXPRS 256
+#define PS_MAX_PIDS 64		/* -p given several times */
 
 struct config {
 	enum ps_cmd cmd;
-	int pid;			/* -p, 0 if launching */
+	int pid;			/* the first -p, 0 if launching */
+	int pids[PS_MAX_PIDS];		/* every -p */
+	int npids;
+	bool follow_forks;		/* --follow-forks: trace the processes targets start */
 	char **argv;			/* -- CMD ARGS..., NULL-terminated */
 	int argc;
 	const char *exprs[PS_MAX_EXPRS];	/* -e NAME=SPEC */
@@ -64,6 +68,12 @@ struct config {
 	bool fail_fast;			/* check --fail-fast */
 	int top;			/* --top N rows per detail table */
 };
+
+/* Several processes, each with its own report: -p repeated or --follow-forks. */
+static inline bool cfg_multi(const struct config *cfg)
+{
+	return cfg->npids > 1 || cfg->follow_forks;
+}
 
 /* Parse argv into cfg.  Returns 0, or -EINVAL after printing one error line. */
 int cli_parse(int argc, char **argv, struct config *cfg);

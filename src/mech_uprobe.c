@@ -41,6 +41,7 @@ struct tracer {
 	/* the target's forks and exec */
 	struct bpf_link *fork_link, *exec_link;
 	int children[MAX_CHILDREN];
+	uint64_t children_ts[MAX_CHILDREN];
 	size_t nchildren;
 	uint32_t children_dropped;
 	struct tracer_opts opts;
@@ -462,9 +463,10 @@ static int on_event(void *ctx, void *data, size_t len)
 	int ret;
 
 	if (len >= sizeof(*pe) && pe->type == PS_EV_FORK) {
-		if (t->nchildren < MAX_CHILDREN)
+		if (t->nchildren < MAX_CHILDREN) {
+			t->children_ts[t->nchildren] = pe->ts_ns;
 			t->children[t->nchildren++] = (int)pe->pid;
-		else
+		} else
 			t->children_dropped++;
 		return 0;
 	}
@@ -637,12 +639,15 @@ void tracer__procs(const struct tracer *t, uint32_t *nforks, bool *execd)
 	*execd = t->skel->bss->target_execd;
 }
 
-size_t tracer__take_children(struct tracer *t, int *pids, size_t max, uint32_t *dropped)
+size_t tracer__take_children(struct tracer *t, int *pids, uint64_t *ts, size_t max,
+			     uint32_t *dropped)
 {
 	size_t n = t->nchildren < max ? t->nchildren : max;
 
 	memcpy(pids, t->children, n * sizeof(*pids));
+	memcpy(ts, t->children_ts, n * sizeof(*ts));
 	memmove(t->children, t->children + n, (t->nchildren - n) * sizeof(*pids));
+	memmove(t->children_ts, t->children_ts + n, (t->nchildren - n) * sizeof(*ts));
 	t->nchildren -= n;
 	*dropped = t->children_dropped;
 	t->children_dropped = 0;

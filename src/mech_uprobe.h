@@ -69,7 +69,8 @@ void tracer__procs(const struct tracer *t, uint32_t *nforks, bool *execd);
  * Children the target forked, announced since the last call, oldest first
  * (at most max); *dropped gets how many did not fit since the last call.
  */
-size_t tracer__take_children(struct tracer *t, int *pids, size_t max, uint32_t *dropped);
+size_t tracer__take_children(struct tracer *t, int *pids, uint64_t *ts, size_t max,
+			     uint32_t *dropped);
 
 /* Remove all probes (the maps stay readable). */
 void tracer__detach(struct tracer *t);

@@ -58,6 +58,8 @@ struct session {
 	FILE *out;
 	int pid, pidfd;
 	bool failed;			/* remove an output file we created */
+	bool child;			/* followed from a traced parent */
+	bool ended;			/* the target exited or exec'd, or the loop stopped */
 	bool launched, released, count_only;
 	bool uprobes_on;		/* frame-start uprobes attached */
 	bool exits_on;			/* frame-end probe attached: calls are timed */
@@ -375,7 +377,30 @@ static int cover(struct session *s, char *err, size_t errlen)
 	return ret;
 }
 
+static int open_target(struct session **out, const struct config *cfg,
+		       const struct session_target *tg, bool count_only, char *err, size_t errlen);
+
 int session__open(struct session **out, const struct config *cfg, bool count_only)
+{
+	struct session_target tg = { .pid = cfg->pid, .own_output = true };
+	char err[768] = "";
+	int ret;
+
+	ret = open_target(out, cfg, &tg, count_only, err, sizeof(err));
+	if (ret && err[0])
+		report_error(cfg, err);
+	return ret;
+}
+
+int session__open_target(struct session **out, const struct config *cfg,
+			 const struct session_target *tg, char *err, size_t errlen)
+{
+	err[0] = '\0';
+	return open_target(out, cfg, tg, cfg->count_only, err, errlen);
+}
+
+static int open_target(struct session **out, const struct config *cfg,
+		       const struct session_target *tg, bool count_only, char *err, size_t errlen)
 {
 	struct session *s;
 	struct tracer_opts topts = { .capture_args = !cfg->no_args, .verbose = cfg->verbose,
@@ -384,7 +409,6 @@ int session__open(struct session **out, const struct config *cfg, bool count_onl
 				     .prof_hz = cfg->cmd == CMD_PROFILE ? cfg->hz : 0,
 				     .prof_all = cfg->prof_all,
 				     .prof_offcpu = cfg->cmd == CMD_PROFILE && cfg->off_cpu };
-	char err[768] = "";
 	int ret;
 
 	*out = NULL;
@@ -392,7 +416,8 @@ int session__open(struct session **out, const struct config *cfg, bool count_onl
 	if (!s)
 		return -ENOMEM;
 	s->cfg = cfg;
-	s->pid = cfg->pid;
+	s->pid = tg->pid;
+	s->child = tg->child;
 	s->pidfd = -1;
 	s->sf.root_fd = -1;
 	s->failed = true;
@@ -401,35 +426,37 @@ int session__open(struct session **out, const struct config *cfg, bool count_onl
 	s->wall_minus_mono = (int64_t)(wall_ns() - now_ns());
 	libbpf_set_print(cfg->verbose >= 2 ? libbpf_loud : libbpf_quiet);
 	/* before anything is launched, created or attached */
-	ret = caps_require(true, s->pid, err, sizeof(err));
+	ret = caps_require(true, s->pid, err, errlen);
 	if (ret)
 		goto fail;
-	ret = load_patterns(cfg, &s->ps, err, sizeof(err));
+	ret = load_patterns(cfg, &s->ps, err, errlen);
 	if (ret)
 		goto fail;
 	s->bp = calloc(s->ps.n ? s->ps.n : 1, sizeof(*s->bp));
 	if (!s->bp) {
 		ret = -ENOMEM;
-		snprintf(err, sizeof(err), "out of memory");
+		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	ret = outfile_open(&s->of, cfg->output, cfg->force, err, sizeof(err));
-	if (ret)
-		goto fail;
-	s->out = s->of.f;
+	if (tg->own_output) {
+		ret = outfile_open(&s->of, cfg->output, cfg->force, err, errlen);
+		if (ret)
+			goto fail;
+		s->out = s->of.f;
+	}
 	if (!s->pid) {
-		ret = launch_start(cfg->argv, &s->pid, err, sizeof(err));
+		ret = launch_start(cfg->argv, &s->pid, err, errlen);
 		if (ret)
 			goto fail;
 		s->launched = true;
 	}
 	debug(cfg->verbose, "%.1f ms: target ready", (now_ns() - s->t0) / 1e6);
-	ret = pyrt__from_pid(s->pid, &s->rt, err, sizeof(err));
+	ret = pyrt__from_pid(s->pid, &s->rt, err, errlen);
 	if (ret)
 		goto fail;
 	debug(cfg->verbose, "%.1f ms: interpreter model built", (now_ns() - s->t0) / 1e6);
 	ret = plan_make(s->rt, cfg->via == VIA_BREAKPOINT ? VIA_AUTO : cfg->via, &s->plan, err,
-			sizeof(err));
+			errlen);
 	if (ret)
 		goto fail;
 	if (count_only)
@@ -437,24 +464,24 @@ int session__open(struct session **out, const struct config *cfg, bool count_onl
 	s->m = model__new(&s->ps, s->rt->ver.minor);
 	if (!s->m) {
 		ret = -ENOMEM;
-		snprintf(err, sizeof(err), "out of memory");
+		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
 	/* <= 3.10 qualified names: the target's sources, as the target reads them */
 	if (!srcfiles__open(&s->sf, s->pid))
 		model__set_source_reader(s->m, srcfiles__read, &s->sf);
-	ret = tracer__open(&s->t, s->rt, &s->ps, &s->plan, s->m, &topts, err, sizeof(err));
+	ret = tracer__open(&s->t, s->rt, &s->ps, &s->plan, s->m, &topts, err, errlen);
 	if (ret)
 		goto fail;
 	debug(cfg->verbose, "%.1f ms: BPF loaded", (now_ns() - s->t0) / 1e6);
-	ret = cover(s, err, sizeof(err));
+	ret = cover(s, err, errlen);
 	if (ret && target_gone(s, false, NULL))
-		snprintf(err, sizeof(err), "pid %d exited while pyscope was attaching (%s); "
+		snprintf(err, errlen, "pid %d exited while pyscope was attaching (%s); "
 			 "nothing was left attached", s->pid, strerror(-ret));
 	if (ret)
 		goto fail;
 	if (cfg->cmd == CMD_PROFILE) {
-		ret = tracer__profile(s->t, err, sizeof(err));
+		ret = tracer__profile(s->t, err, errlen);
 		if (ret)
 			goto fail;
 	}
@@ -476,8 +503,6 @@ int session__open(struct session **out, const struct config *cfg, bool count_onl
 	*out = s;
 	return 0;
 fail:
-	if (err[0])
-		report_error(cfg, err);
 	session__close(s);
 	return ret ? ret : -EINVAL;
 }
@@ -509,19 +534,23 @@ static bool check_exec(struct session *s, uint64_t now)
 	return true;
 }
 
-int session__run(struct session *s, session_tick_fn tick, void *ctx)
+bool session__signalled(void)
+{
+	return stop_requested;
+}
+
+int session__start(struct session *s)
 {
 	const struct config *cfg = s->cfg;
 	struct sigaction sa;
-	int ret, code = 0;
-	bool pending;
+	bool pending = false;
 	size_t i;
+	int ret;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	pending = false;
 	for (i = 0; i < s->ps.n; i++)
 		pending |= s->bp[i].want && !s->bp[i].armed;
 	fprintf(stderr, "pyscope: tracing pid %d (Python %s, via %s) for %zu pattern(s)%s; "
@@ -542,45 +571,91 @@ int session__run(struct session *s, session_tick_fn tick, void *ctx)
 		}
 		s->released = true;
 	}
-	while (!stop_requested) {
-		uint64_t now;
+	return 0;
+}
 
-		ret = tracer__poll(s->t, 50, s->pidfd);
-		if (ret < 0) {
-			char err[128];
+int session__step(struct session *s, int timeout_ms)
+{
+	int ret, code = 0;
+	uint64_t now;
 
-			snprintf(err, sizeof(err), "reading events: %s", strerror(-ret));
-			report_error(cfg, err);
-			return ret;
-		}
-		now = now_ns();
-		if (target_gone(s, ret == 1, &code)) {
-			s->meta.target_exited = true;
-			s->meta.exited_after_ns = now - s->start;
-			s->meta.exit_code = code;
-			break;
-		}
-		if (check_exec(s, now))
-			break;
-		if (s->mr && now - s->last_pending >= RESOLVE_PENDING_NS) {
-			bool armed_too = now - s->last_armed >= RESOLVE_ARMED_NS;
+	if (s->ended)
+		return 1;
+	ret = tracer__poll(s->t, timeout_ms, s->pidfd);
+	if (ret < 0) {
+		char err[128];
 
-			s->last_pending = now;
-			if (armed_too)
-				s->last_armed = now;
-			ret = resolve(s, armed_too);
-			if (ret)
-				return ret;
-		}
-		if (cfg->duration_ms && now - s->start >= cfg->duration_ms * 1000000ull)
-			break;
-		if (tick && tick(ctx, s, now))
-			break;
+		snprintf(err, sizeof(err), "reading events: %s", strerror(-ret));
+		report_error(s->cfg, err);
+		return ret;
 	}
+	now = now_ns();
+	if (target_gone(s, ret == 1, &code)) {
+		s->meta.target_exited = true;
+		s->meta.exited_after_ns = now - s->start;
+		s->meta.exit_code = code;
+		session__stop(s);
+		return 1;
+	}
+	if (check_exec(s, now)) {
+		session__stop(s);
+		return 1;
+	}
+	if (s->mr && now - s->last_pending >= RESOLVE_PENDING_NS) {
+		bool armed_too = now - s->last_armed >= RESOLVE_ARMED_NS;
+
+		s->last_pending = now;
+		if (armed_too)
+			s->last_armed = now;
+		ret = resolve(s, armed_too);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+void session__stop(struct session *s)
+{
+	if (s->ended)
+		return;
+	s->ended = true;
 	s->meta.stopped_by_signal = stop_requested;
 	s->meta.duration_ns = now_ns() - s->start;
-	debug(cfg->verbose, "%.1f ms: stopping", (now_ns() - s->t0) / 1e6);
+	debug(s->cfg->verbose, "%.1f ms: pid %d: stopping", (now_ns() - s->t0) / 1e6, s->pid);
+}
+
+int session__run(struct session *s, session_tick_fn tick, void *ctx)
+{
+	const struct config *cfg = s->cfg;
+	int ret;
+
+	ret = session__start(s);
+	if (ret)
+		return ret;
+	while (!stop_requested) {
+		ret = session__step(s, 50);
+		if (ret < 0)
+			return ret;
+		if (ret)
+			break;
+		if (cfg->duration_ms && now_ns() - s->start >= cfg->duration_ms * 1000000ull)
+			break;
+		if (tick && tick(ctx, s, now_ns()))
+			break;
+	}
+	session__stop(s);
 	return 0;
+}
+
+size_t session__children(struct session *s, int *pids, uint64_t *ts, size_t max,
+			 uint32_t *dropped)
+{
+	return tracer__take_children(s->t, pids, ts, max, dropped);
+}
+
+int session__pid(const struct session *s)
+{
+	return s->pid;
 }
 
 void session__refresh(struct session *s)
