@@ -36,7 +36,7 @@ CORE_SRCS := src/elf_file.c src/offsets.c src/offsets_table.c src/pattern.c src/
 	     src/caps.c src/srcfile.c src/probesite.c
 APP_SRCS := src/main.c src/cli.c src/plan.c src/mech_uprobe.c src/ulink.c src/memread.c \
 	    src/session.c src/check.c src/profile.c \
-	    src/launch.c src/info.c src/trace.c
+	    src/launch.c src/info.c src/trace.c src/multi.c
 CORE_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(CORE_SRCS))
 APP_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(APP_SRCS))
 

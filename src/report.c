@@ -98,6 +98,9 @@ void report_text(FILE *out, const struct model *m, const struct run_meta *meta,
 				(double)meta->exited_after_ns / 1e9, meta->exit_code);
 		else if (meta->target_exited)
 			fprintf(out, ", target exited at %.1fs", (double)meta->exited_after_ns / 1e9);
+		if (meta->parent_pid)
+			fprintf(out, ", started by pid %d, traced from %.3fs after its fork",
+				meta->parent_pid, (double)meta->attach_lag_ns / 1e9);
 		if (meta->execd)
 			fprintf(out, ", target exec'd %s at %.1fs: tracing stopped", meta->exec_path,
 				(double)meta->execd_after_ns / 1e9);
@@ -250,6 +253,10 @@ cJSON *report_json(const struct model *m, const struct run_meta *meta, const str
 		cJSON_AddNumberToObject(t, "exited_after_s", (double)meta->exited_after_ns / 1e9);
 	if (meta->target_exited && meta->launched)
 		cJSON_AddNumberToObject(t, "exit_status", meta->exit_code);
+	if (meta->parent_pid) {
+		cJSON_AddNumberToObject(t, "parent_pid", meta->parent_pid);
+		cJSON_AddNumberToObject(t, "traced_after_fork_s", (double)meta->attach_lag_ns / 1e9);
+	}
 	cJSON_AddBoolToObject(t, "execd", meta->execd);
 	if (meta->execd) {
 		cJSON_AddStringToObject(t, "exec_path", meta->exec_path);

@@ -30,6 +30,8 @@ struct run_meta {
 	char exec_path[PATH_MAX];	/* what it exec'd (sanitised) */
 	uint32_t children;		/* processes it started while traced */
 	uint32_t children_traced;	/* of which traced in their own right (--follow-forks) */
+	int parent_pid;			/* followed child: the pid that started it */
+	uint64_t attach_lag_ns;		/* followed child: from its fork to armed */
 	int64_t wall_minus_mono;	/* CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
 };
 

@@ -862,6 +862,146 @@ def t_exec(ctx, py, tmp):
         proc.wait()
 
 
+
+def read_stderr_lines(proc, on_line):
+    """Read proc's stderr in a thread, calling on_line(line) for each; returns the thread
+    and the list the lines are appended to."""
+    import threading
+    lines = []
+
+    def reader():
+        for line in proc.stderr:
+            lines.append(line)
+            on_line(line)
+
+    th = threading.Thread(target=reader, daemon=True)
+    th.start()
+    return th, lines
+
+
+def check_processes(rep, want_by_pid):
+    """Each process's report against its oracle, and the totals against their sum."""
+    got = {p["target"]["pid"]: p for p in rep["processes"]}
+    if sorted(got) != sorted(want_by_pid):
+        raise Fail("processes %s, want %s" % (sorted(got), sorted(want_by_pid)))
+    for pid, orc in want_by_pid.items():
+        try:
+            compare(got[pid], orc)
+        except Fail as e:
+            raise Fail("pid %d: %s" % (pid, e))
+    total = {p["name"]: p["count"] for p in rep["total"]["patterns"]}
+    want = {}
+    for orc in want_by_pid.values():
+        for k, v in orc["counts"].items():
+            want[k] = want.get(k, 0) + v
+    if total != want or rep["total"]["processes"] != len(want_by_pid):
+        raise Fail("total %s, want %s" % (total, want))
+
+
+def t_follow_forks(ctx, py, tmp):
+    """--follow-forks: every child (os.fork, multiprocessing) is traced on its own and
+    reported per pid and in total; counts per process against the oracle's per process.
+    The children wait until pyscope says it traces them."""
+    roles = os.path.join(tmp, "roles")
+    os.mkdir(roles)
+    out = os.path.join(tmp, "follow.json")
+    tr = subprocess.Popen([ctx.pyscope, "trace", "--follow-forks", "--format", "json", "-o", out,
+                           "-f", FORKER_PATS, "--", py, FORKER, roles, "--wait"], cwd=APPS,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True)
+
+    def on_line(line):
+        if "tracing pid" in line:
+            pid = int(line.split("tracing pid ")[1].split()[0])
+            open(os.path.join(roles, "go.%d" % pid), "w").close()
+
+    try:
+        th, lines = read_stderr_lines(tr, on_line)
+        tr.wait(timeout=120)
+        th.join(timeout=10)
+    finally:
+        if tr.poll() is None:
+            tr.kill()
+            tr.wait()
+    err = "".join(lines)
+    if tr.returncode != 0 or "not traced" in err:
+        raise Fail("exit %d: %s" % (tr.returncode, err[-800:]))
+    with open(out) as f:
+        rep = json.load(f)
+    orc = forker_oracle(py, tmp, "follow")
+    role = roles_of(roles)
+    check_processes(rep, {pid: orc[r] for pid, r in role.items()})
+    parent = [pid for pid, r in role.items() if r == "parent"][0]
+    for p in rep["processes"]:
+        t = p["target"]
+        if t["pid"] == parent:
+            if t["children"] != 5 or t["children_untraced"] != 0:
+                raise Fail("parent: children %s, untraced %s" % (t["children"], t["children_untraced"]))
+        elif t.get("parent_pid") != parent or "traced_after_fork_s" not in t:
+            raise Fail("child %s: parent_pid %s" % (t["pid"], t.get("parent_pid")))
+    if rep["not_traced"] or rep["total"]["exact"]:
+        raise Fail("not_traced %s; total exact %s (children are traced from after their fork)"
+                   % (rep["not_traced"], rep["total"]["exact"]))
+
+
+def t_multi_pid(ctx, pys, tmp):
+    """-p repeated, on targets running different Pythons: counts per pid against each one's
+    oracle, and the totals."""
+    pat = os.path.join(APPS, "micro_calls.json")
+    script = os.path.join(APPS, "micro_calls.py")
+    procs, gos = [], []
+    try:
+        for k, py in enumerate(pys):
+            go = os.path.join(tmp, "go%d" % k)
+            gos.append(go)
+            procs.append(subprocess.Popen([py, script], cwd=APPS, env=dict(os.environ, WAIT_FILE=go),
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        deadline = time.time() + 30
+        while not all(os.path.exists(g + ".ready") for g in gos):
+            if time.time() > deadline:
+                raise Fail("targets did not start")
+            time.sleep(0.02)
+        out = os.path.join(tmp, "multi.json")
+        args = [ctx.pyscope, "trace", "--format", "json", "-o", out, "-f", pat]
+        for p in procs:
+            args += ["-p", str(p.pid)]
+        tr = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              universal_newlines=True)
+        armed = []
+        th, lines = read_stderr_lines(tr, lambda l: armed.append(l) if "tracing pid" in l else 0)
+        deadline = time.time() + 60
+        while len(armed) < len(procs):
+            if time.time() > deadline or tr.poll() is not None:
+                tr.kill()
+                raise Fail("pyscope did not arm on every pid: %s" % "".join(lines)[-600:])
+            time.sleep(0.02)
+        for g in gos:
+            open(g, "w").close()
+        for p in procs:
+            if p.wait(timeout=60) != 0:
+                raise Fail("a target failed")
+        tr.wait(timeout=60)
+        th.join(timeout=10)
+        if tr.returncode != 0:
+            raise Fail("pyscope exited %d: %s" % (tr.returncode, "".join(lines)[-600:]))
+        with open(out) as f:
+            rep = json.load(f)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    want = {}
+    for k, (p, py) in enumerate(zip(procs, pys)):
+        want[p.pid] = oracle(py, pat, [script], APPS, tmp, "multi%d" % k)
+    check_processes(rep, want)
+    versions = sorted(p["target"]["python"] for p in rep["processes"])
+    if len(set(versions)) != len(pys):
+        raise Fail("versions %s" % versions)
+    # text: each process, then the total
+    r = run([ctx.pyscope, "trace", "-e", "m:f", "-p", str(os.getpid()), "-p", str(os.getpid())])
+    one_error_line("a pid twice", r, "given twice")
+
 NS_SETUP = r"""set -e
 mount -t tmpfs pyscope-ns "$NSROOT"
 mkdir -p "$NSROOT/bin" "$NSROOT/lib"
@@ -1403,6 +1543,8 @@ def build_tests(ctx):
             tests.append(("lifecycle/exec/" + label, lambda tmp, py=py: t_exec(ctx, py, tmp)))
             tests.append(("lifecycle/forks-untraced/" + label,
                           lambda tmp, py=py: t_forks_untraced(ctx, py, tmp)))
+            tests.append(("lifecycle/follow-forks/" + label,
+                          lambda tmp, py=py: t_follow_forks(ctx, py, tmp)))
         tests.append(("bp-calls/" + label, lambda tmp, py=py: t_breakpoint(
             ctx, py, tmp, "micro_calls.py", BP_CALLS)))
         tests.append(("bp-ctor/" + label, lambda tmp, py=py: t_breakpoint(
@@ -1414,6 +1556,9 @@ def build_tests(ctx):
         tests.append(("paths/" + label, lambda tmp, py=py: t_paths(ctx, py, tmp)))
         tests.append(("outputs/" + label, lambda tmp, py=py: t_outputs(ctx, py, tmp)))
         tests.append(("profile/" + label, lambda tmp, py=py: t_profile(ctx, py, tmp)))
+    multi = [py for label, py in interpreters() if label.startswith(("py3.9.", "py3.13."))]
+    if len(multi) == 2:
+        tests.append(("lifecycle/multi-pid/py3.9+py3.13", lambda tmp: t_multi_pid(ctx, multi, tmp)))
     for label, py in interpreters():
         if label.startswith(("py3.8.", "py3.12.", "py3.13.")):
             tests.append(("lifecycle/namespace/" + label,

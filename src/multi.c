@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: MIT
+/*
+ * pyscope trace on several processes: every -p, and with --follow-forks
+ * every process a traced one starts (fork, multiprocessing).  One session
+ * per process, each with its own interpreter model, BPF object and model
+ * (they may run different Pythons), driven from one loop; the report gives
+ * each process, then the totals per pattern.
+ */
+#include "caps.h"
+#include "cmds.h"
+#include "outfile.h"
+#include "report.h"
+#include "session.h"
+#include "util.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MULTI_MAX 64		/* processes traced in one run */
+#define MULTI_SKIPPED 64	/* children not traced, kept with the reason */
+
+struct member {
+	struct session *s;
+	int parent;		/* the pid that started it; 0 for -p and a launched command */
+};
+
+struct skipped {
+	int pid, parent;
+	char why[256];
+};
+
+struct multi {
+	const struct config *cfg;
+	struct member v[MULTI_MAX];
+	size_t n;
+	struct skipped sk[MULTI_SKIPPED];
+	size_t nsk;
+	uint32_t lost;		/* children announced past every bound */
+	struct outfile of;
+};
+
+static void skip_child(struct multi *g, int pid, int parent, const char *why)
+{
+	warn("pid %d (started by pid %d) is not traced: %s", pid, parent, why);
+	if (g->nsk == MULTI_SKIPPED) {
+		g->lost++;
+		return;
+	}
+	g->sk[g->nsk].pid = pid;
+	g->sk[g->nsk].parent = parent;
+	str_copy(g->sk[g->nsk].why, why, sizeof(g->sk[0].why));
+	str_sanitize(g->sk[g->nsk].why);
+	g->nsk++;
+}
+
+/* --follow-forks: a session for a process a traced one started. */
+static void follow(struct multi *g, struct member *parent, int pid, uint64_t fork_ns)
+{
+	struct session_target tg = { .pid = pid, .child = true };
+	int ppid = session__pid(parent->s);
+	struct run_meta *meta;
+	struct session *s;
+	char err[768];
+
+	if (g->n == MULTI_MAX) {
+		skip_child(g, pid, ppid, "too many processes traced already");
+		return;
+	}
+	if (session__open_target(&s, g->cfg, &tg, err, sizeof(err))) {
+		skip_child(g, pid, ppid, err);
+		return;
+	}
+	meta = session__meta(s);
+	meta->parent_pid = ppid;
+	if (session__start(s)) {
+		session__close(s);
+		skip_child(g, pid, ppid, "cannot start tracing it");
+		return;
+	}
+	/* its calls between the fork and now were not seen */
+	meta->attach_lag_ns = now_ns() - fork_ns;
+	session__meta(parent->s)->children_traced++;
+	g->v[g->n++] = (struct member){ .s = s, .parent = ppid };
+}
+
+static int open_targets(struct multi *g, char *err, size_t errlen)
+{
+	const struct config *cfg = g->cfg;
+	int i, ret, n = cfg->argv ? 1 : cfg->npids;
+
+	for (i = 0; i < n; i++) {
+		struct session_target tg = { .pid = cfg->argv ? 0 : cfg->pids[i] };
+
+		ret = session__open_target(&g->v[g->n].s, cfg, &tg, err, errlen);
+		if (ret)
+			return ret;
+		g->n++;
+	}
+	for (i = 0; i < n; i++) {
+		ret = session__start(g->v[i].s);
+		if (ret) {
+			snprintf(err, errlen, "cannot start tracing pid %d", session__pid(g->v[i].s));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/* Run every session until each target is gone, -d, or a signal. */
+static int loop(struct multi *g)
+{
+	const struct config *cfg = g->cfg;
+	uint64_t t0 = now_ns();
+	size_t i;
+	int ret;
+
+	while (!session__signalled()) {
+		size_t active = 0;
+
+		for (i = 0; i < g->n; i++) {
+			int pids[16];
+			uint64_t ts[16];
+			uint32_t dropped = 0;
+			size_t k, nc;
+
+			/* about 50 ms per turn in all, as with one target */
+			ret = session__step(g->v[i].s, (int)(50 / g->n) + 1);
+			if (ret < 0)
+				return ret;
+			active += ret == 0;
+			nc = session__children(g->v[i].s, pids, ts, ARRAY_SIZE(pids), &dropped);
+			g->lost += dropped;
+			for (k = 0; cfg->follow_forks && k < nc; k++)
+				follow(g, &g->v[i], pids[k], ts[k]);
+		}
+		if (!active)
+			break;
+		if (cfg->duration_ms && now_ns() - t0 >= cfg->duration_ms * 1000000ull)
+			break;
+	}
+	for (i = 0; i < g->n; i++)
+		session__stop(g->v[i].s);
+	return 0;
+}
+
+/* Totals per pattern over every process; false if a process's counts are not exact. */
+static bool totals(const struct multi *g, uint64_t *count, uint64_t *timed, size_t np)
+{
+	bool exact = g->nsk == 0 && !g->lost;
+	char reason[512];
+	size_t i, p;
+
+	memset(count, 0, np * sizeof(*count));
+	memset(timed, 0, np * sizeof(*timed));
+	for (i = 0; i < g->n; i++) {
+		const struct model *m = session__model(g->v[i].s);
+
+		exact &= report_exact(m, reason, sizeof(reason));
+		exact &= !session__meta(g->v[i].s)->parent_pid;	/* attached after its fork */
+		for (p = 0; p < np; p++) {
+			struct pat_result r;
+
+			if (model__result(m, p, &r))
+				continue;
+			count[p] += r.count;
+			timed[p] += r.timed;
+			pat_result_free(&r);
+		}
+	}
+	return exact;
+}
+
+static void report_multi_text(FILE *out, struct multi *g, const struct report_opts *o)
+{
+	const struct patterns *ps = model__patterns(session__model(g->v[0].s));
+	uint64_t *count = calloc(ps->n ? ps->n : 1, sizeof(*count));
+	uint64_t *timed = calloc(ps->n ? ps->n : 1, sizeof(*timed));
+	size_t i;
+	bool exact;
+
+	for (i = 0; i < g->n; i++) {
+		report_text(out, session__model(g->v[i].s), session__meta(g->v[i].s), o);
+		fprintf(out, "\n");
+	}
+	if (!count || !timed)
+		goto cleanup;
+	exact = totals(g, count, timed, ps->n);
+	fprintf(out, "TOTAL over %zu process(es)\n", g->n);
+	fprintf(out, "%-28s %10s %10s\n", "PATTERN", "CALLS", "TIMED");
+	for (i = 0; i < ps->n; i++)
+		fprintf(out, "%-28.28s %10" PRIu64 " %10" PRIu64 "\n", ps->v[i].name, count[i],
+			timed[i]);
+	for (i = 0; i < g->nsk; i++)
+		fprintf(out, "not traced: pid %d (started by pid %d): %s\n", g->sk[i].pid,
+			g->sk[i].parent, g->sk[i].why);
+	if (g->lost)
+		fprintf(out, "not traced: %u more process(es) (too many at once)\n", g->lost);
+	fprintf(out, "exact: %s\n", exact ? "yes (every process exact, traced from its start)" :
+		"NO (see each process; children are counted from when they were attached)");
+cleanup:
+	free(count);
+	free(timed);
+}
+
+static cJSON *report_multi_json(struct multi *g, const struct report_opts *o)
+{
+	const struct patterns *ps = model__patterns(session__model(g->v[0].s));
+	cJSON *root = cJSON_CreateObject(), *procs, *tot, *arr, *skipped;
+	uint64_t *count = calloc(ps->n ? ps->n : 1, sizeof(*count));
+	uint64_t *timed = calloc(ps->n ? ps->n : 1, sizeof(*timed));
+	size_t i;
+
+	if (!root || !count || !timed)
+		goto cleanup;
+	cJSON_AddStringToObject(root, "tool", "pyscope");
+	cJSON_AddNumberToObject(root, "schema_version", 1);
+	cJSON_AddBoolToObject(root, "final", true);
+	procs = cJSON_AddArrayToObject(root, "processes");
+	for (i = 0; i < g->n; i++)
+		cJSON_AddItemToArray(procs, report_json(session__model(g->v[i].s),
+							session__meta(g->v[i].s), o));
+	tot = cJSON_AddObjectToObject(root, "total");
+	cJSON_AddNumberToObject(tot, "processes", (double)g->n);
+	cJSON_AddBoolToObject(tot, "exact", totals(g, count, timed, ps->n));
+	arr = cJSON_AddArrayToObject(tot, "patterns");
+	for (i = 0; i < ps->n; i++) {
+		cJSON *p = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(p, "name", ps->v[i].name);
+		cJSON_AddNumberToObject(p, "count", (double)count[i]);
+		cJSON_AddNumberToObject(p, "timed", (double)timed[i]);
+		cJSON_AddItemToArray(arr, p);
+	}
+	skipped = cJSON_AddArrayToObject(root, "not_traced");
+	for (i = 0; i < g->nsk; i++) {
+		cJSON *p = cJSON_CreateObject();
+
+		cJSON_AddNumberToObject(p, "pid", g->sk[i].pid);
+		cJSON_AddNumberToObject(p, "parent", g->sk[i].parent);
+		cJSON_AddStringToObject(p, "reason", g->sk[i].why);
+		cJSON_AddItemToArray(skipped, p);
+	}
+	cJSON_AddNumberToObject(root, "not_traced_more", g->lost);
+cleanup:
+	free(count);
+	free(timed);
+	return root;
+}
+
+/* As session__warn_unmatched, over every process. */
+static void warn_unmatched(const struct multi *g)
+{
+	const struct patterns *ps = model__patterns(session__model(g->v[0].s));
+	size_t i, p;
+
+	for (p = 0; p < ps->n; p++) {
+		bool seen = false;
+
+		for (i = 0; i < g->n && !seen; i++)
+			seen = model__pattern_matched_code(session__model(g->v[i].s), p);
+		if (!seen)
+			warn("warning: pattern %s matched no code: no call of %s was seen",
+			     ps->v[p].name, ps->v[p].spec);
+	}
+}
+
+int cmd_trace_multi(const struct config *cfg)
+{
+	struct report_opts fin = { .final = true, .sigs = true, .sites = true,
+				    .all_details = cfg->paths, .top = cfg->top };
+	struct multi *g = calloc(1, sizeof(*g));
+	char err[768] = "";
+	int ret, status = 0, st;
+	bool failed = true;
+	size_t i;
+
+	if (!g)
+		return 2;
+	g->cfg = cfg;
+	/* every capability before anything is created, launched or attached */
+	for (i = 0; i < (size_t)(cfg->argv ? 1 : cfg->npids); i++) {
+		ret = caps_require(true, cfg->argv ? 0 : cfg->pids[i], err, sizeof(err));
+		if (ret)
+			goto cleanup;
+	}
+	ret = outfile_open(&g->of, cfg->output, cfg->force, err, sizeof(err));
+	if (ret)
+		goto cleanup;
+	ret = open_targets(g, err, sizeof(err));
+	if (ret)
+		goto cleanup;
+	ret = loop(g);
+	if (ret)
+		goto cleanup;
+	for (i = 0; i < g->n; i++)
+		session__finish(g->v[i].s);
+	if (cfg->format == FMT_JSON) {
+		cJSON *root = report_multi_json(g, &fin);
+		char *txt = root ? cJSON_Print(root) : NULL;
+
+		if (txt)
+			fprintf(g->of.f, "%s\n", txt);
+		free(txt);
+		cJSON_Delete(root);
+	} else {
+		report_multi_text(g->of.f, g, &fin);
+	}
+	fflush(g->of.f);
+	warn_unmatched(g);
+	failed = false;
+cleanup:
+	if (ret && err[0])
+		report_error(cfg, err);
+	for (i = 0; i < g->n; i++) {
+		/* a launched command is the first; its status is pyscope's */
+		st = session__close(g->v[i].s);
+		if (i == 0 && cfg->argv)
+			status = st;
+	}
+	outfile_close(&g->of, failed);
+	free(g);
+	return ret ? 2 : status;
+}
