@@ -20,6 +20,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -380,6 +381,25 @@ static int cover(struct session *s, char *err, size_t errlen)
 static int open_target(struct session **out, const struct config *cfg,
 		       const struct session_target *tg, bool count_only, char *err, size_t errlen);
 
+/* The initial PID namespace's inode number (PROC_PID_INIT_INO). */
+#define INIT_PIDNS_INO 0xEFFFFFFCull
+
+/*
+ * The BPF programs see host pids (and the uprobe links take pids as we see
+ * them): from inside a PID namespace the two differ, and nothing would be
+ * counted.  Containers are traced from the host.
+ */
+static int check_host_pidns(char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (stat("/proc/self/ns/pid", &st) || st.st_ino == INIT_PIDNS_INO)
+		return 0;
+	snprintf(err, errlen, "cannot trace from inside a PID namespace (a container): run "
+		 "pyscope on the host, where it traces processes in containers too");
+	return -ENOTSUP;
+}
+
 int session__open(struct session **out, const struct config *cfg, bool count_only)
 {
 	struct session_target tg = { .pid = cfg->pid, .own_output = true };
@@ -427,6 +447,8 @@ static int open_target(struct session **out, const struct config *cfg,
 	libbpf_set_print(cfg->verbose >= 2 ? libbpf_loud : libbpf_quiet);
 	/* before anything is launched, created or attached */
 	ret = caps_require(true, s->pid, err, errlen);
+	if (!ret)
+		ret = check_host_pidns(err, errlen);
 	if (ret)
 		goto fail;
 	ret = load_patterns(cfg, &s->ps, err, errlen);

@@ -1063,6 +1063,14 @@ def t_namespace(ctx, py, tmp):
     if t.get("ns_pid") != 1 or t["interpreter"] != lib or not t["exited"]:
         raise Fail("target %s: want ns_pid 1, interpreter %s" % (t, lib))
     compare(rep, oracle(py, pat, [script], APPS, tmp, "ns"))
+    # pyscope itself in a PID namespace would see other pids than its BPF programs:
+    # refused in one line, before the command is started
+    marker = os.path.join(tmp, "ran")
+    r = run(["unshare", "--pid", "--fork", "--mount-proc", ctx.pyscope, "trace", "-e", "m:f",
+             "--", py, "-c", "open(%r, 'w').close()" % marker])
+    one_error_line("pyscope in a PID namespace", r, "inside a PID namespace")
+    if os.path.exists(marker):
+        raise Fail("pyscope in a PID namespace launched the command")
 
 BP_CALLS = os.path.join(APPS, "bp_calls.json")
 BP_CTOR = os.path.join(APPS, "bp_ctor.json")
