@@ -19,7 +19,11 @@
 
 /* Set by the user side between open and load. */
 const volatile struct py_offsets off = {};
-const volatile __u32 targ_tgid = 0;
+/*
+ * The target: set before attaching.  Not in rodata, so that an object can be
+ * loaded ahead and given to a process the target forks (--follow-forks).
+ */
+__u32 targ_tgid = 0;
 const volatile __u64 runtime_addr = 0;		/* &_PyRuntime in the target */
 const volatile __u64 cell_type_addr = 0;	/* &PyCell_Type in the target */
 
@@ -52,8 +56,8 @@ static __always_inline __s8 rd_s8(__u64 addr)
  * (3.12+) keeps the thread id as the target sees it, so threads are named
  * by their id in that namespace.
  */
-const volatile __u64 pidns_dev = 0;
-const volatile __u64 pidns_ino = 0;
+__u64 pidns_dev = 0;
+__u64 pidns_ino = 0;
 
 static __always_inline __u32 cur_tid(void)
 {

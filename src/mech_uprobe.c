@@ -202,9 +202,9 @@ int tracer__open(struct tracer **out, const struct pyrt *rt, const struct patter
 	for (i = 0; i < ps->n; i++)
 		classes |= ps->v[i].kind == PAT_CLASS;
 	t->skel->rodata->off = rt->off;
-	t->skel->rodata->targ_tgid = (__u32)rt->pid;
-	t->skel->rodata->pidns_dev = rt->pidns_dev;
-	t->skel->rodata->pidns_ino = rt->pidns_ino;
+	t->skel->bss->targ_tgid = (__u32)rt->pid;
+	t->skel->bss->pidns_dev = rt->pidns_dev;
+	t->skel->bss->pidns_ino = rt->pidns_ino;
 	t->skel->rodata->runtime_addr = rt->runtime + rt->bias;
 	t->skel->rodata->cell_type_addr = rt->cell_type ? rt->cell_type + rt->bias : 0;
 	t->skel->rodata->path_depth = o->path_depth > PS_MAX_DEPTH ? PS_MAX_DEPTH : o->path_depth;
@@ -631,6 +631,22 @@ static void profile_stop(struct tracer *t)
 	t->sample_links = NULL;
 	bpf_link__destroy(t->switch_link);
 	t->switch_link = NULL;
+}
+
+int tracer__adopt(struct tracer *t, const struct pyrt *rt, struct model *m)
+{
+	if (t->links.nfds || t->links.nlinks || t->fork_link || t->nwatches || t->rb ||
+	    t->sample_fds || t->switch_link)
+		return -EBUSY;
+	/* the programs' constants (addresses, offsets) were set from t->rt */
+	if (rt->ef != t->rt->ef || rt->bias != t->rt->bias || rt->runtime != t->rt->runtime)
+		return -EINVAL;
+	t->rt = rt;
+	t->m = m;
+	t->skel->bss->pidns_dev = rt->pidns_dev;
+	t->skel->bss->pidns_ino = rt->pidns_ino;
+	t->skel->bss->targ_tgid = (__u32)rt->pid;
+	return 0;
 }
 
 void tracer__procs(const struct tracer *t, uint32_t *nforks, bool *execd)

@@ -63,6 +63,14 @@ int tracer__free_watches(const struct tracer *t);
 /* pyscope profile: start the CPU sampler and the context-switch probe. */
 int tracer__profile(struct tracer *t, char *err, size_t errlen);
 
+/*
+ * Give a loaded tracer that never attached anything to another process of
+ * the same interpreter (a forked child: same binary, same addresses): its
+ * model and the process it selects.  rt must describe the same ELF as the
+ * one it was opened for.  -EBUSY if it was already used.
+ */
+int tracer__adopt(struct tracer *t, const struct pyrt *rt, struct model *m);
+
 /* Processes (not threads) the target started so far, and whether it exec'd. */
 void tracer__procs(const struct tracer *t, uint32_t *nforks, bool *execd);
 /*

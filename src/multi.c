@@ -7,6 +7,7 @@
  * each process, then the totals per pattern.
  */
 #include "caps.h"
+#include "mech_uprobe.h"
 #include "cmds.h"
 #include "outfile.h"
 #include "report.h"
@@ -25,6 +26,7 @@
 struct member {
 	struct session *s;
 	int parent;		/* the pid that started it; 0 for -p and a launched command */
+	size_t family;		/* the -p (or launched command) it descends from */
 };
 
 struct skipped {
@@ -40,6 +42,13 @@ struct multi {
 	size_t nsk;
 	uint32_t lost;		/* children announced past every bound */
 	struct outfile of;
+	/*
+	 * --follow-forks: per family, a tracer loaded ahead for its interpreter,
+	 * so that a new child waits for an attach, not for the BPF verifier.
+	 */
+	struct tracer *spare[MULTI_MAX];
+	bool no_spare[MULTI_MAX];
+	size_t nfamilies;
 };
 
 static void skip_child(struct multi *g, int pid, int parent, const char *why)
@@ -59,17 +68,24 @@ static void skip_child(struct multi *g, int pid, int parent, const char *why)
 /* --follow-forks: a session for a process a traced one started. */
 static void follow(struct multi *g, struct member *parent, int pid, uint64_t fork_ns)
 {
-	struct session_target tg = { .pid = pid, .child = true };
+	struct session_target tg = { .pid = pid, .child = true,
+				     .parent_rt = session__rt(parent->s),
+				     .spare = g->spare[parent->family] };
 	int ppid = session__pid(parent->s);
+	size_t family = parent->family;
 	struct run_meta *meta;
 	struct session *s;
 	char err[768];
+	int ret;
 
 	if (g->n == MULTI_MAX) {
 		skip_child(g, pid, ppid, "too many processes traced already");
 		return;
 	}
-	if (session__open_target(&s, g->cfg, &tg, err, sizeof(err))) {
+	ret = session__open_target(&s, g->cfg, &tg, err, sizeof(err));
+	if (tg.spare_used)
+		g->spare[family] = NULL;	/* the child's now (or freed with it) */
+	if (ret) {
 		skip_child(g, pid, ppid, err);
 		return;
 	}
@@ -83,7 +99,25 @@ static void follow(struct multi *g, struct member *parent, int pid, uint64_t for
 	/* its calls between the fork and now were not seen */
 	meta->attach_lag_ns = now_ns() - fork_ns;
 	session__meta(parent->s)->children_traced++;
-	g->v[g->n++] = (struct member){ .s = s, .parent = ppid };
+	g->v[g->n++] = (struct member){ .s = s, .parent = ppid, .family = family };
+}
+
+/* Load one missing spare tracer per loop turn (each takes the verifier's time). */
+static void refill_spare(struct multi *g)
+{
+	char err[256];
+	size_t f;
+
+	for (f = 0; f < g->nfamilies; f++) {
+		if (g->spare[f] || g->no_spare[f])
+			continue;
+		if (session__spare(g->v[f].s, &g->spare[f], err, sizeof(err))) {
+			debug(g->cfg->verbose, "no tracer loaded ahead for pid %d: %s",
+			      session__pid(g->v[f].s), err);
+			g->no_spare[f] = true;
+		}
+		return;
+	}
 }
 
 static int open_targets(struct multi *g, char *err, size_t errlen)
@@ -97,8 +131,10 @@ static int open_targets(struct multi *g, char *err, size_t errlen)
 		ret = session__open_target(&g->v[g->n].s, cfg, &tg, err, errlen);
 		if (ret)
 			return ret;
+		g->v[g->n].family = g->n;
 		g->n++;
 	}
+	g->nfamilies = g->n;
 	for (i = 0; i < n; i++) {
 		ret = session__start(g->v[i].s);
 		if (ret) {
@@ -138,6 +174,8 @@ static int loop(struct multi *g)
 		}
 		if (!active)
 			break;
+		if (cfg->follow_forks)
+			refill_spare(g);
 		if (cfg->duration_ms && now_ns() - t0 >= cfg->duration_ms * 1000000ull)
 			break;
 	}
@@ -314,6 +352,8 @@ int cmd_trace_multi(const struct config *cfg)
 cleanup:
 	if (ret && err[0])
 		report_error(cfg, err);
+	for (i = 0; i < g->nfamilies; i++)
+		tracer__close(g->spare[i]);
 	for (i = 0; i < g->n; i++) {
 		/* a launched command is the first; its status is pyscope's */
 		st = session__close(g->v[i].s);

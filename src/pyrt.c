@@ -650,6 +650,48 @@ static void pid_namespace(struct pyrt *rt)
 	free(text);
 }
 
+int pyrt__for_child(const struct pyrt *rt, int pid, struct pyrt **out)
+{
+	const char *raw = rt->open_path;
+	const struct map_ent *ent;
+	struct procmaps m = { 0 };
+	struct pyrt *c = NULL;
+	uint64_t vaddr;
+	int ret;
+
+	*out = NULL;
+	/* open_path is "/proc/PID/root" + the path as the maps name it (path is sanitised) */
+	if (strncmp(raw, "/proc/", 6) || !(raw = strchr(raw + 6, '/')) || strncmp(raw, "/root/", 6))
+		return -EINVAL;
+	raw += 5;
+	ret = procmaps_read(pid, &m);
+	if (ret)
+		return ret;
+	ent = procmaps_find_path(&m, raw);
+	if (!ent || (!elf_file__is_exec(rt->ef) &&
+		     (elf_file__off_to_vaddr(rt->ef, ent->offset, &vaddr) ||
+		      ent->start - vaddr != rt->bias))) {
+		ret = -ESTALE;
+		goto cleanup;
+	}
+	c = malloc(sizeof(*c));
+	if (!c) {
+		ret = -ENOMEM;
+		goto cleanup;
+	}
+	*c = *rt;
+	c->ef = elf_file__ref(rt->ef);
+	c->pid = pid;
+	c->pidns_dev = c->pidns_ino = 0;
+	c->ns_pid = 0;
+	pid_namespace(c);
+	snprintf(c->open_path, sizeof(c->open_path), "/proc/%d/root%s", pid, raw);
+	*out = c;
+cleanup:
+	procmaps_free(&m);
+	return ret;
+}
+
 int pyrt__from_pid(int pid, struct pyrt **out, char *err, size_t errlen)
 {
 	const struct map_ent *lib, *ent = NULL;

@@ -379,7 +379,17 @@ static int cover(struct session *s, char *err, size_t errlen)
 }
 
 static int open_target(struct session **out, const struct config *cfg,
-		       const struct session_target *tg, bool count_only, char *err, size_t errlen);
+		       struct session_target *tg, bool count_only, char *err, size_t errlen);
+
+static struct tracer_opts tracer_opts_of(const struct config *cfg)
+{
+	return (struct tracer_opts){ .capture_args = !cfg->no_args, .verbose = cfg->verbose,
+				     .path_depth = cfg->depth, .ncapture = cfg->ncapture,
+				     .capture = cfg->capture,
+				     .prof_hz = cfg->cmd == CMD_PROFILE ? cfg->hz : 0,
+				     .prof_all = cfg->prof_all,
+				     .prof_offcpu = cfg->cmd == CMD_PROFILE && cfg->off_cpu };
+}
 
 /* The initial PID namespace's inode number (PROC_PID_INIT_INO). */
 #define INIT_PIDNS_INO 0xEFFFFFFCull
@@ -413,22 +423,18 @@ int session__open(struct session **out, const struct config *cfg, bool count_onl
 }
 
 int session__open_target(struct session **out, const struct config *cfg,
-			 const struct session_target *tg, char *err, size_t errlen)
+			 struct session_target *tg, char *err, size_t errlen)
 {
 	err[0] = '\0';
 	return open_target(out, cfg, tg, cfg->count_only, err, errlen);
 }
 
 static int open_target(struct session **out, const struct config *cfg,
-		       const struct session_target *tg, bool count_only, char *err, size_t errlen)
+		       struct session_target *tg, bool count_only, char *err, size_t errlen)
 {
 	struct session *s;
-	struct tracer_opts topts = { .capture_args = !cfg->no_args, .verbose = cfg->verbose,
-				     .path_depth = cfg->depth, .ncapture = cfg->ncapture,
-				     .capture = cfg->capture,
-				     .prof_hz = cfg->cmd == CMD_PROFILE ? cfg->hz : 0,
-				     .prof_all = cfg->prof_all,
-				     .prof_offcpu = cfg->cmd == CMD_PROFILE && cfg->off_cpu };
+	struct tracer_opts topts = tracer_opts_of(cfg);
+	bool cloned = false;
 	int ret;
 
 	*out = NULL;
@@ -473,7 +479,11 @@ static int open_target(struct session **out, const struct config *cfg,
 		s->launched = true;
 	}
 	debug(cfg->verbose, "%.1f ms: target ready", (now_ns() - s->t0) / 1e6);
-	ret = pyrt__from_pid(s->pid, &s->rt, err, errlen);
+	/* a forked child: its parent's model, once its memory map says it still fits */
+	if (tg->parent_rt && !pyrt__for_child(tg->parent_rt, s->pid, &s->rt))
+		cloned = true;
+	else
+		ret = pyrt__from_pid(s->pid, &s->rt, err, errlen);
 	if (ret)
 		goto fail;
 	debug(cfg->verbose, "%.1f ms: interpreter model built", (now_ns() - s->t0) / 1e6);
@@ -492,7 +502,14 @@ static int open_target(struct session **out, const struct config *cfg,
 	/* <= 3.10 qualified names: the target's sources, as the target reads them */
 	if (!srcfiles__open(&s->sf, s->pid))
 		model__set_source_reader(s->m, srcfiles__read, &s->sf);
-	ret = tracer__open(&s->t, s->rt, &s->ps, &s->plan, s->m, &topts, err, errlen);
+	/* a tracer loaded ahead for its parent's interpreter: no verification to wait for */
+	if (cloned && tg->spare && !tracer__adopt(tg->spare, s->rt, s->m)) {
+		s->t = tg->spare;
+		tg->spare_used = true;
+		debug(cfg->verbose, "pid %d: using a tracer loaded ahead", s->pid);
+	} else {
+		ret = tracer__open(&s->t, s->rt, &s->ps, &s->plan, s->m, &topts, err, errlen);
+	}
 	if (ret)
 		goto fail;
 	debug(cfg->verbose, "%.1f ms: BPF loaded", (now_ns() - s->t0) / 1e6);
@@ -678,6 +695,18 @@ size_t session__children(struct session *s, int *pids, uint64_t *ts, size_t max,
 int session__pid(const struct session *s)
 {
 	return s->pid;
+}
+
+const struct pyrt *session__rt(const struct session *s)
+{
+	return s->rt;
+}
+
+int session__spare(const struct session *s, struct tracer **out, char *err, size_t errlen)
+{
+	struct tracer_opts topts = tracer_opts_of(s->cfg);
+
+	return tracer__open(out, s->rt, &s->ps, &s->plan, NULL, &topts, err, errlen);
 }
 
 void session__refresh(struct session *s)

@@ -30,6 +30,10 @@ struct session_target {
 	int pid;			/* 0: launch cfg->argv */
 	bool child;			/* followed from a traced parent (--follow-forks) */
 	bool own_output;		/* open cfg->output itself (one target) */
+	/* a forked child: its parent's model, and a tracer loaded ahead for it */
+	const struct pyrt *parent_rt;
+	struct tracer *spare;
+	bool spare_used;		/* out: the session took spare (it owns it now) */
 };
 
 /*
@@ -37,7 +41,7 @@ struct session_target {
  * and nothing is printed (the caller decides how bad it is).
  */
 int session__open_target(struct session **out, const struct config *cfg,
-			 const struct session_target *tg, char *err, size_t errlen);
+			 struct session_target *tg, char *err, size_t errlen);
 /* Release a launched command; run until the target exits, -d, a signal or tick says stop. */
 int session__run(struct session *s, session_tick_fn tick, void *ctx);
 
@@ -54,6 +58,13 @@ bool session__signalled(void);
 size_t session__children(struct session *s, int *pids, uint64_t *ts, size_t max,
 			 uint32_t *dropped);
 int session__pid(const struct session *s);
+const struct pyrt *session__rt(const struct session *s);
+/*
+ * A tracer loaded for this session's interpreter and patterns but for no
+ * process yet: a forked child's session adopts it (session_target.spare).
+ */
+struct tracer;
+int session__spare(const struct session *s, struct tracer **out, char *err, size_t errlen);
 /* Final drain of events and statistics into the model. */
 void session__finish(struct session *s);
 /* One warning line per pattern that matched no code object at all. */
