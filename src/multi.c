@@ -17,11 +17,14 @@
 #include <cJSON.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MULTI_MAX 64		/* processes traced in one run */
 #define MULTI_SKIPPED 64	/* children not traced, kept with the reason */
+#define MULTI_SPARES 4		/* tracers loaded ahead per family: a burst of forks */
 
 struct member {
 	struct session *s;
@@ -42,13 +45,20 @@ struct multi {
 	size_t nsk;
 	uint32_t lost;		/* children announced past every bound */
 	struct outfile of;
-	/*
-	 * --follow-forks: per family, a tracer loaded ahead for its interpreter,
-	 * so that a new child waits for an attach, not for the BPF verifier.
-	 */
-	struct tracer *spare[MULTI_MAX];
-	bool no_spare[MULTI_MAX];
 	size_t nfamilies;
+	/*
+	 * --follow-forks: per family, tracers loaded ahead for its interpreter by
+	 * a thread, so that a new child waits for an attach, not for the BPF
+	 * verifier, and the loop never waits for either.  mu guards spare[],
+	 * nspare[], no_spare[] and stop; the families' sessions are only read.
+	 */
+	struct tracer *spare[MULTI_MAX][MULTI_SPARES];
+	size_t nspare[MULTI_MAX];
+	bool no_spare[MULTI_MAX];
+	pthread_t loader;
+	bool loader_on, stop;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
 };
 
 static void skip_child(struct multi *g, int pid, int parent, const char *why)
@@ -65,12 +75,120 @@ static void skip_child(struct multi *g, int pid, int parent, const char *why)
 	g->nsk++;
 }
 
+/* A tracer loaded ahead for this family, or NULL; the loader makes another. */
+static struct tracer *take_spare(struct multi *g, size_t f)
+{
+	struct tracer *t = NULL;
+
+	if (!g->loader_on)
+		return NULL;
+	pthread_mutex_lock(&g->mu);
+	if (g->nspare[f])
+		t = g->spare[f][--g->nspare[f]];
+	pthread_cond_signal(&g->cv);
+	pthread_mutex_unlock(&g->mu);
+	return t;
+}
+
+static void give_back_spare(struct multi *g, size_t f, struct tracer *t)
+{
+	pthread_mutex_lock(&g->mu);
+	if (g->nspare[f] < MULTI_SPARES) {
+		g->spare[f][g->nspare[f]++] = t;
+		t = NULL;
+	}
+	pthread_mutex_unlock(&g->mu);
+	tracer__close(t);
+}
+
+/* The family that most needs a spare, or -1; called with mu held. */
+static int spare_wanted(const struct multi *g)
+{
+	size_t f, best = 0;
+	bool any = false;
+
+	for (f = 0; f < g->nfamilies; f++) {
+		if (g->no_spare[f] || g->nspare[f] == MULTI_SPARES)
+			continue;
+		if (!any || g->nspare[f] < g->nspare[best])
+			best = f;
+		any = true;
+	}
+	return any ? (int)best : -1;
+}
+
+/*
+ * The loader thread: keeps MULTI_SPARES tracers per family.  It reads the
+ * family's session (interpreter model, patterns, plan), which nothing
+ * changes once the session is open.
+ */
+static void *loader_main(void *arg)
+{
+	struct multi *g = arg;
+	char err[256];
+	sigset_t set;
+
+	/* SIGINT and SIGTERM are for the loop, and must not cut a load short */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	pthread_mutex_lock(&g->mu);
+	while (!g->stop) {
+		struct tracer *t = NULL;
+		int f = spare_wanted(g);
+
+		if (f < 0) {
+			pthread_cond_wait(&g->cv, &g->mu);
+			continue;
+		}
+		pthread_mutex_unlock(&g->mu);
+		if (session__spare(g->v[f].s, &t, err, sizeof(err)))
+			debug(g->cfg->verbose, "no tracer loaded ahead for pid %d: %s",
+			      session__pid(g->v[f].s), err);
+		pthread_mutex_lock(&g->mu);
+		if (!t)
+			g->no_spare[f] = true;
+		else if (g->stop || g->nspare[f] == MULTI_SPARES)
+			tracer__close(t);
+		else
+			g->spare[f][g->nspare[f]++] = t;
+	}
+	pthread_mutex_unlock(&g->mu);
+	return NULL;
+}
+
+static void loader_stop_init_failed(struct multi *g)
+{
+	pthread_cond_destroy(&g->cv);
+	pthread_mutex_destroy(&g->mu);
+}
+
+static void loader_stop(struct multi *g)
+{
+	size_t f, k;
+
+	if (!g->loader_on)
+		return;
+	pthread_mutex_lock(&g->mu);
+	g->stop = true;
+	pthread_cond_signal(&g->cv);
+	pthread_mutex_unlock(&g->mu);
+	pthread_join(g->loader, NULL);
+	for (f = 0; f < g->nfamilies; f++)
+		for (k = 0; k < g->nspare[f]; k++)
+			tracer__close(g->spare[f][k]);
+	pthread_cond_destroy(&g->cv);
+	pthread_mutex_destroy(&g->mu);
+	g->loader_on = false;
+}
+
 /* --follow-forks: a session for a process a traced one started. */
 static void follow(struct multi *g, struct member *parent, int pid, uint64_t fork_ns)
 {
 	struct session_target tg = { .pid = pid, .child = true,
 				     .parent_rt = session__rt(parent->s),
-				     .spare = g->spare[parent->family] };
+				     .spare = take_spare(g, parent->family) };
 	int ppid = session__pid(parent->s);
 	size_t family = parent->family;
 	struct run_meta *meta;
@@ -78,13 +196,15 @@ static void follow(struct multi *g, struct member *parent, int pid, uint64_t for
 	char err[768];
 	int ret;
 
+	(void)family;
 	if (g->n == MULTI_MAX) {
 		skip_child(g, pid, ppid, "too many processes traced already");
 		return;
 	}
 	ret = session__open_target(&s, g->cfg, &tg, err, sizeof(err));
-	if (tg.spare_used)
-		g->spare[family] = NULL;	/* the child's now (or freed with it) */
+	/* the child's now (or freed with it); else back for the next child */
+	if (tg.spare && !tg.spare_used)
+		give_back_spare(g, family, tg.spare);
 	if (ret) {
 		skip_child(g, pid, ppid, err);
 		return;
@@ -100,24 +220,6 @@ static void follow(struct multi *g, struct member *parent, int pid, uint64_t for
 	meta->attach_lag_ns = now_ns() - fork_ns;
 	session__meta(parent->s)->children_traced++;
 	g->v[g->n++] = (struct member){ .s = s, .parent = ppid, .family = family };
-}
-
-/* Load one missing spare tracer per loop turn (each takes the verifier's time). */
-static void refill_spare(struct multi *g)
-{
-	char err[256];
-	size_t f;
-
-	for (f = 0; f < g->nfamilies; f++) {
-		if (g->spare[f] || g->no_spare[f])
-			continue;
-		if (session__spare(g->v[f].s, &g->spare[f], err, sizeof(err))) {
-			debug(g->cfg->verbose, "no tracer loaded ahead for pid %d: %s",
-			      session__pid(g->v[f].s), err);
-			g->no_spare[f] = true;
-		}
-		return;
-	}
 }
 
 static int open_targets(struct multi *g, char *err, size_t errlen)
@@ -174,8 +276,6 @@ static int loop(struct multi *g)
 		}
 		if (!active)
 			break;
-		if (cfg->follow_forks)
-			refill_spare(g);
 		if (cfg->duration_ms && now_ns() - t0 >= cfg->duration_ms * 1000000ull)
 			break;
 	}
@@ -236,7 +336,7 @@ static void report_multi_text(FILE *out, struct multi *g, const struct report_op
 			g->sk[i].parent, g->sk[i].why);
 	if (g->lost)
 		fprintf(out, "not traced: %u more process(es) (too many at once)\n", g->lost);
-	fprintf(out, "exact: %s\n", exact ? "yes (every process exact, traced from its start)" :
+	fprintf(out, "exact: %s\n", exact ? "yes (every process exact while traced)" :
 		"NO (see each process; children are counted from when they were attached)");
 cleanup:
 	free(count);
@@ -330,6 +430,14 @@ int cmd_trace_multi(const struct config *cfg)
 	ret = open_targets(g, err, sizeof(err));
 	if (ret)
 		goto cleanup;
+	if (cfg->follow_forks && !pthread_mutex_init(&g->mu, NULL)) {
+		if (pthread_cond_init(&g->cv, NULL))
+			pthread_mutex_destroy(&g->mu);
+		else if (pthread_create(&g->loader, NULL, loader_main, g))
+			loader_stop_init_failed(g);
+		else
+			g->loader_on = true;
+	}
 	ret = loop(g);
 	if (ret)
 		goto cleanup;
@@ -352,8 +460,7 @@ int cmd_trace_multi(const struct config *cfg)
 cleanup:
 	if (ret && err[0])
 		report_error(cfg, err);
-	for (i = 0; i < g->nfamilies; i++)
-		tracer__close(g->spare[i]);
+	loader_stop(g);
 	for (i = 0; i < g->n; i++) {
 		/* a launched command is the first; its status is pyscope's */
 		st = session__close(g->v[i].s);
