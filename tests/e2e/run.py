@@ -998,9 +998,35 @@ def t_multi_pid(ctx, pys, tmp):
     versions = sorted(p["target"]["python"] for p in rep["processes"])
     if len(set(versions)) != len(pys):
         raise Fail("versions %s" % versions)
-    # text: each process, then the total
     r = run([ctx.pyscope, "trace", "-e", "m:f", "-p", str(os.getpid()), "-p", str(os.getpid())])
     one_error_line("a pid twice", r, "given twice")
+    # text, stopped by SIGTERM: each process, then the total; the targets run on
+    a = start_long_running(pys[0], tmp)
+    os.unlink(os.path.join(tmp, "pid"))
+    b = start_long_running(pys[1], tmp)
+    try:
+        out = os.path.join(tmp, "multi.txt")
+        tr = subprocess.Popen([ctx.pyscope, "trace", "-e", "tick=__main__:tick", "-o", out,
+                               "-p", str(a.pid), "-p", str(b.pid)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, universal_newlines=True)
+        wait_armed(tr)
+        wait_armed(tr)
+        time.sleep(0.5)
+        tr.send_signal(signal.SIGTERM)
+        tr.wait(timeout=30)
+        text = open(out).read()
+        per = [int(l.split()[1]) for l in text.splitlines() if l.startswith("tick ")]
+        heads = [l for l in text.splitlines() if l.startswith("pyscope: pid ")]
+        total = text.split("TOTAL over 2 process(es)")[-1]
+        if tr.returncode != 0 or len(per) != 3 or per[0] + per[1] != per[2] or not per[0] or \
+                not per[1] or len(heads) != 2 or "tick" not in total:
+            raise Fail("text report, SIGTERM: exit %d: %s" % (tr.returncode, text[-800:]))
+        if a.poll() is not None or b.poll() is not None:
+            raise Fail("a target died")
+    finally:
+        for p in (a, b):
+            p.kill()
+            p.wait()
 
 NS_SETUP = r"""set -e
 mount -t tmpfs pyscope-ns "$NSROOT"
