@@ -692,6 +692,22 @@ cleanup:
 	return ret;
 }
 
+/* The process a task belongs to (Tgid in /proc/PID/status), or -1. */
+static int proc_tgid(int pid)
+{
+	char path[64], *text = NULL, *line;
+	int tgid = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	if (read_file(path, 1 << 16, &text, NULL))
+		return -1;
+	line = strstr(text, "\nTgid:");
+	if (line)
+		tgid = atoi(line + 6);
+	free(text);
+	return tgid;
+}
+
 int pyrt__from_pid(int pid, struct pyrt **out, char *err, size_t errlen)
 {
 	const struct map_ent *lib, *ent = NULL;
@@ -701,13 +717,19 @@ int pyrt__from_pid(int pid, struct pyrt **out, char *err, size_t errlen)
 	uint64_t vaddr;
 	struct stat st;
 	ssize_t n;
-	int ret;
+	int ret, tgid;
 
 	*out = NULL;
 	snprintf(link, sizeof(link), "/proc/%d", pid);
 	if (pid <= 0 || stat(link, &st)) {
 		set_err(err, errlen, "no process with pid %d", pid);
 		return -ESRCH;
+	}
+	tgid = proc_tgid(pid);
+	if (tgid > 0 && tgid != pid) {
+		/* /proc/TID exists for every thread, but probes select whole processes */
+		set_err(err, errlen, "pid %d is a thread of process %d: give -p %d", pid, tgid, tgid);
+		return -EINVAL;
 	}
 	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
 	n = readlink(link, exe, sizeof(exe) - 1);

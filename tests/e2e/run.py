@@ -231,6 +231,15 @@ def t_attach(ctx, py, tmp):
 def t_bad_input(ctx, tmp):
     """Each bad input gets one clear line on stderr and exit status 2."""
     sleeper = subprocess.Popen(["sleep", "30"])
+    threaded = subprocess.Popen([sys.executable, "-c", "import threading, time\n"
+                                 "threading.Thread(target=time.sleep, args=(30,)).start()\n"
+                                 "time.sleep(30)\n"])
+    deadline = time.time() + 10
+    while len(os.listdir("/proc/%d/task" % threaded.pid)) < 2:
+        if time.time() > deadline:
+            raise Fail("no second thread")
+        time.sleep(0.02)
+    tid = [int(t) for t in os.listdir("/proc/%d/task" % threaded.pid) if int(t) != threaded.pid][0]
     bad_json = os.path.join(tmp, "bad.json")
     with open(bad_json, "w") as f:
         f.write('{"patterns": [ {"name": "x", "function": "m:f"}, ]')
@@ -238,6 +247,8 @@ def t_bad_input(ctx, tmp):
         ("nonexistent pid", ["trace", "-p", "999999", "-e", "m:f"], "no process"),
         ("not python", ["trace", "-p", str(sleeper.pid), "-e", "m:f"], "not a Python process"),
         ("pid 1", ["info", "-p", "1"], "pid 1"),
+        ("a thread's id", ["trace", "-e", "m:f", "-p", str(tid)],
+         "is a thread of process %d" % threaded.pid),
         ("malformed pattern file", ["trace", "-p", str(os.getpid()), "-f", bad_json],
          "malformed JSON"),
         ("bad spec", ["trace", "-p", str(os.getpid()), "-e", "nocolon"], "expected"),
@@ -267,6 +278,8 @@ def t_bad_input(ctx, tmp):
             raise Fail("a refused target died")
     finally:
         sleeper.kill()
+        threaded.kill()
+        threaded.wait()
         for p in old:
             p.kill()
             p.wait()
