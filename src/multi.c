@@ -186,8 +186,7 @@ static void loader_stop(struct multi *g)
 /* --follow-forks: a session for a process a traced one started. */
 static void follow(struct multi *g, struct member *parent, int pid, uint64_t fork_ns)
 {
-	struct session_target tg = { .pid = pid, .child = true,
-				     .parent_rt = session__rt(parent->s),
+	struct session_target tg = { .pid = pid, .parent_rt = session__rt(parent->s),
 				     .spare = take_spare(g, parent->family) };
 	int ppid = session__pid(parent->s);
 	size_t family = parent->family;

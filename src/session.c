@@ -59,7 +59,6 @@ struct session {
 	FILE *out;
 	int pid, pidfd;
 	bool failed;			/* remove an output file we created */
-	bool child;			/* followed from a traced parent */
 	bool ended;			/* the target exited or exec'd, or the loop stopped */
 	bool launched, released, count_only;
 	bool uprobes_on;		/* frame-start uprobes attached */
@@ -443,7 +442,6 @@ static int open_target(struct session **out, const struct config *cfg,
 		return -ENOMEM;
 	s->cfg = cfg;
 	s->pid = tg->pid;
-	s->child = tg->child;
 	s->pidfd = -1;
 	s->sf.root_fd = -1;
 	s->failed = true;

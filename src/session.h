@@ -28,7 +28,6 @@ int session__open(struct session **out, const struct config *cfg, bool count_onl
 /* Where a session's target comes from. */
 struct session_target {
 	int pid;			/* 0: launch cfg->argv */
-	bool child;			/* followed from a traced parent (--follow-forks) */
 	bool own_output;		/* open cfg->output itself (one target) */
 	/* a forked child: its parent's model, and a tracer loaded ahead for it */
 	const struct pyrt *parent_rt;
