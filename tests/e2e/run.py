@@ -1022,11 +1022,18 @@ def t_multi_pid(ctx, pys, tmp):
         tr = subprocess.Popen([ctx.pyscope, "trace", "-e", "tick=__main__:tick", "-o", out,
                                "-p", str(a.pid), "-p", str(b.pid)], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, universal_newlines=True)
-        wait_armed(tr)
-        wait_armed(tr)
+        armed = []
+        th, lines = read_stderr_lines(tr, lambda l: armed.append(l) if "tracing pid" in l else 0)
+        deadline = time.time() + 60
+        while len(armed) < 2:
+            if time.time() > deadline or tr.poll() is not None:
+                tr.kill()
+                raise Fail("pyscope did not arm on both pids: %s" % "".join(lines)[-600:])
+            time.sleep(0.02)
         time.sleep(0.5)
         tr.send_signal(signal.SIGTERM)
         tr.wait(timeout=30)
+        th.join(timeout=10)
         text = open(out).read()
         per = [int(l.split()[1]) for l in text.splitlines() if l.startswith("tick ")]
         heads = [l for l in text.splitlines() if l.startswith("pyscope: pid ")]
