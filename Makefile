@@ -37,7 +37,8 @@ CORE_SRCS := src/elf_file.c src/offsets.c src/offsets_table.c src/pattern.c src/
 	     src/tfwriter.c src/replay.c src/rules.c
 APP_SRCS := src/main.c src/cli.c src/plan.c src/mech_uprobe.c src/ulink.c src/memread.c src/hwbp.c \
 	    src/session.c src/check.c src/profile.c \
-	    src/launch.c src/info.c src/trace.c src/httpd.c src/serve.c src/record.c src/report_cmd.c
+	    src/launch.c src/info.c src/trace.c src/httpd.c src/serve.c src/record.c src/report_cmd.c \
+	    src/multi.c
 CORE_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(CORE_SRCS))
 APP_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(APP_SRCS))
 
@@ -92,6 +93,18 @@ $(OUTPUT)/psbench: tools/psbench.c $(CORE_OBJS) $(OUTPUT)/plan.o $(OUTPUT)/ulink
 $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(CORE_OBJS) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -DSRCDIR=\"$(CURDIR)\" $(LDFLAGS) $< $(CORE_OBJS) $(LDLIBS) -lcmocka -o $@
+
+# Fake interpreters test_elf must refuse: a Py_DEBUG build and a free-threaded one.
+$(OUTPUT)/tests/fake_debug.so: tests/unit/fixtures/fake_builds.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) -shared -fPIC -DDEBUG_BUILD $< -o $@
+
+$(OUTPUT)/tests/fake_ft.so: tests/unit/fixtures/fake_builds.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) -shared -fPIC $< -o $@
+
+$(OUTPUT)/tests/test_elf: $(OUTPUT)/tests/fake_debug.so $(OUTPUT)/tests/fake_ft.so
+$(OUTPUT)/tests/test_elf: CFLAGS += -DTESTBIN=\"$(abspath $(OUTPUT)/tests)\"
 
 # Regenerate the committed offsets table from the installed interpreters.
 offsets:

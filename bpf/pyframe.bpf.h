@@ -19,7 +19,11 @@
 
 /* Set by the user side between open and load. */
 const volatile struct py_offsets off = {};
-const volatile __u32 targ_tgid = 0;
+/*
+ * The target: set before attaching.  Not in rodata, so that an object can be
+ * loaded ahead and given to a process the target forks (--follow-forks).
+ */
+__u32 targ_tgid = 0;
 const volatile __u64 runtime_addr = 0;		/* &_PyRuntime in the target */
 const volatile __u64 cell_type_addr = 0;	/* &PyCell_Type in the target */
 
@@ -47,14 +51,35 @@ static __always_inline __s8 rd_s8(__u64 addr)
 	return v;
 }
 
+/*
+ * The target's PID namespace when it is not pyscope's (a container): CPython
+ * (3.12+) keeps the thread id as the target sees it, so threads are named
+ * by their id in that namespace.
+ */
+__u64 pidns_dev = 0;
+__u64 pidns_ino = 0;
+
 static __always_inline __u32 cur_tid(void)
 {
+	if (pidns_ino) {
+		struct bpf_pidns_info ns = {};
+
+		if (bpf_get_ns_current_pid_tgid(pidns_dev, pidns_ino, &ns, sizeof(ns)))
+			return 0;
+		return ns.pid;
+	}
 	return (__u32)bpf_get_current_pid_tgid();
 }
 
+/*
+ * Set by on_exec when the target replaces its program: the code objects
+ * cached by address belong to the old image, so nothing is counted after.
+ */
+__u8 target_execd = 0;
+
 static __always_inline bool is_target(void)
 {
-	return (bpf_get_current_pid_tgid() >> 32) == targ_tgid;
+	return (bpf_get_current_pid_tgid() >> 32) == targ_tgid && !target_execd;
 }
 
 /*

@@ -1490,3 +1490,46 @@ int BPF_KPROBE(on_type_dealloc)
 	bpf_map_delete_elem(&class_types, &type);
 	return 0;
 }
+
+/* Processes (not threads) the target started while traced. */
+__u32 nforks = 0;
+
+static __always_inline void proc_event(__u32 type, __u32 pid)
+{
+	struct ps_ev_proc *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+
+	if (!ev) {
+		count(PS_CNT_RB_LOST);
+		return;
+	}
+	ev->type = type;
+	ev->pid = pid;
+	ev->ts_ns = bpf_ktime_get_ns();
+	bpf_ringbuf_submit(ev, 0);
+}
+
+/*
+ * The target forks: the child's calls are not counted here (the uprobe
+ * links and is_target() select the target's tgid), so user space says so,
+ * or follows the child with --follow-forks.  Threads share the tgid.
+ */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+	if (parent->tgid != targ_tgid || child->tgid == parent->tgid || target_execd)
+		return 0;
+	__sync_fetch_and_add(&nforks, 1);
+	proc_event(PS_EV_FORK, (__u32)child->tgid);
+	return 0;
+}
+
+/* The target exec'd: stop counting before the new program runs any code. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	if (p->tgid != targ_tgid || target_execd)
+		return 0;
+	target_execd = 1;
+	proc_event(PS_EV_EXEC, (__u32)p->tgid);
+	return 0;
+}

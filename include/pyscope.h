@@ -195,6 +195,8 @@ enum ps_event_type {
 	PS_EV_AGG = 2,
 	PS_EV_STACK = 3,
 	PS_EV_CALL = 4,
+	PS_EV_FORK = 5,			/* the target started a process */
+	PS_EV_EXEC = 6,			/* the target replaced its program */
 };
 
 /*
@@ -215,6 +217,13 @@ struct ps_ev_call {
 	__u16 keyflags;			/* PS_AGG_CAP_*; 0: no key argument */
 	__u16 pad;
 	char keytext[PS_CAP_LEN];	/* the key's text when a str */
+};
+
+/* A process event (PS_EV_FORK, PS_EV_EXEC) of the target. */
+struct ps_ev_proc {
+	__u32 type;
+	__u32 pid;			/* the child (fork) or the target (exec) */
+	__u64 ts_ns;			/* CLOCK_MONOTONIC */
 };
 
 struct ps_frame {

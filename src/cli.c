@@ -38,7 +38,11 @@ void cli_usage(FILE *out)
 	      "  version  print the version\n"
 	      "\n"
 	      "Options:\n"
-	      "  -p, --pid PID          trace a running process (serve: repeatable)\n"
+	      "  -p, --pid PID          trace a running process (trace: repeat -p for several,\n"
+	      "                         each reported on its own, then in total; serve:\n"
+	      "                         repeatable)\n"
+	      "      --follow-forks     (trace) also trace the processes the targets start\n"
+	      "                         (fork, multiprocessing), each from when it is attached\n"
 	      "  -e, --expr NAME=SPEC   a pattern: [func:]module:Qual.name or class:module:Class\n"
 	      "                         (repeatable; NAME= may be left out)\n"
 	      "  -f, --file FILE        patterns from a JSON file (see docs/patterns.md)\n"
@@ -132,7 +136,8 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 {
 	enum { OPT_FORMAT = 256, OPT_VIA, OPT_NO_ARGS, OPT_PATHS, OPT_TOP, OPT_COUNT_ONLY,
 	       OPT_FAIL_FAST, OPT_DEPTH, OPT_CAPTURE, OPT_WEIGHT, OPT_MIGRATION, OPT_ALL,
-	       OPT_OFF_CPU, OPT_FORCE, OPT_SAMPLED, OPT_LISTEN, OPT_MATCH, OPT_RECORD };
+	       OPT_OFF_CPU, OPT_FORCE, OPT_SAMPLED, OPT_LISTEN, OPT_MATCH, OPT_RECORD,
+	       OPT_FOLLOW_FORKS };
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "expr", required_argument, NULL, 'e' },
@@ -159,11 +164,12 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "match", required_argument, NULL, OPT_MATCH },
 		{ "record", required_argument, NULL, OPT_RECORD },
+		{ "follow-forks", no_argument, NULL, OPT_FOLLOW_FORKS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	int c;
+	int c, i;
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->top = 10;
@@ -195,6 +201,12 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 			if (parse_pid(optarg, &cfg->pid)) {
 				warn("invalid pid '%s'", optarg);
 				return -EINVAL;
+			}
+			for (i = 0; i < cfg->npids; i++) {
+				if (cfg->pids[i] == cfg->pid) {
+					warn("pid %d is given twice", cfg->pid);
+					return -EINVAL;
+				}
 			}
 			if (cfg->npids == PS_MAX_PIDS) {
 				warn("too many -p (at most %d)", PS_MAX_PIDS);
@@ -350,6 +362,9 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 		case OPT_RECORD:
 			cfg->record = optarg;
 			break;
+		case OPT_FOLLOW_FORKS:
+			cfg->follow_forks = true;
+			break;
 		case OPT_TOP: {
 			char *end = NULL;
 			long v = strtol(optarg, &end, 10);
@@ -388,10 +403,6 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 			warn("unexpected argument '%s' (put the command after --)", argv[optind]);
 			return -EINVAL;
 		}
-	}
-	if (cfg->npids > 1 && cfg->cmd != CMD_SERVE) {
-		warn("only pyscope serve takes several -p");
-		return -EINVAL;
 	}
 	if ((cfg->listen || cfg->match) && cfg->cmd != CMD_SERVE) {
 		warn("--listen and --match are for pyscope serve");
@@ -450,6 +461,24 @@ int cli_parse(int argc, char **argv, struct config *cfg)
 			warn("give either -p PID or -- CMD");
 			return -EINVAL;
 		}
+	}
+	if (cfg->npids > 1 && cfg->cmd != CMD_TRACE && cfg->cmd != CMD_SERVE) {
+		warn("several -p: only pyscope trace and serve take them");
+		return -EINVAL;
+	}
+	if (cfg->follow_forks && cfg->cmd != CMD_TRACE) {
+		warn("--follow-forks: only pyscope trace takes it");
+		return -EINVAL;
+	}
+	if (cfg_multi(cfg) && cfg->record) {
+		warn("several processes (-p repeated, --follow-forks): --record takes one process");
+		return -EINVAL;
+	}
+	if (cfg->cmd != CMD_SERVE && cfg_multi(cfg) && (cfg->interval_ms || cfg->migration ||
+			       (cfg->format != FMT_TEXT && cfg->format != FMT_JSON))) {
+		warn("several processes (-p repeated, --follow-forks): -i, --migration and "
+		     "--format ndjson/folded/speedscope are not supported");
+		return -EINVAL;
 	}
 	/* full paths are needed by these outputs; --paths turns them on too */
 	if (!cfg->depth && (cfg->paths || cfg->migration || cfg->format == FMT_FOLDED ||

@@ -39,13 +39,14 @@ enum ps_via {
 };
 
 #define PS_MAX_EXPRS 256
-#define PS_MAX_PIDS 64
+#define PS_MAX_PIDS 64		/* -p given several times */
 
 struct config {
 	enum ps_cmd cmd;
-	int pid;			/* -p, 0 if launching (serve: the first -p) */
-	int pids[PS_MAX_PIDS];		/* serve: every -p */
+	int pid;			/* the first -p, 0 if launching */
+	int pids[PS_MAX_PIDS];		/* every -p */
 	int npids;
+	bool follow_forks;		/* --follow-forks: trace the processes targets start */
 	const char *listen;		/* serve --listen HOST:PORT */
 	const char *match;		/* serve --match COMM */
 	char **argv;			/* -- CMD ARGS..., NULL-terminated */
@@ -77,6 +78,12 @@ struct config {
 	const char *record;		/* record -o, trace --record: the trace file */
 	const char *input;		/* report FILE */
 };
+
+/* Several processes, each with its own report: -p repeated or --follow-forks. */
+static inline bool cfg_multi(const struct config *cfg)
+{
+	return cfg->npids > 1 || cfg->follow_forks;
+}
 
 /* Parse argv into cfg.  Returns 0, or -EINVAL after printing one error line. */
 int cli_parse(int argc, char **argv, struct config *cfg);

@@ -32,6 +32,7 @@ struct elf_rel {
 };
 
 struct elf_file {
+	unsigned refs;			/* owners besides the first (elf_file__ref) */
 	int fd;
 	Elf *elf;
 	const unsigned char *image;	/* whole file, for reads */
@@ -407,12 +408,23 @@ int elf_file__open_mem(const void *buf, size_t len, struct elf_file **out)
 	return 0;
 }
 
+struct elf_file *elf_file__ref(struct elf_file *ef)
+{
+	if (ef)
+		ef->refs++;
+	return ef;
+}
+
 void elf_file__free(struct elf_file *ef)
 {
 	size_t i;
 
 	if (!ef)
 		return;
+	if (ef->refs) {
+		ef->refs--;
+		return;
+	}
 	for (i = 0; i < ef->nsyms; i++)
 		free(ef->syms[i].name);
 	for (i = 0; i < ef->nsects; i++)

@@ -33,7 +33,10 @@ struct elf_file;
 int elf_file__open(const char *path, struct elf_file **out);
 /* Parse an in-memory image (the buffer must outlive the object). */
 int elf_file__open_mem(const void *buf, size_t len, struct elf_file **out);
+/* Drop one owner; the last one frees it. */
 void elf_file__free(struct elf_file *ef);
+/* One more owner of ef (single-threaded); returns ef. */
+struct elf_file *elf_file__ref(struct elf_file *ef);
 
 bool elf_file__has_symtab(const struct elf_file *ef);
 bool elf_file__is_exec(const struct elf_file *ef);	/* ET_EXEC: not relocatable */

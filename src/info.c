@@ -106,6 +106,9 @@ static void print_text(const struct pyrt *rt, FILE *out)
 	unsigned i;
 
 	fprintf(out, "pid:             %d (%s)\n", rt->pid, rt->exe);
+	if (rt->pidns_ino)
+		fprintf(out, "namespace:       its own PID namespace, pid %d there; files read "
+			"through /proc/%d/root\n", rt->ns_pid, rt->pid);
 	fprintf(out, "interpreter:     %s%s\n", rt->path, rt->is_lib ? " (shared library)" : "");
 	fprintf(out, "load bias:       0x%" PRIx64 "\n", rt->bias);
 	fprintf(out, "python:          %s (from %s)\n", rt->version, rt->version_how);
@@ -159,6 +162,8 @@ static int print_json(const struct pyrt *rt, FILE *out, cJSON *pats)
 	if (!root)
 		return -ENOMEM;
 	cJSON_AddNumberToObject(root, "pid", rt->pid);
+	if (rt->pidns_ino)
+		cJSON_AddNumberToObject(root, "ns_pid", rt->ns_pid);
 	cJSON_AddStringToObject(root, "exe", rt->exe);
 	cJSON_AddStringToObject(root, "interpreter", rt->path);
 	cJSON_AddBoolToObject(root, "shared_library", rt->is_lib);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #define MAX_WATCHES 4		/* x86 has 4 debug registers per CPU */
+#define MAX_CHILDREN 64		/* children announced between two loop turns */
 
 /* One watched byte: a breakpoint event per CPU, each running on_breakpoint. */
 struct watch {
@@ -37,6 +38,12 @@ struct tracer {
 	int *sample_fds;
 	struct bpf_link **sample_links;
 	struct bpf_link *switch_link, *wakeup_link;
+	/* the target's forks and exec */
+	struct bpf_link *fork_link, *exec_link;
+	int children[MAX_CHILDREN];
+	uint64_t children_ts[MAX_CHILDREN];
+	size_t nchildren;
+	uint32_t children_dropped;
 	struct tracer_opts opts;
 	struct watch watches[MAX_WATCHES];
 	int nwatches;
@@ -96,6 +103,8 @@ static void select_programs(struct tracer *t)
 	bpf_program__set_autoload(s->progs.on_cpu_sample, t->opts.prof_hz > 0);
 	bpf_program__set_autoload(s->progs.on_switch, t->opts.prof_offcpu);
 	bpf_program__set_autoload(s->progs.on_wakeup, t->opts.prof_offcpu);
+	bpf_program__set_autoload(s->progs.on_fork, true);
+	bpf_program__set_autoload(s->progs.on_exec, true);
 }
 
 /* With -vv, the verifier's statistics per program (log level 4). */
@@ -253,7 +262,9 @@ int tracer__open(struct tracer **out, const struct pyrt *rt, const struct patter
 	for (i = 0; i < ps->n; i++)
 		classes |= ps->v[i].kind == PAT_CLASS;
 	t->skel->rodata->off = rt->off;
-	t->skel->rodata->targ_tgid = (__u32)rt->pid;
+	t->skel->bss->targ_tgid = (__u32)rt->pid;
+	t->skel->bss->pidns_dev = rt->pidns_dev;
+	t->skel->bss->pidns_ino = rt->pidns_ino;
 	t->skel->rodata->runtime_addr = rt->runtime + rt->bias;
 	t->skel->rodata->cell_type_addr = rt->cell_type ? rt->cell_type + rt->bias : 0;
 	t->skel->rodata->path_depth = o->path_depth > PS_MAX_DEPTH ? PS_MAX_DEPTH : o->path_depth;
@@ -327,6 +338,20 @@ int tracer__attach(struct tracer *t, unsigned what, char *err, size_t errlen)
 	size_t i, n = 0;
 	int ret;
 
+	if ((what & ATTACH_PROC) && !t->fork_link) {
+		t->fork_link = bpf_program__attach(t->skel->progs.on_fork);
+		t->exec_link = t->fork_link ? bpf_program__attach(t->skel->progs.on_exec) : NULL;
+		if (!t->exec_link) {
+			ret = -errno;
+			snprintf(err, errlen, "cannot attach to the sched_process_fork/exec "
+				 "tracepoints: %s", strerror(-ret));
+			bpf_link__destroy(t->fork_link);
+			t->fork_link = NULL;
+			return ret;
+		}
+	}
+	if (!(what & ~ATTACH_PROC))
+		return 0;
 	if (!t->nprobes) {
 		snprintf(err, errlen, "mechanism %s is not handled by the uprobe tracer",
 			 mech_name(t->plan.mech));
@@ -499,9 +524,21 @@ static int on_event(void *ctx, void *data, size_t len)
 {
 	struct tracer *t = ctx;
 	uint32_t kind = 0;
-	int ret = model__add_record(t->m, data, len, &kind);
 	const struct ps_ev_code *ev = data;
+	const struct ps_ev_proc *pe = data;
+	int ret;
 
+	if (len >= sizeof(*pe) && pe->type == PS_EV_FORK) {
+		if (t->nchildren < MAX_CHILDREN) {
+			t->children_ts[t->nchildren] = pe->ts_ns;
+			t->children[t->nchildren++] = (int)pe->pid;
+		} else
+			t->children_dropped++;
+		return 0;
+	}
+	if (len >= sizeof(*pe) && pe->type == PS_EV_EXEC)
+		return 0;	/* the loop reads target_execd */
+	ret = model__add_record(t->m, data, len, &kind);
 	if (ret >= 0 && t->opts.on_record)
 		t->opts.on_record(t->opts.record_ctx, data, len);
 	if (ret < 0 || ((const struct ps_ev_code *)data)->type != PS_EV_CODE)
@@ -671,12 +708,52 @@ static void profile_stop(struct tracer *t)
 	t->wakeup_link = NULL;
 }
 
+int tracer__adopt(struct tracer *t, const struct pyrt *rt, struct model *m)
+{
+	if (t->links.nfds || t->links.nlinks || t->fork_link || t->nwatches || t->rb ||
+	    t->sample_fds || t->switch_link)
+		return -EBUSY;
+	/* the programs' constants (addresses, offsets) were set from t->rt */
+	if (rt->ef != t->rt->ef || rt->bias != t->rt->bias || rt->runtime != t->rt->runtime)
+		return -EINVAL;
+	t->rt = rt;
+	t->m = m;
+	t->skel->bss->pidns_dev = rt->pidns_dev;
+	t->skel->bss->pidns_ino = rt->pidns_ino;
+	t->skel->bss->targ_tgid = (__u32)rt->pid;
+	return 0;
+}
+
+void tracer__procs(const struct tracer *t, uint32_t *nforks, bool *execd)
+{
+	*nforks = t->skel->bss->nforks;
+	*execd = t->skel->bss->target_execd;
+}
+
+size_t tracer__take_children(struct tracer *t, int *pids, uint64_t *ts, size_t max,
+			     uint32_t *dropped)
+{
+	size_t n = t->nchildren < max ? t->nchildren : max;
+
+	memcpy(pids, t->children, n * sizeof(*pids));
+	memcpy(ts, t->children_ts, n * sizeof(*ts));
+	memmove(t->children, t->children + n, (t->nchildren - n) * sizeof(*pids));
+	memmove(t->children_ts, t->children_ts + n, (t->nchildren - n) * sizeof(*ts));
+	t->nchildren -= n;
+	*dropped = t->children_dropped;
+	t->children_dropped = 0;
+	return n;
+}
+
 void tracer__detach(struct tracer *t)
 {
 	uint64_t t0 = now_ns();
 	int n;
 
 	profile_stop(t);
+	bpf_link__destroy(t->exec_link);
+	bpf_link__destroy(t->fork_link);
+	t->exec_link = t->fork_link = NULL;
 	n = ulinks_detach(&t->links);
 	if (n && t->skel->bss)
 		debug(t->verbose, "frame register: %s; agreeing checks per handler: %llu %llu "

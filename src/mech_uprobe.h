@@ -40,7 +40,8 @@ enum {
 	ATTACH_ENTRY = 1,	/* the plan's frame-start probes */
 	ATTACH_EXIT = 2,	/* its frame-end probe, if it has one */
 	ATTACH_DEALLOC = 4,	/* code and type deallocation */
-	ATTACH_ALL = 7,
+	ATTACH_PROC = 8,	/* the target's forks and exec (tracepoints) */
+	ATTACH_ALL = 15,
 };
 
 /* Attach the plan's probes of the given kinds; none of them stays attached on failure. */
@@ -66,6 +67,23 @@ int tracer__free_watches(const struct tracer *t);
 
 /* pyscope profile: start the CPU sampler and the context-switch probe. */
 int tracer__profile(struct tracer *t, char *err, size_t errlen);
+
+/*
+ * Give a loaded tracer that never attached anything to another process of
+ * the same interpreter (a forked child: same binary, same addresses): its
+ * model and the process it selects.  rt must describe the same ELF as the
+ * one it was opened for.  -EBUSY if it was already used.
+ */
+int tracer__adopt(struct tracer *t, const struct pyrt *rt, struct model *m);
+
+/* Processes (not threads) the target started so far, and whether it exec'd. */
+void tracer__procs(const struct tracer *t, uint32_t *nforks, bool *execd);
+/*
+ * Children the target forked, announced since the last call, oldest first
+ * (at most max); *dropped gets how many did not fit since the last call.
+ */
+size_t tracer__take_children(struct tracer *t, int *pids, uint64_t *ts, size_t max,
+			     uint32_t *dropped);
 
 /* Remove all probes (the maps stay readable). */
 void tracer__detach(struct tracer *t);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #define SUPPORTED "3.8-3.13"
@@ -628,6 +629,92 @@ static char proc_state(int pid)
 	return state;
 }
 
+/*
+ * The process's PID namespace if it is not ours, and its pid there (the
+ * last NSpid field of /proc/PID/status; the first is ours).
+ */
+static void pid_namespace(struct pyrt *rt)
+{
+	char path[64], *text = NULL, *line, *tok, *save = NULL;
+	struct stat mine, its;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", rt->pid);
+	if (stat("/proc/self/ns/pid", &mine) || stat(path, &its) ||
+	    (mine.st_dev == its.st_dev && mine.st_ino == its.st_ino))
+		return;
+	/* bpf_get_ns_current_pid_tgid() compares the kernel's dev_t encoding */
+	rt->pidns_dev = ((uint64_t)major(its.st_dev) << 20) | minor(its.st_dev);
+	rt->pidns_ino = its.st_ino;
+	snprintf(path, sizeof(path), "/proc/%d/status", rt->pid);
+	if (read_file(path, 1 << 16, &text, NULL))
+		return;
+	line = strstr(text, "\nNSpid:");
+	if (line) {
+		line[strcspn(line + 1, "\n") + 1] = '\0';
+		for (tok = strtok_r(line + 8, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save))
+			rt->ns_pid = atoi(tok);
+	}
+	free(text);
+}
+
+int pyrt__for_child(const struct pyrt *rt, int pid, struct pyrt **out)
+{
+	const char *raw = rt->open_path;
+	const struct map_ent *ent;
+	struct procmaps m = { 0 };
+	struct pyrt *c = NULL;
+	uint64_t vaddr;
+	int ret;
+
+	*out = NULL;
+	/* open_path is "/proc/PID/root" + the path as the maps name it (path is sanitised) */
+	if (strncmp(raw, "/proc/", 6) || !(raw = strchr(raw + 6, '/')) || strncmp(raw, "/root/", 6))
+		return -EINVAL;
+	raw += 5;
+	ret = procmaps_read(pid, &m);
+	if (ret)
+		return ret;
+	ent = procmaps_find_path(&m, raw);
+	if (!ent || (!elf_file__is_exec(rt->ef) &&
+		     (elf_file__off_to_vaddr(rt->ef, ent->offset, &vaddr) ||
+		      ent->start - vaddr != rt->bias))) {
+		ret = -ESTALE;
+		goto cleanup;
+	}
+	c = malloc(sizeof(*c));
+	if (!c) {
+		ret = -ENOMEM;
+		goto cleanup;
+	}
+	*c = *rt;
+	c->ef = elf_file__ref(rt->ef);
+	c->pid = pid;
+	c->pidns_dev = c->pidns_ino = 0;
+	c->ns_pid = 0;
+	pid_namespace(c);
+	snprintf(c->open_path, sizeof(c->open_path), "/proc/%d/root%s", pid, raw);
+	*out = c;
+cleanup:
+	procmaps_free(&m);
+	return ret;
+}
+
+/* The process a task belongs to (Tgid in /proc/PID/status), or -1. */
+static int proc_tgid(int pid)
+{
+	char path[64], *text = NULL, *line;
+	int tgid = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	if (read_file(path, 1 << 16, &text, NULL))
+		return -1;
+	line = strstr(text, "\nTgid:");
+	if (line)
+		tgid = atoi(line + 6);
+	free(text);
+	return tgid;
+}
+
 int pyrt__from_pid(int pid, struct pyrt **out, char *err, size_t errlen)
 {
 	const struct map_ent *lib, *ent = NULL;
@@ -637,13 +724,19 @@ int pyrt__from_pid(int pid, struct pyrt **out, char *err, size_t errlen)
 	uint64_t vaddr;
 	struct stat st;
 	ssize_t n;
-	int ret;
+	int ret, tgid;
 
 	*out = NULL;
 	snprintf(link, sizeof(link), "/proc/%d", pid);
 	if (pid <= 0 || stat(link, &st)) {
 		set_err(err, errlen, "no process with pid %d", pid);
 		return -ESRCH;
+	}
+	tgid = proc_tgid(pid);
+	if (tgid > 0 && tgid != pid) {
+		/* /proc/TID exists for every thread, but probes select whole processes */
+		set_err(err, errlen, "pid %d is a thread of process %d: give -p %d", pid, tgid, tgid);
+		return -EINVAL;
 	}
 	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
 	n = readlink(link, exe, sizeof(exe) - 1);
@@ -680,6 +773,7 @@ int pyrt__from_pid(int pid, struct pyrt **out, char *err, size_t errlen)
 	if (ret)
 		goto cleanup;
 	rt->pid = pid;
+	pid_namespace(rt);
 	str_copy(rt->exe, exe, sizeof(rt->exe));
 	/* from here on both are only shown, and the target chose them */
 	str_sanitize(rt->exe);

@@ -81,6 +81,9 @@ struct pyrt {
 	int pid;
 	uint64_t bias;			/* load address minus link-time address */
 	char exe[PATH_MAX];
+	/* its PID namespace, when not ours (kernel dev_t and inode), and its pid there */
+	uint64_t pidns_dev, pidns_ino;
+	int ns_pid;
 };
 
 /*
@@ -94,6 +97,13 @@ int pyrt__from_file(const char *open_path, const char *target_path, struct pyrt 
 
 /* Find and model the interpreter of a running process. */
 int pyrt__from_pid(int pid, struct pyrt **out, char *err, size_t errlen);
+
+/*
+ * The model of a process forked from rt's process (same interpreter at the
+ * same address, which is checked in its memory map), without reading the
+ * ELF again.  -ESTALE if it no longer maps the interpreter there (it exec'd).
+ */
+int pyrt__for_child(const struct pyrt *rt, int pid, struct pyrt **out);
 
 void pyrt__free(struct pyrt *rt);
 

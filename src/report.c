@@ -103,13 +103,22 @@ void report_text(FILE *out, const struct model *m, const struct run_meta *meta,
 	bool exact;
 
 	if (o->final) {
-		fprintf(out, "pyscope: pid %d, Python %s, via %s, %.1fs", meta->pid, meta->python,
-			meta->mechanism, (double)meta->duration_ns / 1e9);
+		fprintf(out, "pyscope: pid %d", meta->pid);
+		if (meta->ns_pid)
+			fprintf(out, " (%d in its PID namespace)", meta->ns_pid);
+		fprintf(out, ", Python %s, via %s, %.1fs", meta->python, meta->mechanism,
+			(double)meta->duration_ns / 1e9);
 		if (meta->target_exited && meta->launched)
 			fprintf(out, ", target exited at %.1fs (status %d)",
 				(double)meta->exited_after_ns / 1e9, meta->exit_code);
 		else if (meta->target_exited)
 			fprintf(out, ", target exited at %.1fs", (double)meta->exited_after_ns / 1e9);
+		if (meta->parent_pid)
+			fprintf(out, ", started by pid %d, traced from %.3fs after its fork",
+				meta->parent_pid, (double)meta->attach_lag_ns / 1e9);
+		if (meta->execd)
+			fprintf(out, ", target exec'd %s at %.1fs: tracing stopped", meta->exec_path,
+				(double)meta->execd_after_ns / 1e9);
 		fprintf(out, "\n");
 	}
 	fprintf(out, "%-28s %10s %10s %9s %9s %9s %9s %9s\n", "PATTERN", "CALLS", "TIMED", "MEAN",
@@ -187,6 +196,10 @@ void report_text(FILE *out, const struct model *m, const struct run_meta *meta,
 	coverage_notes(out, m);
 	exact = report_exact(m, reason, sizeof(reason));
 	fprintf(out, "exact: %s (%s)\n", exact ? "yes" : "NO", reason);
+	if (meta->children > meta->children_traced)
+		fprintf(out, "children: %u process(es) started by pid %d were not traced; their "
+			"calls are not in these counts (--follow-forks traces them)\n",
+			meta->children - meta->children_traced, meta->pid);
 }
 
 static cJSON *lat_json(const struct latency *l)
@@ -253,6 +266,8 @@ cJSON *report_json(const struct model *m, const struct run_meta *meta, const str
 	cJSON_AddNumberToObject(root, "schema_version", 1);
 	t = cJSON_AddObjectToObject(root, "target");
 	cJSON_AddNumberToObject(t, "pid", meta->pid);
+	if (meta->ns_pid)
+		cJSON_AddNumberToObject(t, "ns_pid", meta->ns_pid);
 	cJSON_AddStringToObject(t, "python", meta->python);
 	cJSON_AddStringToObject(t, "interpreter", meta->interpreter);
 	cJSON_AddBoolToObject(t, "launched", meta->launched);
@@ -261,6 +276,17 @@ cJSON *report_json(const struct model *m, const struct run_meta *meta, const str
 		cJSON_AddNumberToObject(t, "exited_after_s", (double)meta->exited_after_ns / 1e9);
 	if (meta->target_exited && meta->launched)
 		cJSON_AddNumberToObject(t, "exit_status", meta->exit_code);
+	if (meta->parent_pid) {
+		cJSON_AddNumberToObject(t, "parent_pid", meta->parent_pid);
+		cJSON_AddNumberToObject(t, "traced_after_fork_s", (double)meta->attach_lag_ns / 1e9);
+	}
+	cJSON_AddBoolToObject(t, "execd", meta->execd);
+	if (meta->execd) {
+		cJSON_AddStringToObject(t, "exec_path", meta->exec_path);
+		cJSON_AddNumberToObject(t, "execd_after_s", (double)meta->execd_after_ns / 1e9);
+	}
+	cJSON_AddNumberToObject(t, "children", meta->children);
+	cJSON_AddNumberToObject(t, "children_untraced", meta->children - meta->children_traced);
 	cJSON_AddStringToObject(root, "mechanism", meta->mechanism);
 	cJSON_AddStringToObject(root, "returns", meta->returns);
 	cJSON_AddBoolToObject(root, "latency_measured", meta->timed);

@@ -12,6 +12,7 @@
 
 struct run_meta {
 	int pid;
+	int ns_pid;			/* its pid in its own PID namespace, 0 if ours */
 	char python[32];
 	char interpreter[PATH_MAX];
 	char mechanism[16];
@@ -24,6 +25,13 @@ struct run_meta {
 	uint64_t exited_after_ns;	/* since start, when target_exited */
 	int exit_code;			/* when launched and exited */
 	bool stopped_by_signal;
+	bool execd;			/* the target exec'd: tracing stopped then */
+	uint64_t execd_after_ns;	/* since start, when execd */
+	char exec_path[PATH_MAX];	/* what it exec'd (sanitised) */
+	uint32_t children;		/* processes it started while traced */
+	uint32_t children_traced;	/* of which traced in their own right (--follow-forks) */
+	int parent_pid;			/* followed child: the pid that started it */
+	uint64_t attach_lag_ns;		/* followed child: from its fork to armed */
 	int64_t wall_minus_mono;	/* CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
 };
 

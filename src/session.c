@@ -22,6 +22,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -61,6 +62,7 @@ struct session {
 	FILE *out;
 	int pid, pidfd;
 	bool failed;			/* remove an output file we created */
+	bool ended;			/* the target exited or exec'd, or the loop stopped */
 	bool launched, released, count_only;
 	bool uprobes_on;		/* frame-start uprobes attached */
 	bool exits_on;			/* frame-end probe attached: calls are timed */
@@ -128,7 +130,7 @@ static int uprobes_on(struct session *s, char *err, size_t errlen)
 /* The frame-end probe and deallocation probes: attached once, before anything counts. */
 static int base_probes(struct session *s, char *err, size_t errlen)
 {
-	unsigned what = ATTACH_DEALLOC;
+	unsigned what = ATTACH_DEALLOC | ATTACH_PROC;
 	int ret;
 
 	if (s->plan.exit != EXIT_NONE && !s->count_only)
@@ -332,6 +334,7 @@ static int cover(struct session *s, char *err, size_t errlen)
 				  "pattern calls found by the samples; calls not counted");
 		return ret;
 	}
+
 	if (try_bp && !s->rt->mech[MECH_BREAKPOINT].ok) {
 		if (cfg->via == VIA_BREAKPOINT) {
 			snprintf(err, errlen, "--via breakpoint: %s", s->rt->mech[MECH_BREAKPOINT].why);
@@ -395,6 +398,20 @@ static int cover(struct session *s, char *err, size_t errlen)
 	return ret;
 }
 
+static int open_target(struct session **out, const struct config *cfg,
+		       struct session_target *tg, bool count_only, char *err, size_t errlen);
+
+static struct tracer_opts tracer_opts_of(const struct config *cfg)
+{
+	return (struct tracer_opts){ .capture_args = !cfg->no_args, .verbose = cfg->verbose,
+				     .path_depth = cfg->depth, .ncapture = cfg->ncapture,
+				     .capture = cfg->capture,
+				     .prof_hz = cfg->cmd == CMD_PROFILE ? cfg->hz : 0,
+				     .prof_all = cfg->prof_all,
+				     .prof_offcpu = cfg->cmd == CMD_PROFILE && cfg->off_cpu,
+				     .prof_sampled = cfg->cmd == CMD_PROFILE && cfg->prof_sampled };
+}
+
 static void on_record(void *ctx, const void *data, size_t len)
 {
 	struct session *s = ctx;
@@ -402,17 +419,50 @@ static void on_record(void *ctx, const void *data, size_t len)
 	recorder__event(s->rec, s->m, data, len);
 }
 
+/* The initial PID namespace's inode number (PROC_PID_INIT_INO). */
+#define INIT_PIDNS_INO 0xEFFFFFFCull
+
+/*
+ * The BPF programs see host pids (and the uprobe links take pids as we see
+ * them): from inside a PID namespace the two differ, and nothing would be
+ * counted.  Containers are traced from the host.
+ */
+static int check_host_pidns(char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (stat("/proc/self/ns/pid", &st) || st.st_ino == INIT_PIDNS_INO)
+		return 0;
+	snprintf(err, errlen, "cannot trace from inside a PID namespace (a container): run "
+		 "pyscope on the host, where it traces processes in containers too");
+	return -ENOTSUP;
+}
+
 int session__open(struct session **out, const struct config *cfg, bool count_only)
 {
-	struct session *s;
-	struct tracer_opts topts = { .capture_args = !cfg->no_args, .verbose = cfg->verbose,
-				     .path_depth = cfg->depth, .ncapture = cfg->ncapture,
-				     .capture = cfg->capture,
-				     .prof_hz = cfg->cmd == CMD_PROFILE ? cfg->hz : 0,
-				     .prof_all = cfg->prof_all,
-				     .prof_offcpu = cfg->cmd == CMD_PROFILE && cfg->off_cpu,
-				     .prof_sampled = cfg->cmd == CMD_PROFILE && cfg->prof_sampled };
+	struct session_target tg = { .pid = cfg->pid, .own_output = true };
 	char err[768] = "";
+	int ret;
+
+	ret = open_target(out, cfg, &tg, count_only, err, sizeof(err));
+	if (ret && err[0])
+		report_error(cfg, err);
+	return ret;
+}
+
+int session__open_target(struct session **out, const struct config *cfg,
+			 struct session_target *tg, char *err, size_t errlen)
+{
+	err[0] = '\0';
+	return open_target(out, cfg, tg, cfg->count_only, err, errlen);
+}
+
+static int open_target(struct session **out, const struct config *cfg,
+		       struct session_target *tg, bool count_only, char *err, size_t errlen)
+{
+	struct session *s;
+	struct tracer_opts topts = tracer_opts_of(cfg);
+	bool cloned = false;
 	int ret;
 
 	*out = NULL;
@@ -420,7 +470,7 @@ int session__open(struct session **out, const struct config *cfg, bool count_onl
 	if (!s)
 		return -ENOMEM;
 	s->cfg = cfg;
-	s->pid = cfg->pid;
+	s->pid = tg->pid;
 	s->pidfd = -1;
 	s->sf.root_fd = -1;
 	s->failed = true;
@@ -429,10 +479,12 @@ int session__open(struct session **out, const struct config *cfg, bool count_onl
 	s->wall_minus_mono = (int64_t)(wall_ns() - now_ns());
 	libbpf_set_print(cfg->verbose >= 2 ? libbpf_loud : libbpf_quiet);
 	/* before anything is launched, created or attached */
-	ret = caps_require(true, s->pid, err, sizeof(err));
+	ret = caps_require(true, s->pid, err, errlen);
+	if (!ret)
+		ret = check_host_pidns(err, errlen);
 	if (ret)
 		goto fail;
-	ret = load_patterns(cfg, &s->ps, err, sizeof(err));
+	ret = load_patterns(cfg, &s->ps, err, errlen);
 	if (ret)
 		goto fail;
 	/* rules are judged by pyscope check only; trace and profile ignore them */
@@ -440,34 +492,40 @@ int session__open(struct session **out, const struct config *cfg, bool count_onl
 	s->bp = calloc(s->ps.n ? s->ps.n : 1, sizeof(*s->bp));
 	if (!s->bp) {
 		ret = -ENOMEM;
-		snprintf(err, sizeof(err), "out of memory");
+		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	ret = outfile_open(&s->of, cfg->output, cfg->force, err, sizeof(err));
-	if (ret)
-		goto fail;
-	s->out = s->of.f;
-	if (cfg->record) {
-		ret = recorder__open(&s->rec, cfg->record, cfg->force, err, sizeof(err));
+	if (tg->own_output) {
+		ret = outfile_open(&s->of, cfg->output, cfg->force, err, errlen);
+		if (ret)
+			goto fail;
+		s->out = s->of.f;
+	}
+	if (cfg->record && tg->own_output) {
+		ret = recorder__open(&s->rec, cfg->record, cfg->force, err, errlen);
 		if (ret)
 			goto fail;
 		topts.on_record = on_record;
 		topts.record_ctx = s;
 	}
 	if (!s->pid) {
-		ret = launch_start(cfg->argv, &s->pid, err, sizeof(err));
+		ret = launch_start(cfg->argv, &s->pid, err, errlen);
 		if (ret)
 			goto fail;
 		s->launched = true;
 	}
 	debug(cfg->verbose, "%.1f ms: target ready", (now_ns() - s->t0) / 1e6);
-	ret = pyrt__from_pid(s->pid, &s->rt, err, sizeof(err));
+	/* a forked child: its parent's model, once its memory map says it still fits */
+	if (tg->parent_rt && !pyrt__for_child(tg->parent_rt, s->pid, &s->rt))
+		cloned = true;
+	else
+		ret = pyrt__from_pid(s->pid, &s->rt, err, errlen);
 	if (ret)
 		goto fail;
 	hwbp_check(s->rt);
 	debug(cfg->verbose, "%.1f ms: interpreter model built", (now_ns() - s->t0) / 1e6);
 	ret = plan_make(s->rt, cfg->via == VIA_BREAKPOINT ? VIA_AUTO : cfg->via, &s->plan, err,
-			sizeof(err));
+			errlen);
 	if (ret)
 		goto fail;
 	if (count_only)
@@ -475,30 +533,38 @@ int session__open(struct session **out, const struct config *cfg, bool count_onl
 	s->m = model__new(&s->ps, s->rt->ver.minor);
 	if (!s->m) {
 		ret = -ENOMEM;
-		snprintf(err, sizeof(err), "out of memory");
+		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
 	/* <= 3.10 qualified names: the target's sources, as the target reads them */
 	if (!srcfiles__open(&s->sf, s->pid))
 		model__set_source_reader(s->m, srcfiles__read, &s->sf);
-	ret = tracer__open(&s->t, s->rt, &s->ps, &s->plan, s->m, &topts, err, sizeof(err));
+	/* a tracer loaded ahead for its parent's interpreter: no verification to wait for */
+	if (cloned && tg->spare && !tracer__adopt(tg->spare, s->rt, s->m)) {
+		s->t = tg->spare;
+		tg->spare_used = true;
+		debug(cfg->verbose, "pid %d: using a tracer loaded ahead", s->pid);
+	} else {
+		ret = tracer__open(&s->t, s->rt, &s->ps, &s->plan, s->m, &topts, err, errlen);
+	}
 	if (ret)
 		goto fail;
 	debug(cfg->verbose, "%.1f ms: BPF loaded", (now_ns() - s->t0) / 1e6);
-	ret = cover(s, err, sizeof(err));
+	ret = cover(s, err, errlen);
 	if (ret && target_gone(s, false, NULL))
-		snprintf(err, sizeof(err), "pid %d exited while pyscope was attaching (%s); "
+		snprintf(err, errlen, "pid %d exited while pyscope was attaching (%s); "
 			 "nothing was left attached", s->pid, strerror(-ret));
 	if (ret)
 		goto fail;
 	if (cfg->cmd == CMD_PROFILE) {
-		ret = tracer__profile(s->t, err, sizeof(err));
+		ret = tracer__profile(s->t, err, errlen);
 		if (ret)
 			goto fail;
 	}
 	debug(cfg->verbose, "%.1f ms: armed", (now_ns() - s->t0) / 1e6);
 
 	s->meta.pid = s->pid;
+	s->meta.ns_pid = s->rt->ns_pid;
 	s->meta.launched = s->launched;
 	str_copy(s->meta.python, s->rt->version, sizeof(s->meta.python));
 	str_copy(s->meta.interpreter, s->rt->path, sizeof(s->meta.interpreter));
@@ -515,10 +581,45 @@ int session__open(struct session **out, const struct config *cfg, bool count_onl
 	*out = s;
 	return 0;
 fail:
-	if (err[0])
-		report_error(cfg, err);
 	session__close(s);
 	return ret ? ret : -EINVAL;
+}
+
+/*
+ * Has the target exec'd?  Its new program is not what the model describes
+ * (the kernel stopped counting at the exec): stop, and say what it runs now.
+ */
+static bool check_exec(struct session *s, uint64_t now)
+{
+	char link[64];
+	uint32_t nforks;
+	bool execd;
+	ssize_t n;
+
+	tracer__procs(s->t, &nforks, &execd);
+	s->meta.children = nforks;
+	if (!execd)
+		return false;
+	s->meta.execd = true;
+	s->meta.execd_after_ns = now - s->start;
+	snprintf(link, sizeof(link), "/proc/%d/exe", s->pid);
+	n = readlink(link, s->meta.exec_path, sizeof(s->meta.exec_path) - 1);
+	s->meta.exec_path[n > 0 ? n : 0] = '\0';
+	if (n <= 0)
+		str_copy(s->meta.exec_path, "another program", sizeof(s->meta.exec_path));
+	str_sanitize(s->meta.exec_path);
+	warn("target pid %d exec'd %s: tracing stopped", s->pid, s->meta.exec_path);
+	return true;
+}
+
+bool session__signalled(void)
+{
+	return stop_requested;
+}
+
+bool session__stopping(void)
+{
+	return stop_requested;
 }
 
 void session__catch_signals(void)
@@ -531,17 +632,14 @@ void session__catch_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
-bool session__stopping(void)
-{
-	return stop_requested;
-}
-
 int session__start(struct session *s)
 {
+	const struct config *cfg = s->cfg;
 	bool pending = false;
 	size_t i;
 	int ret;
 
+	session__catch_signals();
 	for (i = 0; i < s->ps.n; i++)
 		pending |= s->bp[i].want && !s->bp[i].armed;
 	fprintf(stderr, "pyscope: tracing pid %d (Python %s, via %s) for %zu pattern(s)%s; "
@@ -554,9 +652,9 @@ int session__start(struct session *s)
 	if (s->rec) {
 		char err[PATH_MAX + 128];
 
-		ret = recorder__start(s->rec, s->cfg, s->m, &s->meta, err, sizeof(err));
+		ret = recorder__start(s->rec, cfg, s->m, &s->meta, err, sizeof(err));
 		if (ret) {
-			report_error(s->cfg, err);
+			report_error(cfg, err);
 			return ret;
 		}
 	}
@@ -566,7 +664,7 @@ int session__start(struct session *s)
 			char err[128];
 
 			snprintf(err, sizeof(err), "cannot resume pid %d: %s", s->pid, strerror(-ret));
-			report_error(s->cfg, err);
+			report_error(cfg, err);
 			return ret;
 		}
 		s->released = true;
@@ -576,18 +674,17 @@ int session__start(struct session *s)
 
 int session__step(struct session *s, int timeout_ms)
 {
-	const struct config *cfg = s->cfg;
-	uint64_t now;
 	int ret, code = 0;
+	uint64_t now;
 
-	if (!s->t || s->meta.target_exited)
+	if (s->ended || !s->t)
 		return 1;
 	ret = tracer__poll(s->t, timeout_ms, s->pidfd);
 	if (ret < 0) {
 		char err[128];
 
 		snprintf(err, sizeof(err), "pid %d: reading events: %s", s->pid, strerror(-ret));
-		report_error(cfg, err);
+		report_error(s->cfg, err);
 		return ret;
 	}
 	now = now_ns();
@@ -595,6 +692,11 @@ int session__step(struct session *s, int timeout_ms)
 		s->meta.target_exited = true;
 		s->meta.exited_after_ns = now - s->start;
 		s->meta.exit_code = code;
+		session__stop(s);
+		return 1;
+	}
+	if (check_exec(s, now)) {
+		session__stop(s);
 		return 1;
 	}
 	if (s->mr && now - s->last_pending >= RESOLVE_PENDING_NS) {
@@ -611,23 +713,24 @@ int session__step(struct session *s, int timeout_ms)
 		session__refresh(s);
 		recorder__checkpoint(s->rec, s->m, &s->meta, now);
 	}
-	if (cfg->duration_ms && now - s->start >= cfg->duration_ms * 1000000ull)
-		return 1;
 	return 0;
 }
 
 void session__stop(struct session *s)
 {
+	if (s->ended)
+		return;
+	s->ended = true;
 	s->meta.stopped_by_signal = stop_requested;
 	s->meta.duration_ns = now_ns() - s->start;
-	debug(s->cfg->verbose, "%.1f ms: stopping", (now_ns() - s->t0) / 1e6);
+	debug(s->cfg->verbose, "%.1f ms: pid %d: stopping", (now_ns() - s->t0) / 1e6, s->pid);
 }
 
 int session__run(struct session *s, session_tick_fn tick, void *ctx)
 {
+	const struct config *cfg = s->cfg;
 	int ret;
 
-	session__catch_signals();
 	ret = session__start(s);
 	if (ret)
 		return ret;
@@ -635,13 +738,38 @@ int session__run(struct session *s, session_tick_fn tick, void *ctx)
 		ret = session__step(s, 50);
 		if (ret < 0)
 			return ret;
-		if (ret == 1)
+		if (ret)
+			break;
+		if (cfg->duration_ms && now_ns() - s->start >= cfg->duration_ms * 1000000ull)
 			break;
 		if (tick && tick(ctx, s, now_ns()))
 			break;
 	}
 	session__stop(s);
 	return 0;
+}
+
+size_t session__children(struct session *s, int *pids, uint64_t *ts, size_t max,
+			 uint32_t *dropped)
+{
+	return tracer__take_children(s->t, pids, ts, max, dropped);
+}
+
+int session__pid(const struct session *s)
+{
+	return s->pid;
+}
+
+const struct pyrt *session__rt(const struct session *s)
+{
+	return s->rt;
+}
+
+int session__spare(const struct session *s, struct tracer **out, char *err, size_t errlen)
+{
+	struct tracer_opts topts = tracer_opts_of(s->cfg);
+
+	return tracer__open(out, s->rt, &s->ps, &s->plan, NULL, &topts, err, errlen);
 }
 
 void session__refresh(struct session *s)
@@ -654,9 +782,12 @@ void session__refresh(struct session *s)
 
 void session__finish(struct session *s)
 {
+	bool execd;
+
 	if (s->t) {
 		tracer__poll(s->t, 0, -1);
 		tracer__refresh(s->t);
+		tracer__procs(s->t, &s->meta.children, &execd);
 	}
 	if (s->rec)
 		recorder__finish(s->rec, s->m, &s->meta);

@@ -25,21 +25,48 @@ typedef bool (*session_tick_fn)(void *ctx, struct session *s, uint64_t now_ns);
  * (lets --via auto pick breakpoints).
  */
 int session__open(struct session **out, const struct config *cfg, bool count_only);
+/* Where a session's target comes from. */
+struct session_target {
+	int pid;			/* 0: launch cfg->argv */
+	bool own_output;		/* open cfg->output itself (one target) */
+	/* a forked child: its parent's model, and a tracer loaded ahead for it */
+	const struct pyrt *parent_rt;
+	struct tracer *spare;
+	bool spare_used;		/* out: the session took spare (it owns it now) */
+};
+
+/*
+ * session__open for one of several targets: on failure, err gets the line
+ * and nothing is printed (the caller decides how bad it is).
+ */
+int session__open_target(struct session **out, const struct config *cfg,
+			 struct session_target *tg, char *err, size_t errlen);
 /* Release a launched command; run until the target exits, -d, a signal or tick says stop. */
 int session__run(struct session *s, session_tick_fn tick, void *ctx);
 
-/*
- * The same loop, driven from outside (pyscope serve drives one session per
- * process): catch SIGINT/SIGTERM once, start (banner, release a launched
- * command), then step until it returns 1 (the target exited, or -d) or a
- * negative errno, or session__stopping(); then stop.
- */
+/* session__run in parts, for a loop over several sessions: */
+/* say it is tracing, release a launched command */
+int session__start(struct session *s);
+/* one turn: events for up to timeout_ms; 1 once the target exited or exec'd */
+int session__step(struct session *s, int timeout_ms);
+/* the end of the traced time (idempotent) */
+void session__stop(struct session *s);
+/* SIGINT or SIGTERM arrived */
+bool session__signalled(void);
+/* The same for a loop driven from outside (pyscope serve): catch the signals first. */
 void session__catch_signals(void);
 bool session__stopping(void);
-int session__start(struct session *s);
-/* Wait up to timeout_ms for events and take them; 0: go on, 1: over, < 0: error. */
-int session__step(struct session *s, int timeout_ms);
-void session__stop(struct session *s);
+/* Processes the target forked since the last call (pid, fork time CLOCK_MONOTONIC ns). */
+size_t session__children(struct session *s, int *pids, uint64_t *ts, size_t max,
+			 uint32_t *dropped);
+int session__pid(const struct session *s);
+const struct pyrt *session__rt(const struct session *s);
+/*
+ * A tracer loaded for this session's interpreter and patterns but for no
+ * process yet: a forked child's session adopts it (session_target.spare).
+ */
+struct tracer;
+int session__spare(const struct session *s, struct tracer **out, char *err, size_t errlen);
 /* Final drain of events and statistics into the model. */
 void session__finish(struct session *s);
 /* One warning line per pattern that matched no code object at all. */

@@ -83,6 +83,8 @@ int cmd_trace(const struct config *cfg)
 	struct session *s = NULL;
 	int ret, status;
 
+	if (cfg_multi(cfg))
+		return cmd_trace_multi(cfg);
 	ret = session__open(&s, cfg, cfg->count_only);
 	if (ret)
 		return 2;

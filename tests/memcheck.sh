@@ -42,6 +42,18 @@ check record "$out/pyscope" record -o "$rec" -e fib=__main__:fib -- "$py" -c \
 	'def fib(n): return n if n < 2 else fib(n - 1) + fib(n - 2)
 fib(12)'
 rm -f "$rec"
+# several processes: a child followed (tracer loaded ahead by a thread), two -p
+check follow-forks "$out/pyscope" trace --format json --follow-forks -e fib=__main__:fib -- \
+	"$py" -c 'import os, time
+def fib(n): return n if n < 2 else fib(n - 1) + fib(n - 2)
+fib(10)
+time.sleep(3)
+pid = os.fork()
+if pid == 0:
+    time.sleep(1)
+    fib(12)
+    os._exit(0)
+os.waitpid(pid, 0)'
 for t in "$out"/tests/test_*; do
 	check "$(basename "$t")" "$t"
 done

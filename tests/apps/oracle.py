@@ -14,6 +14,7 @@ in docs/patterns.md, computed independently of pyscope:
     object in its first local (super().__init__() chains).
 
 Usage: oracle.py --patterns FILE --out FILE [--capture NAME] -- (-m MODULE | SCRIPT) [ARGS...]
+A process the workload forks counts its own calls and writes them to FILE.PID.
 Writes {"python": ..., "counts": {name: n}, "sites": {name: {"file:line": n}},
 "paths": {name: [[["file:line", ...] innermost caller first, n], ...]},
 "captures": {name: {value: n}}}.
@@ -292,6 +293,33 @@ def main():
     capture = opts[opts.index("--capture") + 1] if "--capture" in opts else None
     oracle = Oracle(load_patterns(patterns), capture)
     status = 0
+    state = {"out": out}
+
+    def dump():
+        with open(state["out"], "w") as f:
+            json.dump({"python": sys.version.split()[0], "counts": oracle.counts,
+                       "sites": oracle.sites, "captures": oracle.captures,
+                       "paths": {k: [[list(p), n] for p, n in v.items()]
+                                 for k, v in oracle.paths.items()}}, f, indent=1, sort_keys=True)
+
+    real_exit = os._exit
+
+    def exit_child(code):
+        dump()
+        real_exit(code)
+
+    def forked():
+        # a forked child counts its own calls, in OUT.PID (written when it exits)
+        state["out"] = "%s.%d" % (out, os.getpid())
+        for name in oracle.counts:
+            oracle.counts[name] = 0
+            oracle.sites[name] = {}
+            oracle.paths[name] = {}
+            oracle.captures[name] = {}
+        oracle.lock = threading.Lock()
+        os._exit = exit_child
+
+    os.register_at_fork(after_in_child=forked)
     oracle.install()
     try:
         if target[0] == "-m":
@@ -305,11 +333,7 @@ def main():
         status = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
     finally:
         oracle.uninstall()
-    with open(out, "w") as f:
-        json.dump({"python": sys.version.split()[0], "counts": oracle.counts,
-                   "sites": oracle.sites, "captures": oracle.captures,
-                   "paths": {k: [[list(p), n] for p, n in v.items()]
-                             for k, v in oracle.paths.items()}}, f, indent=1, sort_keys=True)
+    dump()
     sys.exit(status)
 
 

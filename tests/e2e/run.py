@@ -238,6 +238,15 @@ def t_attach(ctx, py, tmp):
 def t_bad_input(ctx, tmp):
     """Each bad input gets one clear line on stderr and exit status 2."""
     sleeper = subprocess.Popen(["sleep", "30"])
+    threaded = subprocess.Popen([sys.executable, "-c", "import threading, time\n"
+                                 "threading.Thread(target=time.sleep, args=(30,)).start()\n"
+                                 "time.sleep(30)\n"])
+    deadline = time.time() + 10
+    while len(os.listdir("/proc/%d/task" % threaded.pid)) < 2:
+        if time.time() > deadline:
+            raise Fail("no second thread")
+        time.sleep(0.02)
+    tid = [int(t) for t in os.listdir("/proc/%d/task" % threaded.pid) if int(t) != threaded.pid][0]
     bad_json = os.path.join(tmp, "bad.json")
     with open(bad_json, "w") as f:
         f.write('{"patterns": [ {"name": "x", "function": "m:f"}, ]')
@@ -245,14 +254,25 @@ def t_bad_input(ctx, tmp):
         ("nonexistent pid", ["trace", "-p", "999999", "-e", "m:f"], "no process"),
         ("not python", ["trace", "-p", str(sleeper.pid), "-e", "m:f"], "not a Python process"),
         ("pid 1", ["info", "-p", "1"], "pid 1"),
+        ("a thread's id", ["trace", "-e", "m:f", "-p", str(tid)],
+         "is a thread of process %d" % threaded.pid),
         ("malformed pattern file", ["trace", "-p", str(os.getpid()), "-f", bad_json],
          "malformed JSON"),
         ("bad spec", ["trace", "-p", str(os.getpid()), "-e", "nocolon"], "expected"),
         ("no patterns", ["trace", "-p", str(os.getpid())], "no patterns"),
     ]
+    old = []
     for v in ("2.7", "3.6", "3.7"):
         for py in glob.glob("/root/.pyenv/versions/%s*/bin/python%s" % (v, v[0])):
             cases.append(("python " + v, ["info", "--", py, "-c", "pass"], "not supported"))
+            cases.append(("trace python " + v, ["trace", "-e", "m:f", "--", py, "-c", "pass"],
+                          "Python %s" % v))
+            # a running one too: refused, and left running
+            old.append(subprocess.Popen([py, "-c", "import time; time.sleep(30)"]))
+            cases.append(("trace -p python " + v, ["trace", "-e", "m:f", "-p", str(old[-1].pid)],
+                          "not supported"))
+    if len(old) != 3:
+        raise Fail("python 2.7, 3.6 and 3.7 must be installed in pyenv to check they are refused")
     try:
         for what, args, needle in cases:
             r = run([ctx.pyscope] + args, timeout=30)
@@ -261,8 +281,15 @@ def t_bad_input(ctx, tmp):
                     "Traceback" in r.stderr:
                 raise Fail("%s: exit %d, stderr %r (want one line with %r)"
                            % (what, r.returncode, r.stderr, needle))
+        if any(p.poll() is not None for p in old):
+            raise Fail("a refused target died")
     finally:
         sleeper.kill()
+        threaded.kill()
+        threaded.wait()
+        for p in old:
+            p.kill()
+            p.wait()
 
 
 def one_error_line(what, r, needle):
@@ -699,6 +726,404 @@ def t_lifecycle(ctx, py, tmp):
         proc.kill()
         proc.wait()
 
+
+
+def t_thread_waves(ctx, py, tmp):
+    """16 threads created and joined in waves while traced: no call lost or doubled."""
+    t_micro(ctx, py, tmp, "thread_waves.py", "thread_waves.json")
+
+
+def probe_bytes(ctx, pid):
+    r = run([ctx.pyscope, "info", "--format", "json", "-p", str(pid)])
+    addrs = [int(p["address"], 16) for p in json.loads(r.stdout)["probe_points"]]
+    return addrs, read_bytes(pid, addrs)
+
+
+def t_signals(ctx, py, tmp):
+    """pyscope stopped by SIGINT or SIGTERM reports and detaches; by SIGKILL, the kernel
+    removes its probes and the next run is exact.  The target runs on unharmed and
+    exits 0 on its own in every case."""
+    proc = start_long_running(py, tmp, 0, 12.0)
+    try:
+        addrs, before = probe_bytes(ctx, proc.pid)
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+            out = os.path.join(tmp, "sig%d.txt" % sig)
+            tr = subprocess.Popen([ctx.pyscope, "trace", "-p", str(proc.pid), "-e",
+                                   "tick=__main__:tick", "-o", out], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, universal_newlines=True)
+            wait_armed(tr)
+            time.sleep(0.3)
+            if read_bytes(proc.pid, addrs) == before:
+                raise Fail("%s: no breakpoint in the target while armed" % sig.name)
+            tr.send_signal(sig)
+            tr.wait(timeout=30)
+            text = open(out).read() if os.path.exists(out) else ""
+            if sig != signal.SIGKILL:
+                if tr.returncode != 0 or "tick" not in text or "exact: yes" not in text:
+                    raise Fail("%s: exit %d, report %r" % (sig.name, tr.returncode, text[:300]))
+            elif tr.returncode != -signal.SIGKILL:
+                raise Fail("SIGKILL: exit %d" % tr.returncode)
+            # links are released with pyscope's last file descriptor, even after SIGKILL
+            deadline = time.time() + 10
+            while read_bytes(proc.pid, addrs) != before:
+                if time.time() > deadline:
+                    raise Fail("%s: the target's code was not restored" % sig.name)
+                time.sleep(0.05)
+            if proc.poll() is not None:
+                raise Fail("the target died after %s to pyscope" % sig.name)
+        # the next run after a SIGKILL starts cleanly and is exact
+        pat = os.path.join(APPS, "micro_calls.json")
+        script = os.path.join(APPS, "micro_calls.py")
+        _, rep = pyscope_trace(ctx, ["-f", pat, "--", py, script], APPS, tmp, "after-kill")
+        compare(rep, oracle(py, pat, [script], APPS, tmp, "after-kill"))
+        if proc.wait(timeout=30) != 0:
+            raise Fail("the target exited %d, not 0" % proc.returncode)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+FORKER = os.path.join(APPS, "forker.py")
+FORKER_PATS = os.path.join(APPS, "forker.json")
+
+
+def roles_of(roles):
+    """{pid: role} written by forker.py's processes."""
+    out = {}
+    for f in glob.glob(os.path.join(roles, "*.role")):
+        with open(f) as fh:
+            out[int(os.path.basename(f).split(".")[0])] = fh.read()
+    return out
+
+
+def forker_oracle(py, tmp, name):
+    """The oracle's counts for each role of forker.py (one oracle file per process)."""
+    roles = os.path.join(tmp, name + ".oracle-roles")
+    os.mkdir(roles)
+    parent = oracle(py, FORKER_PATS, [FORKER, roles], APPS, tmp, name)
+    out = {}
+    for pid, role in roles_of(roles).items():
+        if role == "parent":
+            out[role] = parent
+        else:
+            with open(os.path.join(tmp, name + ".oracle.json.%d" % pid)) as f:
+                out[role] = json.load(f)
+    if sorted(out) != ["fork0", "fork1", "fork2", "mp0", "mp1", "parent"]:
+        raise Fail("oracle run: roles %s" % sorted(out))
+    return out
+
+
+def t_forks_untraced(ctx, py, tmp):
+    """Without --follow-forks, the children's calls are not counted into the parent's
+    numbers, and the report says how many children were not traced."""
+    roles = os.path.join(tmp, "roles")
+    os.mkdir(roles)
+    r, rep = pyscope_trace(ctx, ["-f", FORKER_PATS, "--", py, FORKER, roles], APPS, tmp, "forks")
+    if r.returncode != 0:
+        raise Fail("exit %d: %s" % (r.returncode, r.stderr[-500:]))
+    orc = forker_oracle(py, tmp, "forks")
+    compare(rep, orc["parent"])
+    t = rep["target"]
+    if t["children"] != 5 or t["children_untraced"] != 5:
+        raise Fail("children %s, untraced %s, want 5 and 5" % (t["children"], t["children_untraced"]))
+    # the same in text
+    out = os.path.join(tmp, "forks.txt")
+    r = run([ctx.pyscope, "trace", "-o", out, "-f", FORKER_PATS, "--", py, FORKER, roles], cwd=APPS)
+    text = open(out).read()
+    if r.returncode != 0 or "children: 5 process(es) started by pid" not in text:
+        raise Fail("text report: exit %d: %s" % (r.returncode, text[-400:]))
+
+
+def t_exec(ctx, py, tmp):
+    """The target execs another program: tracing stops with one clear line, the report
+    (counts up to the exec, checked against the oracle) says so, and the command's status
+    is still passed on."""
+    roles = os.path.join(tmp, "roles")
+    os.mkdir(roles)
+    r, rep = pyscope_trace(ctx, ["-f", FORKER_PATS, "--", py, FORKER, roles, "--exec"], APPS,
+                           tmp, "exec")
+    lines = [l for l in r.stderr.splitlines() if "exec'd" in l]
+    pid = rep["target"]["pid"]
+    if r.returncode != 0 or len(lines) != 1 or \
+            not lines[0].startswith("pyscope: target pid %d exec'd /" % pid) or \
+            not lines[0].endswith(": tracing stopped"):
+        raise Fail("exit %d, stderr %r" % (r.returncode, r.stderr[-500:]))
+    t = rep["target"]
+    real = os.path.realpath(py)
+    if not t["execd"] or os.path.basename(t["exec_path"]) != os.path.basename(real):
+        raise Fail("report: execd %s, exec_path %r (want %s)" % (t["execd"], t.get("exec_path"), real))
+    # the new program's calls to work() are not counted: only the parent's, up to the exec
+    compare(rep, forker_oracle(py, tmp, "exec")["parent"])
+    # -p too: the exec'd program keeps running, pyscope stops at once
+    script = os.path.join(tmp, "exec_later.py")
+    with open(script, "w") as f:
+        f.write("import os, sys, time\n"
+                "def tick(i):\n    return i + 1\n"
+                "for i in range(23):\n    tick(i)\n"
+                "while not os.path.exists(sys.argv[1]):\n    time.sleep(0.01)\n"
+                "os.execv('/bin/sleep', ['sleep', '5'])\n")
+    go = os.path.join(tmp, "go")
+    proc = subprocess.Popen([py, script, go])
+    try:
+        out = os.path.join(tmp, "exec-p.txt")
+        tr = subprocess.Popen([ctx.pyscope, "trace", "-p", str(proc.pid), "-e",
+                               "tick=__main__:tick", "-o", out], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, universal_newlines=True)
+        wait_armed(tr)
+        open(go, "w").close()
+        _, err = tr.communicate(timeout=30)
+        text = open(out).read()
+        if tr.returncode != 0 or "exec'd /usr/bin/sleep" not in err or \
+                "target exec'd /usr/bin/sleep" not in text or proc.poll() is not None:
+            raise Fail("-p: exit %d, stderr %r, report %r" % (tr.returncode, err, text[:300]))
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+
+def read_stderr_lines(proc, on_line):
+    """Read proc's stderr in a thread, calling on_line(line) for each; returns the thread
+    and the list the lines are appended to."""
+    import threading
+    lines = []
+
+    def reader():
+        for line in proc.stderr:
+            lines.append(line)
+            on_line(line)
+
+    th = threading.Thread(target=reader, daemon=True)
+    th.start()
+    return th, lines
+
+
+def check_processes(rep, want_by_pid):
+    """Each process's report against its oracle, and the totals against their sum."""
+    got = {p["target"]["pid"]: p for p in rep["processes"]}
+    if sorted(got) != sorted(want_by_pid):
+        raise Fail("processes %s, want %s" % (sorted(got), sorted(want_by_pid)))
+    for pid, orc in want_by_pid.items():
+        try:
+            compare(got[pid], orc)
+        except Fail as e:
+            raise Fail("pid %d: %s" % (pid, e))
+    total = {p["name"]: p["count"] for p in rep["total"]["patterns"]}
+    want = {}
+    for orc in want_by_pid.values():
+        for k, v in orc["counts"].items():
+            want[k] = want.get(k, 0) + v
+    if total != want or rep["total"]["processes"] != len(want_by_pid):
+        raise Fail("total %s, want %s" % (total, want))
+
+
+def t_follow_forks(ctx, py, tmp):
+    """--follow-forks: every child (os.fork, multiprocessing) is traced on its own and
+    reported per pid and in total; counts per process against the oracle's per process.
+    The children wait until pyscope says it traces them."""
+    roles = os.path.join(tmp, "roles")
+    os.mkdir(roles)
+    out = os.path.join(tmp, "follow.json")
+    tr = subprocess.Popen([ctx.pyscope, "trace", "--follow-forks", "--format", "json", "-o", out,
+                           "-f", FORKER_PATS, "--", py, FORKER, roles, "--wait"], cwd=APPS,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True)
+
+    def on_line(line):
+        if "tracing pid" in line:
+            pid = int(line.split("tracing pid ")[1].split()[0])
+            open(os.path.join(roles, "go.%d" % pid), "w").close()
+
+    try:
+        th, lines = read_stderr_lines(tr, on_line)
+        tr.wait(timeout=120)
+        th.join(timeout=10)
+    finally:
+        if tr.poll() is None:
+            tr.kill()
+            tr.wait()
+    err = "".join(lines)
+    if tr.returncode != 0 or "not traced" in err:
+        raise Fail("exit %d: %s" % (tr.returncode, err[-800:]))
+    with open(out) as f:
+        rep = json.load(f)
+    orc = forker_oracle(py, tmp, "follow")
+    role = roles_of(roles)
+    check_processes(rep, {pid: orc[r] for pid, r in role.items()})
+    parent = [pid for pid, r in role.items() if r == "parent"][0]
+    for p in rep["processes"]:
+        t = p["target"]
+        if t["pid"] == parent:
+            if t["children"] != 5 or t["children_untraced"] != 0:
+                raise Fail("parent: children %s, untraced %s" % (t["children"], t["children_untraced"]))
+        elif t.get("parent_pid") != parent or "traced_after_fork_s" not in t:
+            raise Fail("child %s: parent_pid %s" % (t["pid"], t.get("parent_pid")))
+    if rep["not_traced"] or rep["total"]["exact"]:
+        raise Fail("not_traced %s; total exact %s (children are traced from after their fork)"
+                   % (rep["not_traced"], rep["total"]["exact"]))
+
+
+def t_multi_pid(ctx, pys, tmp):
+    """-p repeated, on targets running different Pythons: counts per pid against each one's
+    oracle, and the totals."""
+    pat = os.path.join(APPS, "micro_calls.json")
+    script = os.path.join(APPS, "micro_calls.py")
+    procs, gos = [], []
+    try:
+        for k, py in enumerate(pys):
+            go = os.path.join(tmp, "go%d" % k)
+            gos.append(go)
+            procs.append(subprocess.Popen([py, script], cwd=APPS, env=dict(os.environ, WAIT_FILE=go),
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        deadline = time.time() + 30
+        while not all(os.path.exists(g + ".ready") for g in gos):
+            if time.time() > deadline:
+                raise Fail("targets did not start")
+            time.sleep(0.02)
+        out = os.path.join(tmp, "multi.json")
+        args = [ctx.pyscope, "trace", "--format", "json", "-o", out, "-f", pat]
+        for p in procs:
+            args += ["-p", str(p.pid)]
+        tr = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              universal_newlines=True)
+        armed = []
+        th, lines = read_stderr_lines(tr, lambda l: armed.append(l) if "tracing pid" in l else 0)
+        deadline = time.time() + 60
+        while len(armed) < len(procs):
+            if time.time() > deadline or tr.poll() is not None:
+                tr.kill()
+                raise Fail("pyscope did not arm on every pid: %s" % "".join(lines)[-600:])
+            time.sleep(0.02)
+        for g in gos:
+            open(g, "w").close()
+        for p in procs:
+            if p.wait(timeout=60) != 0:
+                raise Fail("a target failed")
+        tr.wait(timeout=60)
+        th.join(timeout=10)
+        if tr.returncode != 0:
+            raise Fail("pyscope exited %d: %s" % (tr.returncode, "".join(lines)[-600:]))
+        with open(out) as f:
+            rep = json.load(f)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    want = {}
+    for k, (p, py) in enumerate(zip(procs, pys)):
+        want[p.pid] = oracle(py, pat, [script], APPS, tmp, "multi%d" % k)
+    check_processes(rep, want)
+    versions = sorted(p["target"]["python"] for p in rep["processes"])
+    if len(set(versions)) != len(pys):
+        raise Fail("versions %s" % versions)
+    r = run([ctx.pyscope, "trace", "-e", "m:f", "-p", str(os.getpid()), "-p", str(os.getpid())])
+    one_error_line("a pid twice", r, "given twice")
+    # text, stopped by SIGTERM: each process, then the total; the targets run on
+    a = start_long_running(pys[0], tmp)
+    os.unlink(os.path.join(tmp, "pid"))
+    b = start_long_running(pys[1], tmp)
+    try:
+        out = os.path.join(tmp, "multi.txt")
+        tr = subprocess.Popen([ctx.pyscope, "trace", "-e", "tick=__main__:tick", "-o", out,
+                               "-p", str(a.pid), "-p", str(b.pid)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, universal_newlines=True)
+        armed = []
+        th, lines = read_stderr_lines(tr, lambda l: armed.append(l) if "tracing pid" in l else 0)
+        deadline = time.time() + 60
+        while len(armed) < 2:
+            if time.time() > deadline or tr.poll() is not None:
+                tr.kill()
+                raise Fail("pyscope did not arm on both pids: %s" % "".join(lines)[-600:])
+            time.sleep(0.02)
+        time.sleep(0.5)
+        tr.send_signal(signal.SIGTERM)
+        tr.wait(timeout=30)
+        th.join(timeout=10)
+        text = open(out).read()
+        per = [int(l.split()[1]) for l in text.splitlines() if l.startswith("tick ")]
+        heads = [l for l in text.splitlines() if l.startswith("pyscope: pid ")]
+        total = text.split("TOTAL over 2 process(es)")[-1]
+        if tr.returncode != 0 or len(per) != 3 or per[0] + per[1] != per[2] or not per[0] or \
+                not per[1] or len(heads) != 2 or "tick" not in total:
+            raise Fail("text report, SIGTERM: exit %d: %s" % (tr.returncode, text[-800:]))
+        if a.poll() is not None or b.poll() is not None:
+            raise Fail("a target died")
+    finally:
+        for p in (a, b):
+            p.kill()
+            p.wait()
+
+NS_SETUP = r"""set -e
+mount -t tmpfs pyscope-ns "$NSROOT"
+mkdir -p "$NSROOT/bin" "$NSROOT/lib"
+cp "$PYHOME/bin/$PYEXE" "$NSROOT/bin/"
+cp "$PYHOME/lib/$PYLIB" "$NSROOT/lib/"
+export LD_LIBRARY_PATH="$NSROOT/lib" PYTHONHOME="$PYHOME"
+exec "$NSROOT/bin/$PYEXE" "$@"
+"""
+
+
+def t_namespace(ctx, py, tmp):
+    """A target in its own PID and mount namespaces (a container), running an
+    interpreter from a tmpfs only that namespace has: pyscope reads it through
+    /proc/PID/root, names threads by their ids there, reports its pid there, and
+    counts exactly."""
+    home = os.path.dirname(os.path.dirname(py))
+    ver = os.path.basename(home).rsplit(".", 1)[0]		# 3.12
+    nsroot = os.path.join(tmp, "nsroot")			# empty here, a tmpfs inside
+    os.mkdir(nsroot)
+    setup = os.path.join(tmp, "ns.sh")
+    with open(setup, "w") as f:
+        f.write(NS_SETUP)
+    pat = os.path.join(APPS, "micro_calls.json")
+    script = os.path.join(APPS, "micro_calls.py")
+    go = os.path.join(tmp, "go")
+    env = dict(os.environ, NSROOT=nsroot, PYHOME=home, PYEXE="python" + ver,
+               PYLIB="libpython%s.so.1.0" % ver, WAIT_FILE=go)
+    ns = subprocess.Popen(["unshare", "--pid", "--mount", "--fork", "--mount-proc", "sh", setup,
+                           script], cwd=APPS, env=env, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 30
+        while not os.path.exists(go + ".ready"):
+            if time.time() > deadline or ns.poll() is not None:
+                raise Fail("the namespaced target did not start")
+            time.sleep(0.02)
+        with open("/proc/%d/task/%d/children" % (ns.pid, ns.pid)) as f:
+            pid = int(f.read().split()[0])
+        lib = os.path.join(nsroot, "lib", env["PYLIB"])
+        if os.path.exists(lib) or lib not in open("/proc/%d/maps" % pid).read():
+            raise Fail("the interpreter is not only in the namespace")
+        out = os.path.join(tmp, "ns.json")
+        tr = subprocess.Popen([ctx.pyscope, "trace", "-p", str(pid), "-f", pat, "--format",
+                               "json", "-o", out], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, universal_newlines=True)
+        wait_armed(tr)
+        open(go, "w").close()
+        tr.wait(timeout=60)
+        if tr.returncode != 0 or ns.wait(timeout=30) != 0:
+            raise Fail("pyscope exited %s, target %s: %s"
+                       % (tr.returncode, ns.returncode, tr.stderr.read()[-500:]))
+        with open(out) as f:
+            rep = json.load(f)
+    finally:
+        if ns.poll() is None:
+            ns.kill()
+            ns.wait()
+    t = rep["target"]
+    if t.get("ns_pid") != 1 or t["interpreter"] != lib or not t["exited"]:
+        raise Fail("target %s: want ns_pid 1, interpreter %s" % (t, lib))
+    compare(rep, oracle(py, pat, [script], APPS, tmp, "ns"))
+    # pyscope itself in a PID namespace would see other pids than its BPF programs:
+    # refused in one line, before the command is started
+    marker = os.path.join(tmp, "ran")
+    r = run(["unshare", "--pid", "--fork", "--mount-proc", ctx.pyscope, "trace", "-e", "m:f",
+             "--", py, "-c", "open(%r, 'w').close()" % marker])
+    one_error_line("pyscope in a PID namespace", r, "inside a PID namespace")
+    if os.path.exists(marker):
+        raise Fail("pyscope in a PID namespace launched the command")
 
 BP_CALLS = os.path.join(APPS, "bp_calls.json")
 BP_CTOR = os.path.join(APPS, "bp_ctor.json")
@@ -1915,6 +2340,9 @@ def build_tests(ctx):
         tests.append(("ctor/" + label,
                       lambda tmp, py=py: t_micro(ctx, py, tmp, "micro_ctor.py", "micro_ctor.json")))
         tests.append(("attach/" + label, lambda tmp, py=py: t_attach(ctx, py, tmp)))
+        if label.startswith(("py3.8.", "py3.12.", "py3.13.", "debian3.11")):
+            tests.append(("lifecycle/thread-waves/" + label,
+                          lambda tmp, py=py: t_thread_waves(ctx, py, tmp)))
     tests.append(("errors/bad-input", lambda tmp: t_bad_input(ctx, tmp)))
     tests.append(("serve/errors", lambda tmp: t_serve_errors(ctx, tmp)))
     newest = [py for label, py in interpreters() if label.startswith("py3.12")]
@@ -1940,6 +2368,13 @@ def build_tests(ctx):
     for label, py in interpreters():
         if label in ("py3.8.18", "py3.13.0", "debian3.11"):
             tests.append(("lifecycle/" + label, lambda tmp, py=py: t_lifecycle(ctx, py, tmp)))
+            tests.append(("lifecycle/signals/" + label,
+                          lambda tmp, py=py: t_signals(ctx, py, tmp)))
+            tests.append(("lifecycle/exec/" + label, lambda tmp, py=py: t_exec(ctx, py, tmp)))
+            tests.append(("lifecycle/forks-untraced/" + label,
+                          lambda tmp, py=py: t_forks_untraced(ctx, py, tmp)))
+            tests.append(("lifecycle/follow-forks/" + label,
+                          lambda tmp, py=py: t_follow_forks(ctx, py, tmp)))
         tests.append(("bp-calls/" + label, lambda tmp, py=py: t_breakpoint(
             ctx, py, tmp, "micro_calls.py", BP_CALLS)))
         tests.append(("bp-ctor/" + label, lambda tmp, py=py: t_breakpoint(
@@ -1967,6 +2402,13 @@ def build_tests(ctx):
         if label == "debian3.11":
             tests.append(("golden-lossy/" + label,
                           lambda tmp, py=py: t_golden_lossy(ctx, py, tmp)))
+    multi = [py for label, py in interpreters() if label.startswith(("py3.9.", "py3.13."))]
+    if len(multi) == 2:
+        tests.append(("lifecycle/multi-pid/py3.9+py3.13", lambda tmp: t_multi_pid(ctx, multi, tmp)))
+    for label, py in interpreters():
+        if label.startswith(("py3.8.", "py3.12.", "py3.13.")):
+            tests.append(("lifecycle/namespace/" + label,
+                          lambda tmp, py=py: t_namespace(ctx, py, tmp)))
     for label, py in interpreters():
         tests.append(("probe-points/" + label, lambda tmp, py=py: t_probe_points(ctx, py, tmp)))
         if label in ("py3.8.18", "py3.13.0", "debian3.11"):

@@ -158,6 +158,35 @@ static void test_unsupported_versions(void **state)
 		skip();
 }
 
+#ifndef TESTBIN
+#define TESTBIN "build/tests"
+#endif
+
+/*
+ * A Py_DEBUG build (its object header has two more pointers) and a
+ * free-threaded 3.13 (_Py_DebugOffsets.free_threaded) are refused with the
+ * reason, in one line; the fixtures are built from tests/unit/fixtures.
+ */
+static void test_refused_builds(void **state)
+{
+	struct pyrt *rt = NULL;
+	char err[256];
+
+	(void)state;
+	REQUIRE_FILE(TESTBIN "/fake_debug.so");
+	assert_int_equal(pyrt__from_file(TESTBIN "/fake_debug.so", "libpython3.12d.so", &rt, err,
+					 sizeof(err)), -ENOTSUP);
+	assert_null(rt);
+	assert_non_null(strstr(err, "3.12.1 is a debug build (Py_DEBUG)"));
+	assert_null(strchr(err, '\n'));
+	REQUIRE_FILE(TESTBIN "/fake_ft.so");
+	assert_int_equal(pyrt__from_file(TESTBIN "/fake_ft.so", "libpython3.13t.so", &rt, err,
+					 sizeof(err)), -ENOTSUP);
+	assert_null(rt);
+	assert_non_null(strstr(err, "3.13.0 is a free-threaded build"));
+	assert_null(strchr(err, '\n'));
+}
+
 #define SEEDS SRCDIR "/tests/fuzz/corpus/elf/"
 
 /* The fuzzers' trimmed interpreter images still have what pyscope reads. */
@@ -325,6 +354,7 @@ int main(void)
 		cmocka_unit_test(test_debian_stripped),
 		cmocka_unit_test(test_not_python_and_garbage),
 		cmocka_unit_test(test_unsupported_versions),
+		cmocka_unit_test(test_refused_builds),
 		cmocka_unit_test(test_trimmed_images),
 		cmocka_unit_test(test_read_ptrs_without_relocs),
 		cmocka_unit_test(test_scan_claimed_size),
