@@ -2209,7 +2209,7 @@ def t_serve_errors(ctx, tmp):
          "Address already in use"),
         ("bad --match", ["serve", "--match", "a/b", "-e", "m:f"], "--match"),
         ("-o", ["serve", "-p", me, "-e", "m:f", "-o", os.path.join(tmp, "x")], "do not apply"),
-        ("two -p to trace", ["trace", "-p", me, "-p", me, "-e", "m:f"], "only pyscope serve"),
+        ("the same -p twice", ["trace", "-p", me, "-p", me, "-e", "m:f"], "given twice"),
         ("--match to trace", ["trace", "--match", "x", "-e", "m:f"], "for pyscope serve"),
         ("not python", ["serve", "-p", str(sleeper.pid), "-e", "m:f", "--listen",
                         "127.0.0.1:%d" % free_port()], "not a Python process"),
