@@ -53,6 +53,14 @@ const volatile __u8 rules_on = 0;
 const volatile __u64 call_wake_bytes = 512 << 10;
 /* breakpoints may be armed: the uprobe programs consult bp_codes */
 __u8 bp_active = 0;
+/*
+ * The frame-end probe is attached (user space sets it): only then are
+ * starts pushed for timing.  Without it (count only; breakpoint mode before
+ * its first hit) a start is counted and nothing else is kept.
+ */
+__u8 timing_on = 0;
+/* function starts seen by the breakpoint program (user space polls it) */
+__u64 bp_starts = 0;
 
 __u32 next_code_id = 1;
 __u32 next_agg_id = 0;
@@ -966,6 +974,8 @@ static __always_inline void frame_started(struct scratch *s, __u64 frame, __u64 
 	st->last_ns = rec.start_ns;
 	if (rules_on && rule)
 		send_call(s, code, ent->rule_slot, rec.agg_id, rec.start_ns);
+	if (!timing_on)
+		return;
 	stk = tstack(true);
 	if (stk && skey && !(ent->bits & PS_CE_GEN)) {
 		d = stk->depth;
@@ -1414,6 +1424,7 @@ int on_breakpoint(struct bpf_perf_event_data *ctx)
 			return 0;
 		frame_started(s, frame, code, ent, frame);
 	}
+	__sync_fetch_and_add(&bp_starts, 1);
 	seen.frame = frame;
 	seen.code = code;
 	tid = cur_tid();

@@ -17,7 +17,16 @@ struct pyrt;
 /* True when a breakpoint fired on a test byte; else why not, in why. */
 bool hwbp_works(char *why, size_t whylen);
 
-/* Turn the breakpoint mechanism off in rt (with the reason) unless hwbp_works(). */
-void hwbp_check(struct pyrt *rt);
+/*
+ * Turn the breakpoint mechanism off in rt (with the reason) unless
+ * hwbp_works().  For benchmarks only, PYSCOPE_HWBP_UNCHECKED=1 keeps it on
+ * after a failed test, so that breakpoint mode's idle cost can be measured
+ * where hits never arrive; then it returns true, and the caller must mark
+ * its counts not exact.
+ */
+bool hwbp_check(struct pyrt *rt);
+
+#define HWBP_UNCHECKED_NOTE "hardware breakpoints were used although their self-test " \
+	"failed (PYSCOPE_HWBP_UNCHECKED): a breakpoint-covered pattern's count may be short"
 
 #endif

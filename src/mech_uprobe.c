@@ -83,6 +83,27 @@ static struct bpf_program *role_prog(struct pyscope_bpf *s, enum probe_role r)
  * Load only the programs this plan attaches (verifying the others cost up
  * to 150 ms on 3.13), each for the kind of link it will get.
  */
+/*
+ * Maps of features this run does not use shrink to one entry: the kernel
+ * preallocates hash maps at load, ~10 ms per 65536 entries here, and they
+ * are most of the start-up time.
+ */
+static void size_maps(struct tracer *t, const struct tracer_opts *o)
+{
+	struct pyscope_bpf *s = t->skel;
+
+	if (!(o->prof_hz > 0 || o->prof_offcpu)) {
+		bpf_map__set_max_entries(s->maps.samples, 1);
+		bpf_map__set_max_entries(s->maps.awaits, 1);
+	}
+	if (!o->prof_offcpu)
+		bpf_map__set_max_entries(s->maps.offcpu, 1);
+	if (!o->path_depth)
+		bpf_map__set_max_entries(s->maps.stacks_seen, 1);
+	if (t->rt->off.frame_kind != PYFRAME_OBJECT)
+		bpf_map__set_max_entries(s->maps.callers, 1);
+}
+
 static void select_programs(struct tracer *t)
 {
 	struct pyscope_bpf *s = t->skel;
@@ -283,6 +304,7 @@ int tracer__open(struct tracer **out, const struct pyrt *rt, const struct patter
 	t->skel->rodata->prof_sampled = o->prof_sampled;
 	t->skel->rodata->rules_on = o->rules;
 	ringbuf_size(t);
+	size_maps(t, o);
 	select_programs(t);
 	if (t->verbose >= 2 && !getenv("PYSCOPE_VERIFIER_LOG"))
 		verifier_stats_setup(t);
@@ -383,10 +405,18 @@ int tracer__attach(struct tracer *t, unsigned what, char *err, size_t errlen)
 	if (!n)
 		return 0;
 	ret = ulinks_attach(&t->links, t->rt->open_path, t->rt->pid, up, n, err, errlen);
-	for (i = 0; !ret && i < n; i++)
+	for (i = 0; !ret && i < n; i++) {
 		debug(t->verbose, "attached %s at %s+0x%lx", sel[i]->what, t->rt->path,
 		      (unsigned long)up[i].off);
+		if (role_step(sel[i]->role) == ATTACH_EXIT)
+			t->skel->bss->timing_on = 1;
+	}
 	return ret;
+}
+
+uint64_t tracer__bp_starts(const struct tracer *t)
+{
+	return __atomic_load_n(&t->skel->bss->bp_starts, __ATOMIC_RELAXED);
 }
 
 static void watch_free(struct watch *w)
@@ -764,8 +794,14 @@ void tracer__detach(struct tracer *t)
 		      (unsigned long long)t->skel->bss->freg_agree[3]);
 
 	if (n) {
+		uint64_t runs, ns;
 		struct rusage ru;
 
+		ulink_run_stats(t->skel->obj, &runs, &ns);
+		if (runs)
+			debug(t->verbose, "bpf: %llu program runs, %.1f ns each "
+			      "(kernel.bpf_stats_enabled)", (unsigned long long)runs,
+			      (double)ns / (double)runs);
 		getrusage(RUSAGE_SELF, &ru);
 		debug(t->verbose, "detach: %d link(s) removed in %.1f ms; peak RSS %ld KiB", n,
 		      (double)(now_ns() - t0) / 1e6, ru.ru_maxrss);

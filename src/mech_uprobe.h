@@ -64,6 +64,8 @@ int tracer__watch(struct tracer *t, uint64_t addr, char *err, size_t errlen);
 void tracer__unwatch(struct tracer *t, uint64_t addr);
 int tracer__bp_code(struct tracer *t, uint64_t code, bool on);
 int tracer__free_watches(const struct tracer *t);
+/* Function starts the breakpoints have seen so far. */
+uint64_t tracer__bp_starts(const struct tracer *t);
 
 /* pyscope profile: start the CPU sampler and the context-switch probe. */
 int tracer__profile(struct tracer *t, char *err, size_t errlen);

@@ -16,7 +16,7 @@ struct run_meta {
 	char python[32];
 	char interpreter[PATH_MAX];
 	char mechanism[16];
-	char returns[64];		/* how returns are seen, or "none (count only)" */
+	char returns[96];		/* how returns are seen, or "none (count only)" */
 	bool timed;			/* latency is measured */
 	uint64_t start_wall_ns;
 	uint64_t duration_ns;

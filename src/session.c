@@ -66,6 +66,7 @@ struct session {
 	bool launched, released, count_only;
 	bool uprobes_on;		/* frame-start uprobes attached */
 	bool exits_on;			/* frame-end probe attached: calls are timed */
+	bool exits_lazy;		/* breakpoints only: attach it at their first hit */
 	uint64_t t0, start, last_pending, last_armed;
 	int64_t wall_minus_mono;
 };
@@ -114,6 +115,38 @@ static void set_cover(struct session *s, size_t i, enum cover_mech mech, bool ti
 	model__set_coverage(s->m, i, &c);
 }
 
+/*
+ * The frame-end probe fires at every frame's end, hit or not.  With
+ * breakpoints only it waits for their first hit: a never-called target then
+ * costs nothing.  Calls seen before it is attached are counted, not timed.
+ */
+static int exits_now(struct session *s, char *err, size_t errlen)
+{
+	size_t i;
+	int ret;
+
+	if (!s->exits_lazy || s->exits_on)
+		return 0;
+	ret = tracer__attach(s->t, ATTACH_EXIT, err, errlen);
+	if (ret)
+		return ret;
+	s->exits_on = true;
+	for (i = 0; i < s->ps.n; i++) {
+		struct coverage c = *model__coverage(s->m, i);
+		size_t len = strlen(c.why);
+
+		if (c.mech != COVER_BREAKPOINT || c.timed)
+			continue;
+		c.timed = true;
+		snprintf(c.why + len, sizeof(c.why) - len, "; timed from %.3fs (the first hit)",
+			 (double)since(s) / 1e9);
+		model__set_coverage(s->m, i, &c);
+	}
+	debug(s->cfg->verbose, "first breakpoint hit: frame-end probe attached at %.3fs",
+	      (double)since(s) / 1e9);
+	return 0;
+}
+
 /* Attach the eval/resume uprobes (once), for patterns breakpoints cannot cover. */
 static int uprobes_on(struct session *s, char *err, size_t errlen)
 {
@@ -121,20 +154,29 @@ static int uprobes_on(struct session *s, char *err, size_t errlen)
 
 	if (s->uprobes_on)
 		return 0;
-	ret = tracer__attach(s->t, ATTACH_ENTRY, err, errlen);
+	ret = exits_now(s, err, errlen);
+	if (!ret)
+		ret = tracer__attach(s->t, ATTACH_ENTRY, err, errlen);
 	if (!ret)
 		s->uprobes_on = true;
 	return ret;
 }
 
-/* The frame-end probe and deallocation probes: attached once, before anything counts. */
-static int base_probes(struct session *s, char *err, size_t errlen)
+/*
+ * The frame-end probe (unless lazy) and the deallocation probes: attached
+ * once, before anything counts.
+ */
+static int base_probes(struct session *s, bool lazy, char *err, size_t errlen)
 {
 	unsigned what = ATTACH_DEALLOC | ATTACH_PROC;
 	int ret;
 
-	if (s->plan.exit != EXIT_NONE && !s->count_only)
-		what |= ATTACH_EXIT;
+	if (s->plan.exit != EXIT_NONE && !s->count_only) {
+		if (lazy)
+			s->exits_lazy = true;
+		else
+			what |= ATTACH_EXIT;
+	}
 	ret = tracer__attach(s->t, what, err, errlen);
 	if (!ret)
 		s->exits_on = what & ATTACH_EXIT;
@@ -328,7 +370,7 @@ static int cover(struct session *s, char *err, size_t errlen)
 
 	if (cfg->cmd == CMD_PROFILE && cfg->prof_sampled) {
 		/* no probe at calls: the samples find the pattern calls on the stack */
-		ret = base_probes(s, err, errlen);
+		ret = base_probes(s, false, err, errlen);
 		for (i = 0; !ret && i < s->ps.n; i++)
 			set_cover(s, i, COVER_SAMPLED, false,
 				  "pattern calls found by the samples; calls not counted");
@@ -381,7 +423,7 @@ static int cover(struct session *s, char *err, size_t errlen)
 	}
 	for (i = 0; i < s->ps.n; i++)
 		s->bp[i].want = try_bp;
-	ret = base_probes(s, err, errlen);
+	ret = base_probes(s, try_bp, err, errlen);
 	if (ret)
 		return ret;
 	if (!try_bp) {
@@ -462,7 +504,7 @@ static int open_target(struct session **out, const struct config *cfg,
 {
 	struct session *s;
 	struct tracer_opts topts = tracer_opts_of(cfg);
-	bool cloned = false;
+	bool cloned = false, unchecked;
 	int ret;
 
 	*out = NULL;
@@ -522,7 +564,7 @@ static int open_target(struct session **out, const struct config *cfg,
 		ret = pyrt__from_pid(s->pid, &s->rt, err, errlen);
 	if (ret)
 		goto fail;
-	hwbp_check(s->rt);
+	unchecked = hwbp_check(s->rt);
 	debug(cfg->verbose, "%.1f ms: interpreter model built", (now_ns() - s->t0) / 1e6);
 	ret = plan_make(s->rt, cfg->via == VIA_BREAKPOINT ? VIA_AUTO : cfg->via, &s->plan, err,
 			errlen);
@@ -535,6 +577,10 @@ static int open_target(struct session **out, const struct config *cfg,
 		ret = -ENOMEM;
 		snprintf(err, errlen, "out of memory");
 		goto fail;
+	}
+	if (unchecked) {
+		warn("%s", HWBP_UNCHECKED_NOTE);
+		model__set_note(s->m, HWBP_UNCHECKED_NOTE);
 	}
 	/* <= 3.10 qualified names: the target's sources, as the target reads them */
 	if (!srcfiles__open(&s->sf, s->pid))
@@ -574,9 +620,13 @@ static int open_target(struct session **out, const struct config *cfg,
 		str_copy(s->meta.mechanism, "mixed", sizeof(s->meta.mechanism));
 	if (cfg->cmd == CMD_PROFILE && cfg->prof_sampled)
 		str_copy(s->meta.mechanism, "samples", sizeof(s->meta.mechanism));
-	str_copy(s->meta.returns, s->exits_on ? plan_exit_str(s->plan.exit) : "none (count only)",
-		 sizeof(s->meta.returns));
-	s->meta.timed = s->exits_on;
+	if (s->exits_lazy)
+		snprintf(s->meta.returns, sizeof(s->meta.returns), "%s (attached at the first "
+			 "breakpoint hit)", plan_exit_str(s->plan.exit));
+	else
+		str_copy(s->meta.returns, s->exits_on ? plan_exit_str(s->plan.exit) :
+			 "none (count only)", sizeof(s->meta.returns));
+	s->meta.timed = s->exits_on || s->exits_lazy;
 	s->meta.wall_minus_mono = s->wall_minus_mono;
 	*out = s;
 	return 0;
@@ -698,6 +748,15 @@ int session__step(struct session *s, int timeout_ms)
 	if (check_exec(s, now)) {
 		session__stop(s);
 		return 1;
+	}
+	if (s->exits_lazy && !s->exits_on && tracer__bp_starts(s->t)) {
+		char err[256];
+
+		ret = exits_now(s, err, sizeof(err));
+		if (ret) {
+			report_error(s->cfg, err);
+			return ret;
+		}
 	}
 	if (s->mr && now - s->last_pending >= RESOLVE_PENDING_NS) {
 		bool armed_too = now - s->last_armed >= RESOLVE_ARMED_NS;

@@ -234,3 +234,21 @@ int ulinks_detach(struct ulinks *ls)
 	}
 	return n;
 }
+
+void ulink_run_stats(const struct bpf_object *obj, uint64_t *runs, uint64_t *ns)
+{
+	struct bpf_program *prog;
+
+	*runs = *ns = 0;
+	bpf_object__for_each_program(prog, obj) {
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		memset(&info, 0, sizeof(info));
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+			continue;
+		*runs += info.run_cnt;
+		*ns += info.run_time_ns;
+	}
+}

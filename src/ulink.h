@@ -52,4 +52,11 @@ int ulinks_attach(struct ulinks *ls, const char *path, int pid, const struct uli
 /* Remove everything attached; returns the number of links removed. */
 int ulinks_detach(struct ulinks *ls);
 
+/*
+ * The kernel's run statistics of obj's programs, summed: runs and total run
+ * time.  They are kept only while kernel.bpf_stats_enabled is 1 (its cost is
+ * two clock reads per run); otherwise both are 0.
+ */
+void ulink_run_stats(const struct bpf_object *obj, uint64_t *runs, uint64_t *ns);
+
 #endif

@@ -186,7 +186,7 @@ static int cmd_floor(char **argv, const char *via, const char *outpath)
 	struct psfloor_bpf *skel = NULL;
 	struct target t = { 0 };
 	__u64 *per = NULL, hits[FLOOR_SLOTS] = { 0 }, total = 0;
-	uint64_t t0 = now_ns(), armed = 0, d0;
+	uint64_t t0 = now_ns(), armed = 0, d0, runs = 0, run_ns = 0;
 	double detach_ms;
 	char err[512] = "";
 	int ncpu = libbpf_num_possible_cpus(), status = 2, code, ret;
@@ -243,6 +243,7 @@ static int cmd_floor(char **argv, const char *via, const char *outpath)
 			hits[i] += per[c];
 		total += hits[i];
 	}
+	ulink_run_stats(skel->obj, &runs, &run_ns);
 	d0 = now_ns();
 	ulinks_detach(&links);
 	detach_ms = (double)(now_ns() - d0) / 1e6;
@@ -253,8 +254,9 @@ static int cmd_floor(char **argv, const char *via, const char *outpath)
 	}
 	print_probes(out, &t);
 	fprintf(out, ", \"multi\": %s, \"armed_ms\": %.1f, \"detach_ms\": %.1f, \"exit\": %d, "
-		"\"total_hits\": %llu, \"hits\": [", links.multi ? "true" : "false",
-		(double)armed / 1e6, detach_ms, code, (unsigned long long)total);
+		"\"total_hits\": %llu, \"bpf_runs\": %llu, \"bpf_run_ns\": %llu, \"hits\": [",
+		links.multi ? "true" : "false", (double)armed / 1e6, detach_ms, code,
+		(unsigned long long)total, (unsigned long long)runs, (unsigned long long)run_ns);
 	for (i = 0; i < t.nprobes; i++)
 		fprintf(out, "%s%llu", i ? ", " : "", (unsigned long long)hits[i]);
 	fprintf(out, "]}\n");

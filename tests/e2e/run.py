@@ -1196,6 +1196,39 @@ def t_breakpoint(ctx, py, tmp, script, patterns):
 BP_DEMO = os.path.join(APPS, "bp_demo.json")
 
 
+def t_bp_idle(ctx, py, tmp):
+    """Breakpoint mode on a never-called target attaches no probe that fires on other
+    code: the frame-end probe waits for the first hit.  Where hits never arrive the
+    self-test is skipped (PYSCOPE_HWBP_UNCHECKED=1: a never-hit target needs no hit),
+    and then the report must say its counts are not exact."""
+    env = dict(os.environ)
+    why = bp_why_not(ctx, py)
+    if why:
+        env["PYSCOPE_HWBP_UNCHECKED"] = "1"
+    out = os.path.join(tmp, "idle.json")
+    r = run([ctx.pyscope, "trace", "-v", "--via", "breakpoint", "-e", "never=os:get_exec_path",
+             "--format", "json", "-o", out, "--", py, "micro_calls.py", "20"], cwd=APPS, env=env)
+    if r.returncode != 0:
+        raise Fail("pyscope failed (%d): %s" % (r.returncode, r.stderr[-600:]))
+    attached = re.findall(r"debug: attached (.*) at ", r.stderr)
+    if not attached or any("dealloc" not in a for a in attached):
+        raise Fail("probes attached on a never-hit breakpoint run: %s" % attached)
+    if "first breakpoint hit" in r.stderr:
+        raise Fail("the frame-end probe was attached without a hit: %s" % r.stderr[-600:])
+    with open(out) as f:
+        rep = json.load(f)
+    p = rep["patterns"][0]
+    if p["count"] != 0 or p["coverage"]["mechanism"] != "breakpoint" or p["coverage"]["timed"]:
+        raise Fail("unexpected pattern result: %s" % p)
+    if "first breakpoint hit" not in rep["returns"] or not rep["latency_measured"]:
+        raise Fail("returns: %r, latency_measured %r" % (rep["returns"], rep["latency_measured"]))
+    if why and (rep["exact"] or "PYSCOPE_HWBP_UNCHECKED" not in rep["exact_reason"]):
+        raise Fail("a run without the breakpoint self-test claims exactness: %s %s"
+                   % (rep["exact"], rep.get("exact_reason")))
+    if not why and not rep["exact"]:
+        raise Fail("not exact: %s" % rep.get("exact_reason"))
+
+
 def t_bp_demo(ctx, py, tmp):
     """Breakpoints on the demo's constructors and factories, threads + asyncio."""
     need_breakpoints(ctx, py)
@@ -2381,6 +2414,8 @@ def build_tests(ctx):
             ctx, py, tmp, "micro_ctor.py", BP_CTOR)))
         tests.append(("check/" + label, lambda tmp, py=py: t_check(ctx, py, tmp)))
         tests.append(("bp-demo/" + label, lambda tmp, py=py: t_bp_demo(ctx, py, tmp)))
+        if label in ("py3.8.18", "py3.10.13", "py3.13.0", "debian3.11"):
+            tests.append(("bp-idle/" + label, lambda tmp, py=py: t_bp_idle(ctx, py, tmp)))
         tests.append(("bp-redefine/" + label, lambda tmp, py=py: t_redefine(ctx, py, tmp)))
         tests.append(("check-json/" + label, lambda tmp, py=py: t_check_json(ctx, py, tmp)))
         tests.append(("paths/" + label, lambda tmp, py=py: t_paths(ctx, py, tmp)))
