@@ -90,6 +90,11 @@ $(OUTPUT)/psbench: tools/psbench.c $(CORE_OBJS) $(OUTPUT)/plan.o $(OUTPUT)/ulink
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(CORE_OBJS) $(OUTPUT)/plan.o $(OUTPUT)/ulink.o \
 		$(OUTPUT)/launch.o $(LDLIBS) -o $@
 
+# What one uprobe hit costs here, emulated and single-stepped (tools/bench.py).
+$(OUTPUT)/trapcost: tools/trapcost.c
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@
+
 $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(CORE_OBJS) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -DSRCDIR=\"$(CURDIR)\" $(LDFLAGS) $< $(CORE_OBJS) $(LDLIBS) -lcmocka -o $@
@@ -167,7 +172,7 @@ fuzz: $(FUZZ_BINS)
 memcheck: $(OUTPUT)/pyscope $(UNIT_BINS)
 	@tests/memcheck.sh $(OUTPUT)
 
-bench: $(OUTPUT)/pyscope $(OUTPUT)/psbench
+bench: $(OUTPUT)/pyscope $(OUTPUT)/psbench $(OUTPUT)/trapcost
 	@command -v bpftrace >/dev/null || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends bpftrace; }
 	python3 tools/bench.py

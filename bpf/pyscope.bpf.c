@@ -1288,12 +1288,36 @@ static __always_inline void freg_verdict(__u32 site, bool agree, bool trusted)
  * either side too.  The frame itself comes from the frame register or the
  * thread state, which the handler does not touch.
  */
+/* The thread state's current frame (0 when none; a missing thread state is counted). */
+static __always_inline __u64 ts_frame(struct scratch *s, __u64 *ts)
+{
+	*ts = get_tstate(&s->ts);
+	if (!*ts) {
+		count(PS_CNT_TSTATE_MISS);
+		return 0;
+	}
+	return current_frame(*ts, &s->ts);
+}
+
+/* Copy a frame into s->fr: its code's cache entry if the code may match, else NULL. */
+static __always_inline struct ps_code_ent *candidate(struct scratch *s, __u64 frame, __u64 *code)
+{
+	struct ps_code_ent *ent;
+
+	if (!frame)
+		return NULL;
+	read_frame(&s->fr, frame, false);
+	*code = fb_u64(&s->fr.fb, off.fr_code);
+	ent = code_ent(*code);
+	return ent && ent->kind != PS_CODE_IGNORE ? ent : NULL;
+}
+
 SEC("uprobe")
 int BPF_KPROBE(on_resume)
 {
 	struct ps_code_ent *ent;
 	struct scratch *s;
-	__u64 ts = 0, frame, code, ip, at, reg, rframe = 0;
+	__u64 ts = 0, frame, code = 0, ip, at, reg, rframe = 0;
 	__u32 site = 0;
 	bool trusted = false;
 
@@ -1312,41 +1336,24 @@ int BPF_KPROBE(on_resume)
 	if (trusted) {
 		frame = rframe;
 	} else {
-		ts = get_tstate(&s->ts);
-		if (!ts) {
-			count(PS_CNT_TSTATE_MISS);
-			return 0;
-		}
-		frame = current_frame(ts, &s->ts);
-		if (reg)
+		frame = ts_frame(s, &ts);
+		if (reg && ts)
 			freg_verdict(site, rframe == frame, false);
 	}
-	if (!frame)
-		return 0;
-	read_frame(&s->fr, frame, false);
-	code = fb_u64(&s->fr.fb, off.fr_code);
-	ent = code_ent(code);
-	if (!ent || ent->kind == PS_CODE_IGNORE)
+	ent = candidate(s, frame, &code);
+	if (!ent)
 		return 0;
 	if (trusted) {
 		/* a candidate: the rest needs the thread state anyway; check the register */
-		__u64 cur;
+		__u64 cur = ts_frame(s, &ts);
 
-		ts = get_tstate(&s->ts);
-		if (!ts) {
-			count(PS_CNT_TSTATE_MISS);
+		if (!ts)
 			return 0;
-		}
-		cur = current_frame(ts, &s->ts);
 		freg_verdict(site, cur == frame, true);
 		if (cur != frame) {
 			frame = cur;
-			if (!frame)
-				return 0;
-			read_frame(&s->fr, frame, false);
-			code = fb_u64(&s->fr.fb, off.fr_code);
-			ent = code_ent(code);
-			if (!ent || ent->kind == PS_CODE_IGNORE)
+			ent = candidate(s, frame, &code);
+			if (!ent)
 				return 0;
 		}
 	}

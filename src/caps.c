@@ -73,17 +73,12 @@ int caps_check(uint64_t eff, const struct caps_need *need, char *err, size_t err
 /* "Uid:" or "Gid:" of /proc/PID/status: real, effective, saved, filesystem. */
 static int status_ids(int pid, const char *key, unsigned ids[4])
 {
-	char path[64], *text = NULL, *p;
-	int ret = -ENOENT;
+	char val[128];
 
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	if (read_file(path, 1 << 16, &text, NULL))
+	if (proc_status(pid, key, val, sizeof(val)) ||
+	    sscanf(val, "%u %u %u %u", &ids[0], &ids[1], &ids[2], &ids[3]) != 4)
 		return -ENOENT;
-	p = strstr(text, key);
-	if (p && sscanf(p + strlen(key), "%u %u %u %u", &ids[0], &ids[1], &ids[2], &ids[3]) == 4)
-		ret = 0;
-	free(text);
-	return ret;
+	return 0;
 }
 
 bool caps_pid_needs_ptrace(int pid)
@@ -94,8 +89,8 @@ bool caps_pid_needs_ptrace(int pid)
 	int i;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	if (pid <= 0 || stat(path, &st) || status_ids(pid, "\nUid:", uid) ||
-	    status_ids(pid, "\nGid:", gid))
+	if (pid <= 0 || stat(path, &st) || status_ids(pid, "Uid", uid) ||
+	    status_ids(pid, "Gid", gid))
 		return false;
 	/* the kernel's rule (ptrace_may_access): same ids throughout, and dumpable */
 	for (i = 0; i < 3; i++)

@@ -83,6 +83,22 @@ static void pattern_labels(struct strbuf *sb, const struct prom_target *t, size_
 	target_labels(sb, t->meta);
 }
 
+/* One sample of a pattern's series: name{pattern labels[,le="le"]} value */
+static void sample(struct strbuf *sb, const struct prom_target *t, size_t i, const char *name,
+		   const char *le, const char *value)
+{
+	sb_printf(sb, "%s{", name);
+	pattern_labels(sb, t, i);
+	if (le)
+		sb_printf(sb, ",le=\"%s\"", le);
+	sb_printf(sb, "} %s\n", value);
+}
+
+static void u64_str(char *buf, size_t len, uint64_t v)
+{
+	snprintf(buf, len, "%" PRIu64, v);
+}
+
 static void family(struct strbuf *sb, const char *name, const char *type, const char *help)
 {
 	sb_printf(sb, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
@@ -99,12 +115,12 @@ static void calls(struct strbuf *sb, const struct prom_target *t, size_t n)
 
 		for (i = 0; i < ps->n; i++) {
 			struct pat_result r;
+			char v[24];
 
 			if (model__result(t[k].m, i, &r))
 				continue;
-			sb_printf(sb, "pyscope_calls_total{");
-			pattern_labels(sb, &t[k], i);
-			sb_printf(sb, "} %" PRIu64 "\n", r.count);
+			u64_str(v, sizeof(v), r.count);
+			sample(sb, &t[k], i, "pyscope_calls_total", NULL, v);
 			pat_result_free(&r);
 		}
 	}
@@ -114,7 +130,7 @@ static void histogram(struct strbuf *sb, const struct prom_target *t, size_t i)
 {
 	uint64_t cum[PROM_NBOUNDS], total;
 	struct pat_result r;
-	char le[32];
+	char le[32], v[32];
 	unsigned b;
 
 	if (model__result(t->m, i, &r))
@@ -122,20 +138,14 @@ static void histogram(struct strbuf *sb, const struct prom_target *t, size_t i)
 	total = prom_cumulative(r.hist, cum);
 	for (b = 0; b < PROM_NBOUNDS; b++) {
 		prom_seconds(le, sizeof(le), prom_bound_ns(b));
-		sb_printf(sb, "pyscope_call_duration_seconds_bucket{");
-		pattern_labels(sb, t, i);
-		sb_printf(sb, ",le=\"%s\"} %" PRIu64 "\n", le, cum[b]);
+		u64_str(v, sizeof(v), cum[b]);
+		sample(sb, t, i, "pyscope_call_duration_seconds_bucket", le, v);
 	}
-	sb_printf(sb, "pyscope_call_duration_seconds_bucket{");
-	pattern_labels(sb, t, i);
-	sb_printf(sb, ",le=\"+Inf\"} %" PRIu64 "\n", total);
+	u64_str(v, sizeof(v), total);
+	sample(sb, t, i, "pyscope_call_duration_seconds_bucket", "+Inf", v);
 	prom_seconds(le, sizeof(le), r.lat.sum_ns);
-	sb_printf(sb, "pyscope_call_duration_seconds_sum{");
-	pattern_labels(sb, t, i);
-	sb_printf(sb, "} %s\n", le);
-	sb_printf(sb, "pyscope_call_duration_seconds_count{");
-	pattern_labels(sb, t, i);
-	sb_printf(sb, "} %" PRIu64 "\n", total);
+	sample(sb, t, i, "pyscope_call_duration_seconds_sum", NULL, le);
+	sample(sb, t, i, "pyscope_call_duration_seconds_count", NULL, v);
 	pat_result_free(&r);
 }
 

@@ -635,7 +635,7 @@ static char proc_state(int pid)
  */
 static void pid_namespace(struct pyrt *rt)
 {
-	char path[64], *text = NULL, *line, *tok, *save = NULL;
+	char path[64], line[256], *tok, *save = NULL;
 	struct stat mine, its;
 
 	snprintf(path, sizeof(path), "/proc/%d/ns/pid", rt->pid);
@@ -645,16 +645,10 @@ static void pid_namespace(struct pyrt *rt)
 	/* bpf_get_ns_current_pid_tgid() compares the kernel's dev_t encoding */
 	rt->pidns_dev = ((uint64_t)major(its.st_dev) << 20) | minor(its.st_dev);
 	rt->pidns_ino = its.st_ino;
-	snprintf(path, sizeof(path), "/proc/%d/status", rt->pid);
-	if (read_file(path, 1 << 16, &text, NULL))
+	if (proc_status(rt->pid, "NSpid", line, sizeof(line)))
 		return;
-	line = strstr(text, "\nNSpid:");
-	if (line) {
-		line[strcspn(line + 1, "\n") + 1] = '\0';
-		for (tok = strtok_r(line + 8, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save))
-			rt->ns_pid = atoi(tok);
-	}
-	free(text);
+	for (tok = strtok_r(line, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save))
+		rt->ns_pid = atoi(tok);
 }
 
 int pyrt__for_child(const struct pyrt *rt, int pid, struct pyrt **out)
@@ -702,17 +696,9 @@ cleanup:
 /* The process a task belongs to (Tgid in /proc/PID/status), or -1. */
 static int proc_tgid(int pid)
 {
-	char path[64], *text = NULL, *line;
-	int tgid = -1;
+	char val[32];
 
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	if (read_file(path, 1 << 16, &text, NULL))
-		return -1;
-	line = strstr(text, "\nTgid:");
-	if (line)
-		tgid = atoi(line + 6);
-	free(text);
-	return tgid;
+	return proc_status(pid, "Tgid", val, sizeof(val)) ? -1 : atoi(val);
 }
 
 int pyrt__from_pid(int pid, struct pyrt **out, char *err, size_t errlen)

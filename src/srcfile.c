@@ -27,26 +27,20 @@ int srcfiles__open_root(struct srcfiles *sf, const char *root, const char *cwd, 
 }
 
 /* The 4th id (filesystem) of "Uid:" or "Gid:" in /proc/PID/status. */
-static int fs_id(const char *status, const char *key, unsigned *id)
+static int fs_id(int pid, const char *key, unsigned *id)
 {
-	const char *p = strstr(status, key);
+	char val[128];
+	int ret = proc_status(pid, key, val, sizeof(val));
 
-	return p && sscanf(p + strlen(key), "%*u %*u %*u %u", id) == 1 ? 0 : -ENOENT;
+	if (!ret && sscanf(val, "%*u %*u %*u %u", id) != 1)
+		ret = -ENOENT;
+	return ret;
 }
 
 /* The filesystem ids process pid has now. */
 static int target_ids(int pid, unsigned *uid, unsigned *gid)
 {
-	char path[64], *status = NULL;
-	int ret;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	ret = read_file(path, 1 << 16, &status, NULL);
-	if (ret)
-		return ret;
-	ret = fs_id(status, "\nUid:", uid) ?: fs_id(status, "\nGid:", gid);
-	free(status);
-	return ret;
+	return fs_id(pid, "Uid", uid) ?: fs_id(pid, "Gid", gid);
 }
 
 int srcfiles__open(struct srcfiles *sf, int pid)

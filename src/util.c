@@ -95,6 +95,45 @@ int read_file(const char *path, size_t max, char **out, size_t *len)
 	return err;
 }
 
+int status_value(const char *text, const char *key, char *val, size_t len)
+{
+	size_t klen = strlen(key), n;
+	const char *p = text;
+
+	if (len)
+		val[0] = '\0';
+	while (p && *p) {
+		if (!strncmp(p, key, klen) && p[klen] == ':') {
+			p += klen + 1;
+			p += strspn(p, " \t");
+			n = strcspn(p, "\n");
+			if (len) {
+				n = n < len - 1 ? n : len - 1;
+				memcpy(val, p, n);
+				val[n] = '\0';
+			}
+			return 0;
+		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return -ENOENT;
+}
+
+int proc_status(int pid, const char *key, char *val, size_t len)
+{
+	char path[64], *text = NULL;
+	int ret;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	ret = read_file(path, 1 << 16, &text, NULL);
+	if (!ret)
+		ret = status_value(text, key, val, len);
+	free(text);
+	return ret;
+}
+
 int read_fd(int fd, size_t max, char **out, size_t *len)
 {
 	size_t cap = 4096, n = 0;

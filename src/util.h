@@ -33,6 +33,14 @@ int read_file(const char *path, size_t max, char **out, size_t *len);
 /* The same from an open file descriptor (left open). */
 int read_fd(int fd, size_t max, char **out, size_t *len);
 
+/*
+ * The value of a "Key:" line of a /proc/PID/status text (leading blanks
+ * skipped, up to the end of the line) into val; -ENOENT if no such line.
+ */
+int status_value(const char *text, const char *key, char *val, size_t len);
+/* The same, read from /proc/PID/status; -errno when it cannot be read. */
+int proc_status(int pid, const char *key, char *val, size_t len);
+
 /* Copy with truncation; always NUL-terminates when n > 0. */
 void str_copy(char *dst, const char *src, size_t n);
 /*

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "testutil.h"
 #include "procmaps.h"
+#include "util.h"
 
 #include <errno.h>
 
@@ -39,8 +40,39 @@ static void test_parse(void **state)
 	procmaps_free(&m);
 }
 
+/* "Key:" lines of /proc/PID/status */
+static void test_status(void **state)
+{
+	const char *text = "Name:\tpython3\nUmask:\t0022\nTgid:\t4242\nNgid:\t0\n"
+			   "NSpid:\t4242\t17\nUid:\t0\t1\t2\t3\nGid:\t5 6 7 8";
+	char val[16], tiny[4];
+	int pid;
+
+	(void)state;
+	assert_int_equal(status_value(text, "Name", val, sizeof(val)), 0);
+	assert_string_equal(val, "python3");
+	assert_int_equal(status_value(text, "Tgid", val, sizeof(val)), 0);
+	assert_string_equal(val, "4242");
+	/* a key is a whole line prefix up to the colon: "gid" is not "Ngid" or "Tgid" */
+	assert_int_equal(status_value(text, "gid", val, sizeof(val)), -ENOENT);
+	assert_string_equal(val, "");
+	assert_int_equal(status_value(text, "NSpid", val, sizeof(val)), 0);
+	assert_string_equal(val, "4242\t17");
+	assert_int_equal(status_value(text, "Gid", val, sizeof(val)), 0);	/* no final newline */
+	assert_string_equal(val, "5 6 7 8");
+	assert_int_equal(status_value(text, "Uid", tiny, sizeof(tiny)), 0);	/* truncated */
+	assert_string_equal(tiny, "0\t1");
+	assert_int_equal(status_value("", "Name", val, sizeof(val)), -ENOENT);
+	/* our own status */
+	assert_int_equal(proc_status(getpid(), "Tgid", val, sizeof(val)), 0);
+	pid = atoi(val);
+	assert_int_equal(pid, getpid());
+	assert_true(proc_status(-1, "Tgid", val, sizeof(val)) < 0);
+}
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = { cmocka_unit_test(test_parse) };
+	const struct CMUnitTest tests[] = { cmocka_unit_test(test_parse),
+					    cmocka_unit_test(test_status) };
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
