@@ -479,23 +479,21 @@ def targets(rows, coll, ext):
     """The issue's targets against what this run achieved."""
     vs_bt = [r.get("vs_bpftrace") for r in rows]
     vs_fl = [r["vs_floor"] for r in rows]
-    idle = [e.get("bp_idle") for e in ext]
-    L = ["", "## Targets", "",
-         "| target | achieved in this run |", "|---|---|",
-         "| per-event cost <= 1.3x the bpftrace floor | %sx bpftrace where it can attach; %sx "
-         "the psbench floor (every row) |" % (span(vs_bt, "%.2f"), span(vs_fl, "%.2f")),
-         "| breakpoint mode, never-hit target: within 2%% of untraced (call-heavy) | %sx "
-         "untraced (median per interpreter) |" % span(idle, "%.3f"),
-         "| collector >= 2M events/s per core, no loss | %sM records/s per core, %s lost |"
-         % (span([c["events_per_cpu_s"] / 1e6 for c in coll], "%.1f"),
-            span([c["lost"] for c in coll], "%d")),
-         "| RSS < 64 MiB at 10M events | %s MiB |"
-         % span([c["rss_kib_10M"] / 1024.0 for c in coll], "%.1f"),
-         "| attach < 300 ms | %s ms (median per row) |" % span([r["armed"] for r in rows], "%.0f"),
-         "| detach < 100 ms | %s ms (median per row), worst single run %s ms |"
-         % (span([r["detach"] for r in rows], "%.0f"),
-            span([max(r["detach_max"] for r in rows)] if rows else [], "%.0f"))]
-    return L
+    return ["", "## Targets", "",
+            "| target | achieved in this run |", "|---|---|",
+            "| per-event cost <= 1.3x the bpftrace floor | %s bpftrace where it can attach; %s "
+            "the psbench floor (every row) |" % (span(vs_bt, "%.2fx"), span(vs_fl, "%.2fx")),
+            "| breakpoint mode, never-hit target: within 2%% of untraced (call-heavy) | %s "
+            "untraced (median per interpreter) |" % span([e.get("bp_idle") for e in ext], "%.3fx"),
+            "| collector >= 2M events/s per core, no loss | %s records/s per core, %s lost |"
+            % (span([c["events_per_cpu_s"] / 1e6 for c in coll], "%.1fM"),
+               span([c["lost"] for c in coll], "%d")),
+            "| RSS < 64 MiB at 10M events | %s |"
+            % span([c["rss_kib_10M"] / 1024.0 for c in coll], "%.1f MiB"),
+            "| attach < 300 ms | %s (median per row) |" % span([r["armed"] for r in rows], "%.0f ms"),
+            "| detach < 100 ms | %s (median per row), worst single run %s |"
+            % (span([r["detach"] for r in rows], "%.0f ms"),
+               span([max(r["detach_max"] for r in rows)] if rows else [], "%.0f ms"))]
 
 
 def write_doc(rows, coll, args, ext, rec=None, rc=None, trap=None, date=None, kernel=None):
