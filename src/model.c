@@ -23,8 +23,7 @@ struct model {
 	/* codes: open addressing on id */
 	struct code_info **codes;
 	size_t codes_cap, ncodes;
-	struct agg_info *aggs;		/* indexed by id, grown up to PS_MAX_AGGS */
-	uint32_t aggs_cap;
+	struct agg_info **aggs;		/* PS_MAX_AGGS slots, each allocated when its id comes */
 	uint32_t max_agg;		/* one past the highest known id */
 	uint64_t counters[PS_CNT_MAX];
 	source_reader_fn read_source;
@@ -60,9 +59,8 @@ struct model *model__new(const struct patterns *ps, unsigned pyminor)
 	m->pyminor = pyminor;
 	m->codes_cap = 1024;
 	m->codes = calloc(m->codes_cap, sizeof(*m->codes));
-	/* ~3 KB each: grown as ids come rather than 8192 of them up front */
-	m->aggs_cap = 64;
-	m->aggs = calloc(m->aggs_cap, sizeof(*m->aggs));
+	/* ~3 KB each: allocated as ids come rather than 8192 of them up front */
+	m->aggs = calloc(PS_MAX_AGGS, sizeof(*m->aggs));
 	m->cover = calloc(ps->n ? ps->n : 1, sizeof(*m->cover));
 	m->stacks_cap = 256;
 	m->stacks = calloc(m->stacks_cap, sizeof(*m->stacks));
@@ -95,6 +93,8 @@ void model__free(struct model *m)
 		free(m->stacks[i]);
 	free(m->stacks);
 	free(m->codes);
+	for (i = 0; i < PS_MAX_AGGS && m->aggs; i++)
+		free(m->aggs[i]);
 	free(m->aggs);
 	free(m->cover);
 	free(m->note);
@@ -474,24 +474,24 @@ void model__set_code_name(struct model *m, uint32_t id, const char *module, cons
 	ci->kind = kind & (PS_CODE_FUNC | PS_CODE_INIT | PS_CODE_NEW);
 }
 
+/* The slot of aggregate id, allocated (zeroed) on first use; NULL when out of range or memory. */
+static struct agg_info *agg_slot(struct model *m, uint32_t id)
+{
+	if (id >= PS_MAX_AGGS)
+		return NULL;
+	if (!m->aggs[id])
+		m->aggs[id] = calloc(1, sizeof(*m->aggs[id]));
+	return m->aggs[id];
+}
+
 void model__add_agg(struct model *m, const struct ps_ev_agg *ev)
 {
 	struct agg_info *a;
 	int i;
 
-	if (ev->agg_id >= PS_MAX_AGGS)
+	a = agg_slot(m, ev->agg_id);
+	if (!a)
 		return;
-	if (ev->agg_id >= m->aggs_cap) {
-		uint32_t cap = MIN(MAX(m->aggs_cap * 2, ev->agg_id + 1), PS_MAX_AGGS);
-		struct agg_info *n = realloc(m->aggs, cap * sizeof(*n));
-
-		if (!n)
-			return;
-		memset(n + m->aggs_cap, 0, (cap - m->aggs_cap) * sizeof(*n));
-		m->aggs = n;
-		m->aggs_cap = cap;
-	}
-	a = &m->aggs[ev->agg_id];
 	a->known = true;
 	a->key = ev->key;
 	if (a->key.nargs > PS_MAX_SIG)
@@ -566,8 +566,10 @@ int model__add_record(struct model *m, const void *data, size_t len, uint32_t *k
 
 void model__set_stats(struct model *m, uint32_t agg_id, const struct ps_stats *st)
 {
-	if (agg_id < m->aggs_cap)
-		m->aggs[agg_id].st = *st;
+	struct agg_info *a = agg_slot(m, agg_id);
+
+	if (a)
+		a->st = *st;
 }
 
 void model__set_counter(struct model *m, unsigned which, uint64_t v)
@@ -588,7 +590,7 @@ uint32_t model__max_agg(const struct model *m)
 
 const struct agg_info *model__agg(const struct model *m, uint32_t id)
 {
-	return id < m->max_agg && m->aggs[id].known ? &m->aggs[id] : NULL;
+	return id < m->max_agg && m->aggs[id] && m->aggs[id]->known ? m->aggs[id] : NULL;
 }
 
 const struct patterns *model__patterns(const struct model *m)
@@ -643,10 +645,10 @@ static bool class_has_init(const struct model *m, const struct pattern *p)
 	uint32_t i;
 
 	for (i = 0; i < m->max_agg; i++) {
-		const struct agg_info *a = &m->aggs[i];
+		const struct agg_info *a = m->aggs[i];
 		const struct code_info *ci;
 
-		if (!a->known || !(ci = model__code(m, a->key.code_id)))
+		if (!a || !a->known || !(ci = model__code(m, a->key.code_id)))
 			continue;
 		if (class_call(ci, a, p, false))
 			return true;
@@ -682,10 +684,10 @@ bool model__pattern_matched_code(const struct model *m, size_t pidx)
 	uint32_t i;
 
 	for (i = 0; i < m->max_agg; i++) {
-		const struct agg_info *a = &m->aggs[i];
+		const struct agg_info *a = m->aggs[i];
 		const struct code_info *ci;
 
-		if (!a->known || !(ci = model__code(m, a->key.code_id)))
+		if (!a || !a->known || !(ci = model__code(m, a->key.code_id)))
 			continue;
 		if (p->kind == PAT_CLASS) {
 			if (class_call(ci, a, p, false) || class_call(ci, a, p, true))
@@ -711,10 +713,10 @@ uint64_t model__unresolved(const struct model *m)
 	uint32_t i;
 
 	for (i = 0; i < m->max_agg; i++) {
-		const struct agg_info *a = &m->aggs[i];
+		const struct agg_info *a = m->aggs[i];
 		const struct code_info *ci;
 
-		if (!a->known)
+		if (!a || !a->known)
 			continue;
 		ci = model__code(m, a->key.code_id);
 		if (!ci || ((ci->kind & PS_CODE_FUNC) && !ci->qual_known))
@@ -761,40 +763,38 @@ void model__agg_site(const struct model *m, const struct agg_info *a, char *wher
 	str_copy(func, r.func, flen);
 }
 
+/* Rows with more calls first (the comparators' first key). */
+static int most_first(uint64_t a, uint64_t b)
+{
+	return a == b ? 0 : a < b ? 1 : -1;
+}
+
 static int sig_cmp(const void *x, const void *y)
 {
 	const struct sig_row *a = x, *b = y;
 
-	if (a->count != b->count)
-		return a->count < b->count ? 1 : -1;
-	return strcmp(a->text, b->text);
+	return most_first(a->count, b->count) ?: strcmp(a->text, b->text);
 }
 
 static int path_cmp(const void *x, const void *y)
 {
 	const struct path_row *a = x, *b = y;
 
-	if (a->count != b->count)
-		return a->count < b->count ? 1 : -1;
-	return a->stack < b->stack ? -1 : a->stack > b->stack;
+	return most_first(a->count, b->count) ?: a->stack < b->stack ? -1 : a->stack > b->stack;
 }
 
 static int cap_cmp(const void *x, const void *y)
 {
 	const struct cap_row *a = x, *b = y;
 
-	if (a->count != b->count)
-		return a->count < b->count ? 1 : -1;
-	return strcmp(a->value, b->value);
+	return most_first(a->count, b->count) ?: strcmp(a->value, b->value);
 }
 
 static int site_cmp(const void *x, const void *y)
 {
 	const struct site_row *a = x, *b = y;
 
-	if (a->count != b->count)
-		return a->count < b->count ? 1 : -1;
-	return strcmp(a->where, b->where);
+	return most_first(a->count, b->count) ?: strcmp(a->where, b->where);
 }
 
 static void site_where(const struct model *m, const struct agg_info *a, struct site_row *r)
@@ -830,12 +830,12 @@ int model__result(const struct model *m, size_t pidx, struct pat_result *out)
 
 	memset(out, 0, sizeof(*out));
 	for (i = 0; i < m->max_agg; i++) {
-		const struct agg_info *a = &m->aggs[i];
+		const struct agg_info *a = m->aggs[i];
 		struct site_row *site = NULL;
 		char text[sizeof(out->sigs[0].text)];
 		struct site_row tmp;
 
-		if (!a->known || !agg_matches(m, a, p, has_init))
+		if (!a || !a->known || !agg_matches(m, a, p, has_init))
 			continue;
 		out->count += a->st.count;
 		out->timed += a->st.timed;

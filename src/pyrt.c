@@ -26,20 +26,6 @@ const char *mech_name(enum ps_mech m)
 	return m < MECH_COUNT ? names[m] : "?";
 }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static void mech_set(struct pyrt *rt, enum ps_mech m, bool ok, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 

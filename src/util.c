@@ -82,6 +82,17 @@ void sb_free(struct strbuf *sb)
 	sb_init(sb);
 }
 
+void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
 int read_file(const char *path, size_t max, char **out, size_t *len)
 {
 	int fd, err;

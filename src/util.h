@@ -28,6 +28,9 @@ void sb_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(pr
 void sb_vprintf(struct strbuf *sb, const char *fmt, va_list ap);
 void sb_free(struct strbuf *sb);
 
+/* Format a message into err (if err and errlen), as snprintf does. */
+void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Read a whole file (at most max bytes) into a NUL-terminated buffer. */
 int read_file(const char *path, size_t max, char **out, size_t *len);
 /* The same from an open file descriptor (left open). */

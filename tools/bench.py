@@ -583,7 +583,7 @@ def write_doc(rows, coll, args, ext, rec=None, rc=None, trap=None, date=None, ke
           "-F 99`, where each sample finds its pattern call on the stack: no call probes, so",
           "only the samples cost; measured on `%s` (fib(32), 7 million calls, long enough"
           % " ".join(FIB),
-          "to show 1-2%%), paired with its own untraced runs.  *breakpoint*: `--via breakpoint`",
+          "to show 1-2%), paired with its own untraced runs.  *breakpoint*: `--via breakpoint`",
           "on a never-called target (`os:get_exec_path`) on `%s` (call-heavy, long"
           % " ".join(BP_IDLE),
           "enough for a 2% difference to show), and the cost per hit on `ctor` with",
