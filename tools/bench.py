@@ -41,15 +41,20 @@ PYSCOPE = os.path.join(ROOT, "build", "pyscope")
 PSBENCH = os.path.join(ROOT, "build", "psbench")
 SCRATCH = os.path.join(tempfile.gettempdir(), "pyscope-bench-%d.out" % os.getpid())
 
+DEMO_RATE = 250		# requests/s: under what the slowest traced build serves here
+# what a workload's time is: its own elapsed time, or (fixed-rate demo) its CPU time
+METRIC = {"demo": "cpu"}
 WORKLOADS = [
     # name, argv for a size, small size, big size, patterns file, description
     ("calls", lambda n: ["micro_calls.py", str(n)], 20, 22, "micro_calls.json",
      "fib(N) (fib(22): 57313 calls) + generators, coroutines, exceptions, 4 threads"),
     ("ctor", lambda n: ["micro_ctor.py", str(n)], 25, 50, "micro_ctor.json",
      "N x 1077 constructions of 8 classes"),
-    ("demo", lambda n: ["-m", "chatdemo", "--requests", str(n), "--mode", "mixed", "--seed", "1"],
+    ("demo", lambda n: ["-m", "chatdemo", "--requests", str(n), "--mode", "mixed", "--seed", "1",
+                        "--rate", str(DEMO_RATE)],
      200, 400, "chatdemo/patterns.json",
-     "chat backend, N requests, threads + asyncio, 14 patterns"),
+     "chat backend, N requests at a fixed %d/s, threads + asyncio, 14 patterns; measured in "
+     "CPU seconds (the rate sets the wall time)" % DEMO_RATE),
 ]
 VIAS = ("eval", "resume")
 FIB = ["fib_timed.py", "32"]		# profile --sampled: fib(32), 7M calls, ~0.2-0.4 s
@@ -93,14 +98,20 @@ def run(cmd, **kw):
     return r
 
 
-def run_untraced(py, argv):
-    return {"t": elapsed_of(run([py] + argv).stderr)}
+def latency_p99(text):
+    m = re.search(r"^latency_ms: p50 [0-9.]+ p99 ([0-9.]+)", text, re.M)
+    return float(m.group(1)) if m else None
 
 
-def run_pyscope(py, argv, patterns, via):
+def run_untraced(py, argv, metric="elapsed"):
+    err = run([py] + argv).stderr
+    return {"t": reported(err, metric), "p99": latency_p99(err)}
+
+
+def run_pyscope(py, argv, patterns, via, metric="elapsed"):
     r = run([ARGS.pyscope, "trace", "-v", "--via", via, "-f", os.path.join(APPS, patterns),
              "--force", "-o", SCRATCH, "--", py] + argv)
-    out = {"t": elapsed_of(r.stderr)}
+    out = {"t": reported(r.stderr, metric), "p99": latency_p99(r.stderr)}
     for line in r.stderr.splitlines():
         m = re.search(r"bpf: (\d+) program runs, ([0-9.]+) ns each", line)
         if m:
@@ -115,11 +126,11 @@ def run_pyscope(py, argv, patterns, via):
     return out
 
 
-def run_floor(py, argv, via):
+def run_floor(py, argv, via, metric="elapsed"):
     with tempfile.NamedTemporaryFile(suffix=".json") as f:
         r = run([PSBENCH, "floor", "--via", via, "-o", f.name, "--", py] + argv)
         rep = json.load(open(f.name))
-    return {"t": elapsed_of(r.stderr), "events": rep["total_hits"], "armed": rep["armed_ms"],
+    return {"t": reported(r.stderr, metric), "events": rep["total_hits"], "armed": rep["armed_ms"],
             "detach": rep["detach_ms"], "bpf_ns": rep.get("bpf_run_ns")}
 
 
@@ -155,10 +166,10 @@ def bpftrace_cmd(probes, py, argv):
     return ["bpftrace", "--unsafe", "-e", prog, "-c", " ".join([py] + argv)]
 
 
-def run_bpftrace(cmd):
+def run_bpftrace(cmd, metric="elapsed"):
     r = run(cmd)
     events = sum(int(m) for m in re.findall(r"^@\[.*\]: (\d+)$", r.stdout, re.M))
-    return {"t": elapsed_of(r.stderr + r.stdout), "events": events}
+    return {"t": reported(r.stderr + r.stdout, metric), "events": events}
 
 
 def med(v):
@@ -168,6 +179,7 @@ def med(v):
 
 def bench_one(label, py, wl, runs, use_bpftrace):
     name, argv_of, small, big, patterns, _ = wl
+    metric = METRIC.get(name, "elapsed")
     info = json.loads(run([PYSCOPE, "info", "--format", "json", "--", py, "-c", "pass"]).stdout)
     vias = [v for v in VIAS if info["mechanisms"][v]["available"]]
     rows = []
@@ -184,13 +196,13 @@ def bench_one(label, py, wl, runs, use_bpftrace):
                 argv = argv_of(size)
                 for v in variants:
                     if v == "untraced":
-                        r = run_untraced(py, argv)
+                        r = run_untraced(py, argv, metric)
                     elif v == "pyscope":
-                        r = run_pyscope(py, argv, patterns, via)
+                        r = run_pyscope(py, argv, patterns, via, metric)
                     elif v == "floor":
-                        r = run_floor(py, argv, via)
+                        r = run_floor(py, argv, via, metric)
                     else:
-                        r = run_bpftrace(bpftrace_cmd(probes, py, argv))
+                        r = run_bpftrace(bpftrace_cmd(probes, py, argv), metric)
                     res[(v, size)].append(r)
         rows.append(summarize(label, name, via, variants, res, small, big, runs))
         rows[-1]["bpf"], rows[-1]["bpf_floor"] = bpf_cost(py, argv_of(big), patterns, via)
@@ -228,6 +240,9 @@ def summarize(label, name, via, variants, res, small, big, runs):
         row["vs_bpftrace"] = med([a / b for a, b in zip(cost["pyscope"], cost["bpftrace"])
                                   if a and b])
         row["events_bpftrace"] = med([ev("bpftrace", big, i) for i in range(runs)])
+    row["metric"] = "cpu" if name in METRIC else "elapsed"
+    row["p99_untraced"] = med([res[("untraced", big)][i].get("p99") for i in range(runs)])
+    row["p99_traced"] = med([res[("pyscope", big)][i].get("p99") for i in range(runs)])
     row["armed"] = med([res[("pyscope", s)][i].get("armed") for s in (small, big)
                         for i in range(runs)])
     row["detach"] = med([res[("pyscope", s)][i].get("detach") for s in (small, big)
@@ -553,14 +568,22 @@ def write_doc(rows, coll, args, ext, rec=None, rc=None, trap=None, date=None, ke
           "(pyscope / floor) | armed | detach (max) | RSS |",
           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        L.append("| %s | %s | %s | %.4fs | %.4fs | %.2fx | %s | %s | %s | %s | %s | %s | %s / %s "
+        unit = "s cpu" if r.get("metric") == "cpu" else "s"
+        L.append("| %s | %s | %s | %.4f%s | %.4f%s | %.2fx | %s | %s | %s | %s | %s | %s | %s / %s "
                  "| %s ms | %s (%s) ms | %.1f MiB |"
-                 % (r["python"], r["workload"], r["via"], r["untraced"], r["traced"], r["ratio"],
+                 % (r["python"], r["workload"], r["via"], r["untraced"], unit, r["traced"], unit,
+                    r["ratio"],
                     fmt(r["events"]), fmt(r["cost"]), fmt(r["cost_floor"]),
                     fmt(r.get("cost_bpftrace")), fmt(r["vs_floor"], "%.2fx"),
                     fmt(r.get("vs_bpftrace"), "%.2fx"), fmt(r.get("bpf")),
                     fmt(r.get("bpf_floor")), fmt(r["armed"]), fmt(r["detach"]),
                     fmt(r["detach_max"]), r["rss"] / 1024.0))
+    lat = [r for r in rows if r.get("p99_untraced") is not None]
+    if lat:
+        L += ["", "The fixed-rate demo's request latency (from when each request was due to its "
+              "end), p99 of the big size, untraced -> traced: " +
+              "; ".join("%s %.1f -> %.1f ms" % (r["python"], r["p99_untraced"], r["p99_traced"])
+                        for r in lat) + "."]
     L += ["", "## Collector", "",
           "`psbench flood -n 10000000`: a BPF program fills a ring buffer like pyscope's (8 MiB)",
           "as fast as it can (retrying when it is full, so nothing is dropped) from one CPU;",

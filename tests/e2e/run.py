@@ -169,9 +169,9 @@ def demo_args(seed, mode="mixed", requests=300):
             "--concurrency", "4", "--mode", mode, "--seed", str(seed)]
 
 
-def t_demo(ctx, py, tmp, mode="mixed", seed=7):
+def t_demo(ctx, py, tmp, mode="mixed", seed=7, extra=()):
     expect_file = os.path.join(tmp, "expect.json")
-    args = demo_args(seed, mode) + ["--expect", expect_file]
+    args = demo_args(seed, mode) + ["--expect", expect_file] + list(extra)
     _, rep = pyscope_trace(ctx, ["-f", DEMO_PATTERNS, "--", py] + args, APPS, tmp, "demo")
     with open(expect_file) as f:
         expect = json.load(f)
@@ -2373,6 +2373,10 @@ def build_tests(ctx):
         tests.append(("ctor/" + label,
                       lambda tmp, py=py: t_micro(ctx, py, tmp, "micro_ctor.py", "micro_ctor.json")))
         tests.append(("attach/" + label, lambda tmp, py=py: t_attach(ctx, py, tmp)))
+        if label.startswith(("py3.8.", "py3.13.")):
+            # the fixed-rate demo of make bench: requests paced, both halves side by side
+            tests.append(("demo-rate/" + label, lambda tmp, py=py: t_demo(
+                ctx, py, tmp, extra=("--rate", "300"))))
         if label.startswith(("py3.8.", "py3.12.", "py3.13.", "debian3.11")):
             tests.append(("lifecycle/thread-waves/" + label,
                           lambda tmp, py=py: t_thread_waves(ctx, py, tmp)))

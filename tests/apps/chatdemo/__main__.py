@@ -1,7 +1,7 @@
 """chatdemo workload: python -m chatdemo [--requests N] [--legacy-share F]
 [--concurrency C] [--mode threads|asyncio|mixed] [--seed S] [--expect FILE]
 [--linger SECONDS] [--fault-drop N] [--fault-swap N] [--fault-never N]
-[--fault-reuse N] [--faults FILE]
+[--fault-reuse N] [--faults FILE] [--rate R]
 
 The request mix is drawn from a seeded generator per request, so the counts of
 every pattern are known in advance; --expect writes them as JSON.  The
@@ -9,6 +9,12 @@ every pattern are known in advance; --expect writes them as JSON.  The
 agent_thinking, agent_thinking before agent_started, no agent_completed, an
 engine handed on to another user); --faults writes which runs and users, the
 violations tests/apps/chatdemo/rules.json must find.
+
+--rate R serves the requests at a fixed rate (an open loop: request i is due
+i / R seconds after the start, however slow the server is), for
+benchmarks: the time a run takes is then set by the rate, and what tracing
+costs shows in the CPU time ("cpu:") and the request latency from when each
+request was due ("latency_ms:").
 """
 import argparse
 import asyncio
@@ -96,18 +102,60 @@ def expected(reqs):
     }
 
 
-def run_threads(reqs, concurrency):
+class Pace:
+    """--rate: when each request is due, and how late each one finished."""
+
+    def __init__(self, rate):
+        self.rate = rate
+        self.t0 = time.monotonic()
+        self.lat = []
+        self.lock = threading.Lock()
+
+    def due(self, req):
+        return self.t0 + req["seq"] / self.rate
+
+    def done(self, due):
+        with self.lock:
+            self.lat.append(time.monotonic() - due)
+
+    def summary(self):
+        v = sorted(self.lat)
+        q = lambda f: v[min(len(v) - 1, int(f * len(v)))] * 1e3
+        return "latency_ms: p50 %.2f p99 %.2f max %.2f" % (q(0.5), q(0.99), v[-1] * 1e3)
+
+
+def run_threads(reqs, concurrency, pace=None):
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        for _ in pool.map(server.serve_request_thread, reqs):
-            pass
+        if not pace:
+            for _ in pool.map(server.serve_request_thread, reqs):
+                pass
+            return
+
+        def one(req, due):
+            server.serve_request_thread(req)
+            pace.done(due)
+
+        futs = []
+        for r in reqs:
+            due = pace.due(r)
+            time.sleep(max(0.0, due - time.monotonic()))
+            futs.append(pool.submit(one, r, due))
+        for f in futs:
+            f.result()
 
 
-async def run_asyncio(reqs, concurrency):
+async def run_asyncio(reqs, concurrency, pace=None):
     sem = asyncio.Semaphore(concurrency)
 
     async def one(req):
+        if pace:
+            due = pace.due(req)
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
         async with sem:
-            return await server.serve_request_async(req)
+            r = await server.serve_request_async(req)
+        if pace:
+            pace.done(due)
+        return r
 
     await asyncio.gather(*(one(r) for r in reqs))
 
@@ -132,6 +180,8 @@ def main(argv=None):
         ap.add_argument("--fault-" + f, type=int, default=0, metavar="N",
                         help="inject this fault into N requests")
     ap.add_argument("--faults", help="write the injected faults here (JSON)")
+    ap.add_argument("--rate", type=float, default=0.0,
+                    help="serve the requests at this many per second (default: at once)")
     args = ap.parse_args(argv)
 
     from .context import LEGACY_COST
@@ -156,20 +206,29 @@ def main(argv=None):
         time.sleep(args.linger)
     while args.wait_file and not os.path.exists(args.wait_file):
         time.sleep(0.01)
+    for i, r in enumerate(reqs):
+        r["seq"] = i
     t0 = time.time()
+    c0 = time.process_time()
+    pace = Pace(args.rate) if args.rate > 0 else None
     if args.mode == "threads":
-        run_threads(reqs, args.concurrency)
+        run_threads(reqs, args.concurrency, pace)
     elif args.mode == "asyncio":
-        asyncio.run(run_asyncio(reqs, args.concurrency))
+        asyncio.run(run_asyncio(reqs, args.concurrency, pace))
     else:
-        half = len(reqs) // 2
-        t = threading.Thread(target=run_threads, args=(reqs[:half], args.concurrency))
+        # at a fixed rate both halves must run side by side: alternate requests
+        first, second = (reqs[0::2], reqs[1::2]) if pace else (reqs[:len(reqs) // 2],
+                                                               reqs[len(reqs) // 2:])
+        t = threading.Thread(target=run_threads, args=(first, args.concurrency, pace))
         t.start()
-        asyncio.run(run_asyncio(reqs[half:], args.concurrency))
+        asyncio.run(run_asyncio(second, args.concurrency, pace))
         t.join()
     dt = time.time() - t0
-    print("chatdemo: served %d requests in %.3fs (%d events sent)\nelapsed: %.6f"
-          % (len(reqs), dt, len(server.BRIDGE.sent), dt), file=sys.stderr)
+    cpu = time.process_time() - c0
+    print("chatdemo: served %d requests in %.3fs (%d events sent)\nelapsed: %.6f\ncpu: %.6f"
+          % (len(reqs), dt, len(server.BRIDGE.sent), dt, cpu), file=sys.stderr)
+    if pace:
+        print(pace.summary(), file=sys.stderr)
 
 
 if __name__ == "__main__":
