@@ -26,17 +26,13 @@ static int exit_code(int status)
 /* Does the executable at exec time load libpython or embed the interpreter? */
 static bool exe_wants_python(int pid)
 {
-	char link[64], exe[4096], path[4200];
+	char exe[4096], path[4200];
 	struct elf_file *ef;
 	const struct elf_sym *s;
 	bool ok = false;
-	ssize_t n;
 
-	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
-	n = readlink(link, exe, sizeof(exe) - 1);
-	if (n <= 0)
+	if (proc_exe(pid, exe, sizeof(exe)) <= 0)
 		return false;
-	exe[n] = '\0';
 	snprintf(path, sizeof(path), "/proc/%d/root%s", pid, exe);
 	if (elf_file__open(path, &ef))
 		return false;

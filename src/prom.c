@@ -94,6 +94,15 @@ static void sample(struct strbuf *sb, const struct prom_target *t, size_t i, con
 	sb_printf(sb, "} %s\n", value);
 }
 
+/* One sample of a per-process series: name{target labels} v */
+static void target_sample(struct strbuf *sb, const struct run_meta *meta, const char *name,
+			  uint64_t v)
+{
+	sb_printf(sb, "%s{", name);
+	target_labels(sb, meta);
+	sb_printf(sb, "} %" PRIu64 "\n", v);
+}
+
 static void u64_str(char *buf, size_t len, uint64_t v)
 {
 	snprintf(buf, len, "%" PRIu64, v);
@@ -175,26 +184,18 @@ void prom_render(struct strbuf *sb, const struct prom_target *t, size_t n)
 	family(sb, "pyscope_lost_events_total", "counter",
 	       "Events the kernel side could not record (ring buffer full, aggregate table full, "
 	       "no thread state); when not 0 the counts are lower bounds.");
-	for (k = 0; k < n; k++) {
-		sb_printf(sb, "pyscope_lost_events_total{");
-		target_labels(sb, t[k].meta);
-		sb_printf(sb, "} %" PRIu64 "\n", model__lost(t[k].m));
-	}
+	for (k = 0; k < n; k++)
+		target_sample(sb, t[k].meta, "pyscope_lost_events_total", model__lost(t[k].m));
 	family(sb, "pyscope_counts_exact", "gauge",
 	       "1 when every count for the process is exact, 0 when events were lost or calls "
 	       "could not be attributed.");
-	for (k = 0; k < n; k++) {
-		sb_printf(sb, "pyscope_counts_exact{");
-		target_labels(sb, t[k].meta);
-		sb_printf(sb, "} %d\n", report_exact(t[k].m, reason, sizeof(reason)) ? 1 : 0);
-	}
+	for (k = 0; k < n; k++)
+		target_sample(sb, t[k].meta, "pyscope_counts_exact",
+			      report_exact(t[k].m, reason, sizeof(reason)) ? 1 : 0);
 	family(sb, "pyscope_target_exited", "gauge",
 	       "1 when the process has exited (its series go after this scrape), else 0.");
-	for (k = 0; k < n; k++) {
-		sb_printf(sb, "pyscope_target_exited{");
-		target_labels(sb, t[k].meta);
-		sb_printf(sb, "} %d\n", t[k].meta->target_exited ? 1 : 0);
-	}
+	for (k = 0; k < n; k++)
+		target_sample(sb, t[k].meta, "pyscope_target_exited", t[k].meta->target_exited);
 	family(sb, "pyscope_targets", "gauge", "Processes being traced.");
 	sb_printf(sb, "pyscope_targets %zu\n", n);
 }

@@ -577,9 +577,8 @@ static bool elf_is_python(const char *path)
 bool pyrt_pid_has_python(int pid)
 {
 	struct procmaps m;
-	char exe[PATH_MAX], link[64];
+	char exe[PATH_MAX];
 	char root[PATH_MAX + 64];
-	ssize_t n;
 	bool ok = false;
 
 	if (procmaps_read(pid, &m))
@@ -587,10 +586,7 @@ bool pyrt_pid_has_python(int pid)
 	if (procmaps_find_base(&m, "libpython")) {
 		ok = true;
 	} else {
-		snprintf(link, sizeof(link), "/proc/%d/exe", pid);
-		n = readlink(link, exe, sizeof(exe) - 1);
-		if (n > 0) {
-			exe[n] = '\0';
+		if (proc_exe(pid, exe, sizeof(exe)) > 0) {
 			snprintf(root, sizeof(root), "/proc/%d/root%s", pid, exe);
 			ok = elf_is_python(root);
 		}
@@ -710,20 +706,19 @@ int pyrt__from_pid(int pid, struct pyrt **out, char *err, size_t errlen)
 		set_err(err, errlen, "pid %d is a thread of process %d: give -p %d", pid, tgid, tgid);
 		return -EINVAL;
 	}
-	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
-	n = readlink(link, exe, sizeof(exe) - 1);
+	n = proc_exe(pid, exe, sizeof(exe));
 	if (n < 0) {
-		ret = -errno;
+		ret = (int)n;
 		if (ret == -ENOENT && (proc_state(pid) == 'Z' || proc_state(pid) == 'X'))
 			set_err(err, errlen, "pid %d is a zombie: it has exited and has nothing left "
 				"to trace", pid);
 		else if (ret == -ENOENT)
 			set_err(err, errlen, "pid %d has no executable (a kernel thread)", pid);
 		else
-			set_err(err, errlen, "pid %d: cannot read %s: %s", pid, link, strerror(errno));
+			set_err(err, errlen, "pid %d: cannot read /proc/%d/exe: %s", pid, pid,
+				strerror(-ret));
 		return ret == -ENOENT ? -ESRCH : ret;
 	}
-	exe[n] = '\0';
 	ret = procmaps_read(pid, &m);
 	if (ret) {
 		set_err(err, errlen, "pid %d: cannot read its memory map: %s", pid, strerror(-ret));

@@ -94,11 +94,9 @@ static bool proc_matches(int pid, const char *name)
 	}
 	if (hit)
 		return true;
-	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	n = readlink(path, exe, sizeof(exe) - 1);
+	n = proc_exe(pid, exe, sizeof(exe));
 	if (n <= 0)
 		return false;
-	exe[n] = '\0';
 	if (str_ends(exe, " (deleted)"))
 		exe[n - 10] = '\0';
 	base = strrchr(exe, '/');

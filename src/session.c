@@ -641,10 +641,8 @@ fail:
  */
 static bool check_exec(struct session *s, uint64_t now)
 {
-	char link[64];
 	uint32_t nforks;
 	bool execd;
-	ssize_t n;
 
 	tracer__procs(s->t, &nforks, &execd);
 	s->meta.children = nforks;
@@ -652,10 +650,7 @@ static bool check_exec(struct session *s, uint64_t now)
 		return false;
 	s->meta.execd = true;
 	s->meta.execd_after_ns = now - s->start;
-	snprintf(link, sizeof(link), "/proc/%d/exe", s->pid);
-	n = readlink(link, s->meta.exec_path, sizeof(s->meta.exec_path) - 1);
-	s->meta.exec_path[n > 0 ? n : 0] = '\0';
-	if (n <= 0)
+	if (proc_exe(s->pid, s->meta.exec_path, sizeof(s->meta.exec_path)) <= 0)
 		str_copy(s->meta.exec_path, "another program", sizeof(s->meta.exec_path));
 	str_sanitize(s->meta.exec_path);
 	warn("target pid %d exec'd %s: tracing stopped", s->pid, s->meta.exec_path);

@@ -132,6 +132,23 @@ int status_value(const char *text, const char *key, char *val, size_t len)
 	return -ENOENT;
 }
 
+ssize_t proc_exe(int pid, char *buf, size_t len)
+{
+	char link[64];
+	ssize_t n;
+
+	if (!len)
+		return -EINVAL;
+	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
+	n = readlink(link, buf, len - 1);
+	if (n < 0) {
+		buf[0] = '\0';
+		return -errno;
+	}
+	buf[n] = '\0';
+	return n;
+}
+
 int proc_status(int pid, const char *key, char *val, size_t len)
 {
 	char path[64], *text = NULL;

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
@@ -43,6 +44,12 @@ int read_fd(int fd, size_t max, char **out, size_t *len);
 int status_value(const char *text, const char *key, char *val, size_t len);
 /* The same, read from /proc/PID/status; -errno when it cannot be read. */
 int proc_status(int pid, const char *key, char *val, size_t len);
+
+/*
+ * The path /proc/PID/exe links to, NUL-terminated (truncated to len - 1):
+ * its length, or -errno (-ENOENT for a kernel thread or a zombie).
+ */
+ssize_t proc_exe(int pid, char *buf, size_t len);
 
 /* Copy with truncation; always NUL-terminates when n > 0. */
 void str_copy(char *dst, const char *src, size_t n);

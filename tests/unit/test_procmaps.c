@@ -68,6 +68,17 @@ static void test_status(void **state)
 	pid = atoi(val);
 	assert_int_equal(pid, getpid());
 	assert_true(proc_status(-1, "Tgid", val, sizeof(val)) < 0);
+	/* /proc/PID/exe */
+	{
+		char exe[4096], small[8];
+
+		assert_true(proc_exe(getpid(), exe, sizeof(exe)) > 0);
+		assert_true(str_ends(exe, "/test_procmaps"));
+		assert_int_equal(proc_exe(getpid(), small, sizeof(small)), 7);	/* truncated */
+		assert_int_equal(strlen(small), 7);
+		assert_int_equal(proc_exe(-1, exe, sizeof(exe)), -ENOENT);
+		assert_string_equal(exe, "");
+	}
 }
 
 int main(void)

@@ -70,16 +70,21 @@ static void one_run(struct rules *r, uint64_t key, int ntools, const char *fault
 		call(r, P_COMPLETED, key, 0, (*ts)++);
 }
 
-static void setup(struct patterns *ps, struct rules **r, struct got *g)
+/* Patterns and rules from json, and a rule engine that collects into g. */
+static void setup_from(struct patterns *ps, struct rules **r, struct got *g, const char *json)
 {
 	char err[300];
 
 	memset(ps, 0, sizeof(*ps));
 	memset(g, 0, sizeof(*g));
-	assert_int_equal(patterns_parse_json(ps, RULES_JSON, strlen(RULES_JSON), "t", err,
-					     sizeof(err)), 0);
-	assert_int_equal(ps->nrules, 2);
+	assert_int_equal(patterns_parse_json(ps, json, strlen(json), "t", err, sizeof(err)), 0);
 	assert_int_equal(rules__new(r, ps, collect, g), 0);
+}
+
+static void setup(struct patterns *ps, struct rules **r, struct got *g)
+{
+	setup_from(ps, r, g, RULES_JSON);
+	assert_int_equal(ps->nrules, 2);
 }
 
 static void test_clean_and_faults(void **state)
@@ -187,14 +192,12 @@ static void test_optional_interleaved(void **state)
 		" \"rules\": [{\"name\": \"r\", \"key\": \"k\", \"incomplete_at_exit\": false,"
 		"  \"sequence\": [\"a\", {\"pattern\": \"b\", \"optional\": true, \"repeat\": true},"
 		"  \"c\"]}]}";
-	struct patterns ps = { 0 };
+	struct patterns ps;
 	struct rules *r;
-	struct got g = { 0 };
-	char err[300];
+	struct got g;
 
 	(void)state;
-	assert_int_equal(patterns_parse_json(&ps, J, strlen(J), "t", err, sizeof(err)), 0);
-	assert_int_equal(rules__new(&r, &ps, collect, &g), 0);
+	setup_from(&ps, &r, &g, J);
 	call(r, 0, 1, 0, 1);
 	call(r, 0, 2, 0, 2);
 	call(r, 2, 1, 0, 3);	/* 1: a c */
@@ -220,16 +223,14 @@ static void test_self_and_int_keys(void **state)
 		" {\"name\": \"use\", \"function\": \"m:use\"}],"
 		" \"rules\": [{\"name\": \"obj\", \"key\": \"self\", \"sequence\": [\"open\", \"close\"]},"
 		"  {\"name\": \"iso\", \"key\": \"n\", \"isolation\": [\"use\"]}]}";
-	struct patterns ps = { 0 };
+	struct patterns ps;
 	struct rules *r;
-	struct got g = { 0 };
-	char err[300];
+	struct got g;
 	int open = 0, close = 1, use = 2;
 	struct rule_event ev = { .tid = 1, .npats = 1 };
 
 	(void)state;
-	assert_int_equal(patterns_parse_json(&ps, J, strlen(J), "t", err, sizeof(err)), 0);
-	assert_int_equal(rules__new(&r, &ps, collect, &g), 0);
+	setup_from(&ps, &r, &g, J);
 	ev.pats = &open;
 	ev.self = 0x10;
 	rules__feed(r, &ev);		/* no key argument: self is the key */
