@@ -29,18 +29,16 @@ BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 
-# Pure logic: linked into the unit tests and fuzzers as well as pyscope.
-CORE_SRCS := src/elf_file.c src/offsets.c src/offsets_table.c src/pattern.c src/hist.c \
-	     src/linetable.c src/srcscan.c src/model.c src/report.c src/report_stacks.c \
-	     src/report_profile.c src/util.c src/procmaps.c src/pyrt.c src/pywalk.c src/outfile.c \
-	     src/caps.c src/srcfile.c src/probesite.c src/http.c src/prom.c src/tracefile.c \
-	     src/tfwriter.c src/replay.c src/rules.c
-APP_SRCS := src/main.c src/cli.c src/plan.c src/mech_uprobe.c src/ulink.c src/memread.c src/hwbp.c \
-	    src/session.c src/check.c src/profile.c \
-	    src/launch.c src/info.c src/trace.c src/httpd.c src/serve.c src/record.c src/report_cmd.c \
-	    src/multi.c
-CORE_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(CORE_SRCS))
-APP_OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(APP_SRCS))
+# src/ has a folder per layer (docs/DEVELOPING.md).  The pure folders need
+# neither BPF nor root: they are linked into the unit tests and fuzzers as
+# well as pyscope.  The application folders drive the kernel side.
+PURE_DIRS := cli plan target target/gen model sink tracefile net util
+APP_DIRS := cmd session probes
+CORE_SRCS := $(foreach d,$(PURE_DIRS),$(wildcard src/$(d)/*.c))
+APP_SRCS := src/main.c $(foreach d,$(APP_DIRS),$(wildcard src/$(d)/*.c))
+CORE_OBJS := $(patsubst src/%.c,$(OUTPUT)/obj/%.o,$(CORE_SRCS))
+APP_OBJS := $(patsubst src/%.c,$(OUTPUT)/obj/%.o,$(APP_SRCS))
+SRC_HDRS := $(wildcard src/*/*.h src/*/*/*.h) $(wildcard include/*.h)
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
@@ -74,8 +72,9 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
-$(OUTPUT)/%.o: src/%.c $(wildcard src/*.h) $(wildcard include/*.h) | $(OUTPUT)
+$(OUTPUT)/obj/%.o: src/%.c $(SRC_HDRS) | $(OUTPUT)
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(APP_OBJS): $(SKELS)
@@ -85,10 +84,10 @@ $(OUTPUT)/pyscope: $(CORE_OBJS) $(APP_OBJS)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # Benchmark helper for tools/bench.py (floor and collector measurements).
-$(OUTPUT)/psbench: tools/psbench.c $(CORE_OBJS) $(OUTPUT)/plan.o $(OUTPUT)/ulink.o $(OUTPUT)/launch.o $(SKELS)
+PSBENCH_OBJS := $(CORE_OBJS) $(OUTPUT)/obj/probes/ulink.o $(OUTPUT)/obj/session/launch.o
+$(OUTPUT)/psbench: tools/psbench.c $(PSBENCH_OBJS) $(SKELS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(CORE_OBJS) $(OUTPUT)/plan.o $(OUTPUT)/ulink.o \
-		$(OUTPUT)/launch.o $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(PSBENCH_OBJS) $(LDLIBS) -o $@
 
 # What one uprobe hit costs here, emulated and single-stepped (tools/bench.py).
 $(OUTPUT)/trapcost: tools/trapcost.c
@@ -113,7 +112,8 @@ $(OUTPUT)/tests/test_elf: CFLAGS += -DTESTBIN=\"$(abspath $(OUTPUT)/tests)\"
 
 # Regenerate the committed offsets table from the installed interpreters.
 offsets:
-	tools/gen_offsets.sh > src/offsets_table.c.new && mv src/offsets_table.c.new src/offsets_table.c
+	tools/gen_offsets.sh > src/target/gen/offsets_table.c.new && \
+		mv src/target/gen/offsets_table.c.new src/target/gen/offsets_table.c
 
 deps:
 	@tools/deps.sh
@@ -152,8 +152,9 @@ FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 $(OUTPUT)/fuzz:
 	$(Q)mkdir -p $@
 
-$(OUTPUT)/fuzz/%.o: src/%.c $(wildcard src/*.h) $(wildcard include/*.h) | $(OUTPUT)/fuzz
+$(OUTPUT)/fuzz/%.o: src/%.c $(SRC_HDRS) | $(OUTPUT)/fuzz
 	$(call msg,FUZZCC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
 $(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)

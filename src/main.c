@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-#include "cli.h"
-#include "cmds.h"
-#include "util.h"
+#include "cli/cli.h"
+#include "cmd/cmds.h"
+#include "util/util.h"
 
 #include <cJSON.h>
 #include <stdio.h>

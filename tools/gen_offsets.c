@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Prints one entry of src/offsets_table.c for the CPython whose internal
+ * Prints one entry of src/target/gen/offsets_table.c for the CPython whose internal
  * headers this file is compiled against.  tools/gen_offsets.sh compiles and
  * runs it once per installed interpreter:
  *

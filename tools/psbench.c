@@ -16,16 +16,16 @@
  *	on N records taken in turn from TRACEFILE's events: records per second
  *	of one core, bytes per record on disk, compression ratio
  */
-#include "launch.h"
-#include "model.h"
-#include "pattern.h"
-#include "plan.h"
+#include "session/launch.h"
+#include "model/model.h"
+#include "model/pattern.h"
+#include "plan/plan.h"
 #include "psflood.skel.h"
 #include "psfloor.skel.h"
-#include "pyrt.h"
-#include "tracefile.h"
-#include "ulink.h"
-#include "util.h"
+#include "target/pyrt.h"
+#include "tracefile/tracefile.h"
+#include "probes/ulink.h"
+#include "util/util.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>

@@ -6,9 +6,9 @@
  * detection and the opcode-table scan.  Seeds are small real binaries and
  * trimmed interpreter images (tests/fuzz/trim_elf.py).
  */
-#include "elf_file.h"
-#include "offsets.h"
-#include "pyrt.h"
+#include "target/elf_file.h"
+#include "target/offsets.h"
+#include "target/pyrt.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -6,8 +6,8 @@
  * head within the bytes given and the size limit, a terminated path, and a
  * label value that cannot end its quotes or its line.
  */
-#include "http.h"
-#include "prom.h"
+#include "net/http.h"
+#include "sink/prom.h"
 
 #include <stdint.h>
 #include <stdlib.h>

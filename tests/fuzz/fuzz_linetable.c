@@ -5,7 +5,7 @@
  * then the table.  Each table is decoded, complete and cut short, at offsets
  * spread over the range it could describe.
  */
-#include "linetable.h"
+#include "target/linetable.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -6,8 +6,8 @@
  * the model, then build both reports.  The JSON report must parse, and no
  * report may hold a control character the target supplied.
  */
-#include "model.h"
-#include "report.h"
+#include "model/model.h"
+#include "sink/report.h"
 
 #include <cJSON.h>
 #include <stdio.h>

@@ -5,8 +5,8 @@
  * signature built from its own constraints, which must hold.  Rules, if
  * any, are compiled and fed a few calls of every pattern.
  */
-#include "pattern.h"
-#include "rules.h"
+#include "model/pattern.h"
+#include "sink/rules.h"
 
 #include <stdio.h>
 #include <stdlib.h>

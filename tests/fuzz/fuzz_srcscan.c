@@ -4,7 +4,7 @@
  * for 3.8-3.10.  Input: first line number (2 bytes), the function name up
  * to the first newline, then the source.
  */
-#include "srcscan.h"
+#include "target/srcscan.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -10,9 +10,9 @@
  * replay of records and checkpoints instead of stopping at a checksum.
  * tests/fuzz/corpus/tracefile holds both kinds (mkcorpus_tracefile.py).
  */
-#include "replay.h"
-#include "report.h"
-#include "tracefile.h"
+#include "tracefile/replay.h"
+#include "sink/report.h"
+#include "tracefile/tracefile.h"
 
 #include <cJSON.h>
 #include <stdio.h>

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* Which capabilities pyscope asks for, and the one line that names them. */
 #include "testutil.h"
-#include "caps.h"
-#include "util.h"
+#include "target/caps.h"
+#include "util/util.h"
 
 #include <errno.h>
 #include <linux/capability.h>

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /* ELF reading and the interpreter model, on the real interpreters of this machine. */
 #include "testutil.h"
-#include "elf_file.h"
-#include "pyrt.h"
-#include "util.h"
+#include "target/elf_file.h"
+#include "target/pyrt.h"
+#include "util/util.h"
 
 #include <elf.h>
 #include <errno.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "testutil.h"
-#include "hist.h"
+#include "model/hist.h"
 #include "pshist.h"
 
 static void test_buckets_roundtrip(void **state)

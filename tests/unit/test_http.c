@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* pyscope serve's request parser: what a scraper sends, and what it must refuse. */
 #include "testutil.h"
-#include "http.h"
-#include "util.h"
+#include "net/http.h"
+#include "util/util.h"
 
 static int parse(const char *s, struct http_request *req)
 {

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* The line-table decoder against CPython's own decoding (fixtures/). */
 #include "testutil.h"
-#include "linetable.h"
-#include "util.h"
+#include "target/linetable.h"
+#include "util/util.h"
 
 #include <cJSON.h>
 #include <limits.h>

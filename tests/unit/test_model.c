@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /* Attribution of kernel aggregates to patterns, and the reports built on it. */
 #include "testutil.h"
-#include "model.h"
-#include "report.h"
-#include "util.h"
+#include "model/model.h"
+#include "sink/report.h"
+#include "util/util.h"
 
 static struct ps_ev_code *code_ev(uint32_t id, const char *name, const char *qual,
 				  const char *module, const char *file, int first, uint32_t kind)

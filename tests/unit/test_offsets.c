@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "testutil.h"
-#include "elf_file.h"
-#include "offsets.h"
+#include "target/elf_file.h"
+#include "target/offsets.h"
 
 #include <errno.h>
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* The report file: 0600, O_EXCL unless forced, never through a link. */
 #include "testutil.h"
-#include "outfile.h"
-#include "util.h"
+#include "sink/outfile.h"
+#include "util/util.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "testutil.h"
-#include "pattern.h"
+#include "model/pattern.h"
 
 #include <errno.h>
 

@@ -5,9 +5,9 @@
  * read back from /proc/self/exe), then on the installed interpreters.
  */
 #include "testutil.h"
-#include "elf_file.h"
-#include "probesite.h"
-#include "pyrt.h"
+#include "target/elf_file.h"
+#include "target/probesite.h"
+#include "target/pyrt.h"
 #include "pyscope.h"
 
 static const struct emu_caps old_kernel = { .nopl = false };

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "testutil.h"
-#include "procmaps.h"
-#include "util.h"
+#include "target/procmaps.h"
+#include "util/util.h"
 
 #include <errno.h>
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* The Prometheus exposition: bucket maths, label escaping, the whole text. */
 #include "testutil.h"
-#include "prom.h"
+#include "sink/prom.h"
 #include "pshist.h"
 
 static void test_bounds_are_edges(void **state)

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* The rule engine (src/rules.c) on synthetic calls, and rule parsing. */
 #include "testutil.h"
-#include "pattern.h"
-#include "rules.h"
+#include "model/pattern.h"
+#include "sink/rules.h"
 
 #include <errno.h>
 #include <time.h>

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* Source files are read inside the target's root, with its ids, regular files only. */
 #include "testutil.h"
-#include "srcfile.h"
-#include "util.h"
+#include "target/srcfile.h"
+#include "util/util.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "testutil.h"
-#include "srcscan.h"
+#include "target/srcscan.h"
 
 #include <errno.h>
 

@@ -4,9 +4,9 @@
  * UPDATE_GOLDEN=1 rewrites them; review the diff before committing.
  */
 #include "testutil.h"
-#include "model.h"
-#include "report.h"
-#include "util.h"
+#include "model/model.h"
+#include "sink/report.h"
+#include "util/util.h"
 
 static void add_code(struct model *m, uint32_t id, const char *qual, const char *file, int first)
 {

@@ -6,10 +6,10 @@
  * totals recorded with it.
  */
 #include "testutil.h"
-#include "replay.h"
-#include "tfwriter.h"
-#include "tracefile.h"
-#include "util.h"
+#include "tracefile/replay.h"
+#include "tracefile/tfwriter.h"
+#include "tracefile/tracefile.h"
+#include "util/util.h"
 
 #include <cJSON.h>
 #include <errno.h>

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/* The subcommands; each returns the process exit status. */
+#ifndef PYSCOPE_CMDS_H
+#define PYSCOPE_CMDS_H
+
+#include "cli/cli.h"
+
+int cmd_info(const struct config *cfg);
+int cmd_trace(const struct config *cfg);
+/* trace on several processes (-p repeated, --follow-forks): src/multi.c */
+int cmd_trace_multi(const struct config *cfg);
+int cmd_check(const struct config *cfg);
+int cmd_profile(const struct config *cfg);
+int cmd_serve(const struct config *cfg);
+/* record: trace into a trace file; report: print a trace file as trace would have. */
+int cmd_report(const struct config *cfg);
+
+/* The final report of pyscope trace, in cfg's format (also pyscope report's). */
+struct model;
+struct run_meta;
+void trace_report(FILE *out, const struct model *m, const struct run_meta *meta,
+		  const struct config *cfg);
+
+/* One error line: JSON object on stdout in JSON mode, else on stderr. */
+void report_error(const struct config *cfg, const char *msg);
+
+#endif

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/* Sinks: the per-pattern report as text or JSON, from the model only. */
+#ifndef PYSCOPE_REPORT_H
+#define PYSCOPE_REPORT_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <cJSON.h>
+#include "model/model.h"
+
+struct run_meta {
+	int pid;
+	int ns_pid;			/* its pid in its own PID namespace, 0 if ours */
+	char python[32];
+	char interpreter[PATH_MAX];
+	char mechanism[16];
+	char returns[96];		/* how returns are seen, or "none (count only)" */
+	bool timed;			/* latency is measured */
+	uint64_t start_wall_ns;
+	uint64_t duration_ns;
+	bool launched;
+	bool target_exited;
+	uint64_t exited_after_ns;	/* since start, when target_exited */
+	int exit_code;			/* when launched and exited */
+	bool stopped_by_signal;
+	bool execd;			/* the target exec'd: tracing stopped then */
+	uint64_t execd_after_ns;	/* since start, when execd */
+	char exec_path[PATH_MAX];	/* what it exec'd (sanitised) */
+	uint32_t children;		/* processes it started while traced */
+	uint32_t children_traced;	/* of which traced in their own right (--follow-forks) */
+	int parent_pid;			/* followed child: the pid that started it */
+	uint64_t attach_lag_ns;		/* followed child: from its fork to armed */
+	int64_t wall_minus_mono;	/* CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
+};
+
+struct report_opts {
+	bool final;
+	bool sites;			/* call-site table per pattern */
+	bool sigs;			/* signature breakdown per pattern */
+	bool all_details;		/* details for every pattern, not just legacy/forbid */
+	bool compact;			/* JSON on one line (NDJSON streams) */
+	int top;			/* rows per table */
+};
+
+void report_text(FILE *out, const struct model *m, const struct run_meta *meta,
+		 const struct report_opts *o);
+/* The JSON report (docs/report-schema.json).  Caller frees. */
+cJSON *report_json(const struct model *m, const struct run_meta *meta, const struct report_opts *o);
+int report_json_print(FILE *out, const struct model *m, const struct run_meta *meta,
+		      const struct report_opts *o);
+
+/* Collapsed stacks ("root;...;leaf weight") per pattern, weighted by count or latency. */
+int report_folded(FILE *out, const struct model *m, bool by_latency);
+/* A speedscope file: one sampled profile per pattern. */
+int report_speedscope(FILE *out, const struct model *m, const struct run_meta *meta,
+		      bool by_latency);
+/* For legacy and forbidden patterns: live call sites, counts, first/last seen, a path. */
+void report_migration_text(FILE *out, const struct model *m, const struct run_meta *meta);
+cJSON *report_migration_json(const struct model *m, const struct run_meta *meta);
+
+/*
+ * CLOCK_REALTIME seconds of a CLOCK_MONOTONIC ns timestamp.  Wraps rather
+ * than overflows: both come from a trace file in pyscope report.
+ */
+double report_wall_s(const struct run_meta *meta, uint64_t mono_ns);
+int64_t report_wall_ns(const struct run_meta *meta, uint64_t mono_ns);
+
+/* Is every count in the report exact?  reason gets why not. */
+bool report_exact(const struct model *m, char *reason, size_t len);
+
+#endif

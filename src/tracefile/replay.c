@@ -1,0 +1,648 @@
+// SPDX-License-Identifier: MIT
+#include "tracefile/replay.h"
+#include "util/util.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CP_EXITED	0x1
+#define CP_SIGNAL	0x2
+
+/* Largest kernel record: the buffer a record from the file is copied into. */
+union krec {
+	__u32 type;
+	struct ps_ev_code code;
+	struct ps_ev_agg agg;
+	struct ps_ev_stack stack;
+};
+
+static const char *cover_word(enum cover_mech m)
+{
+	return m == COVER_BREAKPOINT ? "breakpoint" : m == COVER_UPROBE ? "uprobe" : "none";
+}
+
+/* 64-bit values go in JSON as decimal strings: doubles would round them. */
+static void add_u64(cJSON *o, const char *name, uint64_t v)
+{
+	char s[32];
+
+	snprintf(s, sizeof(s), "%" PRIu64, v);
+	cJSON_AddStringToObject(o, name, s);
+}
+
+static void add_i64(cJSON *o, const char *name, int64_t v)
+{
+	char s[32];
+
+	snprintf(s, sizeof(s), "%" PRId64, v);
+	cJSON_AddStringToObject(o, name, s);
+}
+
+char *tf_header_build(const struct tf_source *src, const struct model *m,
+		      const struct run_meta *meta)
+{
+	const struct patterns *ps = model__patterns(m);
+	cJSON *root = cJSON_CreateObject(), *o, *a;
+	char *txt = NULL;
+	size_t i;
+
+	if (!root)
+		return NULL;
+	cJSON_AddStringToObject(root, "format", "pyscope-trace");
+	cJSON_AddNumberToObject(root, "format_major", TF_MAJOR);
+	cJSON_AddNumberToObject(root, "format_minor", TF_MINOR);
+	cJSON_AddStringToObject(root, "pyscope", src->version ? src->version : "");
+	cJSON_AddStringToObject(root, "host", src->host ? src->host : "");
+	cJSON_AddStringToObject(root, "kernel", src->kernel ? src->kernel : "");
+	/* the kernel's record layouts (include/pyscope.h) this file's records follow */
+	o = cJSON_AddObjectToObject(root, "records");
+	cJSON_AddNumberToObject(o, "code", sizeof(struct ps_ev_code));
+	cJSON_AddNumberToObject(o, "aggregate", sizeof(struct ps_ev_agg));
+	cJSON_AddNumberToObject(o, "stack", sizeof(struct ps_ev_stack));
+	cJSON_AddNumberToObject(o, "buckets", PS_NBUCKETS);
+	cJSON_AddNumberToObject(o, "counters", PS_CNT_MAX);
+	o = cJSON_AddObjectToObject(root, "target");
+	cJSON_AddNumberToObject(o, "pid", meta->pid);
+	cJSON_AddStringToObject(o, "python", meta->python);
+	cJSON_AddNumberToObject(o, "python_minor", model__pyminor(m));
+	cJSON_AddStringToObject(o, "interpreter", meta->interpreter);
+	cJSON_AddBoolToObject(o, "launched", meta->launched);
+	o = cJSON_AddObjectToObject(root, "run");
+	cJSON_AddStringToObject(o, "mechanism", meta->mechanism);
+	cJSON_AddStringToObject(o, "returns", meta->returns);
+	cJSON_AddBoolToObject(o, "timed", meta->timed);
+	add_u64(o, "start_wall_ns", meta->start_wall_ns);
+	add_i64(o, "wall_minus_mono_ns", meta->wall_minus_mono);
+	cJSON_AddNumberToObject(o, "depth", src->depth);
+	cJSON_AddBoolToObject(o, "no_args", src->no_args);
+	cJSON_AddBoolToObject(o, "count_only", src->count_only);
+	a = cJSON_AddArrayToObject(o, "capture");
+	for (i = 0; i < src->ncapture; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(src->capture[i]));
+	o = cJSON_AddObjectToObject(root, "patterns");
+	a = cJSON_AddArrayToObject(o, "exprs");
+	for (i = 0; i < src->nexprs; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(src->exprs[i]));
+	if (src->pattern_file) {
+		cJSON_AddStringToObject(o, "file", src->pattern_file);
+		cJSON_AddStringToObject(o, "file_text", src->pattern_text ? src->pattern_text : "");
+	}
+	/* informative: the mechanism each pattern started with (checkpoints follow changes) */
+	a = cJSON_AddArrayToObject(root, "coverage");
+	for (i = 0; i < ps->n; i++) {
+		const struct coverage *c = model__coverage(m, i);
+		cJSON *co = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(co, "pattern", ps->v[i].name);
+		cJSON_AddStringToObject(co, "mechanism", cover_word(c->mech));
+		cJSON_AddBoolToObject(co, "timed", c->timed);
+		cJSON_AddStringToObject(co, "detail", c->why);
+		cJSON_AddItemToArray(a, co);
+	}
+	txt = cJSON_Print(root);
+	cJSON_Delete(root);
+	return txt;
+}
+
+/* A string of a fixed-size field (at most max bytes), length-prefixed. */
+static void put_str(struct tf_buf *b, const char *s, size_t max)
+{
+	size_t n = strnlen(s, max);
+
+	tf_put_u16(b, (uint16_t)n);
+	tf_put(b, s, n);
+}
+
+int tf_checkpoint_build(struct tf_buf *b, const struct model *m, const struct run_meta *meta,
+			const struct tf_wstats *ws)
+{
+	const struct patterns *ps = model__patterns(m);
+	uint32_t i, n = model__max_agg(m), naggs = 0;
+	size_t k;
+
+	tf_put_u64(b, meta->duration_ns);
+	tf_put_u64(b, meta->exited_after_ns);
+	tf_put_u32(b, (uint32_t)meta->exit_code);
+	tf_put_u32(b, (meta->target_exited ? CP_EXITED : 0) |
+			      (meta->stopped_by_signal ? CP_SIGNAL : 0));
+	tf_put_u64(b, ws ? ws->records : 0);
+	tf_put_u64(b, ws ? ws->records_dropped : 0);
+	tf_put_u32(b, PS_CNT_MAX);
+	for (i = 0; i < PS_CNT_MAX; i++)
+		tf_put_u64(b, model__counter(m, i));
+	tf_put_u32(b, (uint32_t)ps->n);
+	for (k = 0; k < ps->n; k++) {
+		const struct coverage *c = model__coverage(m, k);
+
+		tf_put_u8(b, (uint8_t)c->mech);
+		tf_put_u8(b, c->timed);
+		tf_put_u8(b, c->partial);
+		tf_put_u8(b, 0);
+		tf_put_u64(b, c->armed_ns);
+		put_str(b, c->why, sizeof(c->why));
+	}
+	for (i = 0; i < n; i++)
+		naggs += model__agg(m, i) != NULL;
+	tf_put_u32(b, naggs);
+	for (i = 0; i < n; i++) {
+		const struct agg_info *a = model__agg(m, i);
+		uint16_t nb = 0, j;
+
+		if (!a)
+			continue;
+		tf_put_u32(b, i);
+		tf_put_u64(b, a->st.count);
+		tf_put_u64(b, a->st.last_ns);
+		tf_put_u64(b, a->st.timed);
+		tf_put_u64(b, a->st.sum_ns);
+		tf_put_u64(b, a->st.max_ns);
+		/* histograms are sparse: (bucket, value) pairs */
+		for (j = 0; j < PS_NBUCKETS; j++)
+			nb += a->st.hist[j] != 0;
+		tf_put_u16(b, nb);
+		for (j = 0; j < PS_NBUCKETS; j++) {
+			if (!a->st.hist[j])
+				continue;
+			tf_put_u16(b, j);
+			tf_put_u64(b, a->st.hist[j]);
+		}
+	}
+	return b->oom ? -ENOMEM : 0;
+}
+
+int tf_trailer_build(struct tf_buf *b, const struct model *m, const struct run_meta *meta,
+		     const struct tf_wstats *ws)
+{
+	tf_put_u64(b, ws->records);
+	tf_put_u64(b, ws->records_dropped);
+	/* chunks written before the trailer: the header, events and checkpoints */
+	tf_put_u64(b, ws->chunks);
+	tf_put_u64(b, model__lost(m));
+	tf_put_u64(b, meta->duration_ns);
+	return b->oom ? -ENOMEM : 0;
+}
+
+void tf_code_name_build(struct tf_buf *b, const struct code_info *ci)
+{
+	tf_put_u32(b, ci->id);
+	tf_put_u32(b, ci->kind);
+	tf_put_u8(b, ci->qual_known);
+	put_str(b, ci->module, sizeof(ci->module));
+	put_str(b, ci->qualname, sizeof(ci->qualname));
+}
+
+void tf_resolved_build(struct tf_buf *b, uint64_t addr, const char *module, const char *qualname)
+{
+	tf_put_u64(b, addr);
+	put_str(b, module, PS_QUAL_LEN);
+	put_str(b, qualname, PS_QUAL_LEN);
+}
+
+/* A length-prefixed string from the file, bounded, NUL-terminated. */
+static void get_str(struct tf_cur *c, char *dst, size_t n)
+{
+	uint16_t len = tf_get_u16(c);
+	const uint8_t *p = tf_get_bytes(c, len);
+
+	dst[0] = '\0';
+	if (!p)
+		return;
+	if (len >= n)
+		len = (uint16_t)(n - 1);
+	memcpy(dst, p, len);
+	dst[len] = '\0';
+	/* a NUL inside is the end */
+	dst[strnlen(dst, n - 1)] = '\0';
+}
+
+static const char *jstr(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	return cJSON_IsString(v) && v->valuestring ? v->valuestring : NULL;
+}
+
+static double jnum(const cJSON *o, const char *name, double dflt)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : dflt;
+}
+
+static bool jbool(const cJSON *o, const char *name)
+{
+	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, name));
+}
+
+static void jcopy(char *dst, const cJSON *o, const char *name, size_t n)
+{
+	const char *s = jstr(o, name);
+
+	str_copy(dst, s ? s : "", n);
+	str_sanitize(dst);
+}
+
+static uint64_t ju64(const cJSON *o, const char *name)
+{
+	const char *s = jstr(o, name);
+
+	return s ? strtoull(s, NULL, 10) : 0;
+}
+
+static int load_header(struct replay *r, const uint8_t *raw, size_t len, char *err, size_t errlen)
+{
+	cJSON *root = cJSON_ParseWithLength((const char *)raw, len);
+	const cJSON *t, *run, *pat, *rec, *e;
+	char perr[256] = "";
+	double minor;
+	int ret = -EINVAL;
+
+	if (!root) {
+		snprintf(err, errlen, "the header chunk is not valid JSON");
+		goto cleanup;
+	}
+	if (!jstr(root, "format") || strcmp(jstr(root, "format"), "pyscope-trace")) {
+		snprintf(err, errlen, "the header chunk is not a pyscope trace header");
+		goto cleanup;
+	}
+	r->major = (unsigned)jnum(root, "format_major", 0);
+	r->minor = (unsigned)jnum(root, "format_minor", 0);
+	if (r->major < 1) {
+		snprintf(err, errlen, "the header chunk has no format version");
+		goto cleanup;
+	}
+	if (r->major > TF_MAJOR) {
+		ret = -EPROTONOSUPPORT;
+		snprintf(err, errlen, "trace format version %u.%u is newer than this pyscope reads "
+			 "(%u.x): use a newer pyscope", r->major, r->minor, TF_MAJOR);
+		goto cleanup;
+	}
+	rec = cJSON_GetObjectItemCaseSensitive(root, "records");
+	if (jnum(rec, "code", 0) != sizeof(struct ps_ev_code) ||
+	    jnum(rec, "aggregate", 0) != sizeof(struct ps_ev_agg) ||
+	    jnum(rec, "stack", 0) != sizeof(struct ps_ev_stack) ||
+	    jnum(rec, "buckets", 0) != PS_NBUCKETS) {
+		ret = -EPROTONOSUPPORT;
+		snprintf(err, errlen, "the file's kernel record layouts differ from this pyscope's "
+			 "(recorded by pyscope %.20s)", jstr(root, "pyscope") ? jstr(root, "pyscope") : "?");
+		goto cleanup;
+	}
+	jcopy(r->host, root, "host", sizeof(r->host));
+	jcopy(r->kernel, root, "kernel", sizeof(r->kernel));
+	jcopy(r->version, root, "pyscope", sizeof(r->version));
+	t = cJSON_GetObjectItemCaseSensitive(root, "target");
+	run = cJSON_GetObjectItemCaseSensitive(root, "run");
+	pat = cJSON_GetObjectItemCaseSensitive(root, "patterns");
+	minor = jnum(t, "python_minor", -1);
+	if (!cJSON_IsObject(t) || !cJSON_IsObject(run) || !cJSON_IsObject(pat) || minor < 0 ||
+	    minor > 99) {
+		snprintf(err, errlen, "the header chunk lacks the target, the run or the patterns");
+		goto cleanup;
+	}
+	r->meta.pid = (int)jnum(t, "pid", 0);
+	jcopy(r->meta.python, t, "python", sizeof(r->meta.python));
+	jcopy(r->meta.interpreter, t, "interpreter", sizeof(r->meta.interpreter));
+	r->meta.launched = jbool(t, "launched");
+	jcopy(r->meta.mechanism, run, "mechanism", sizeof(r->meta.mechanism));
+	jcopy(r->meta.returns, run, "returns", sizeof(r->meta.returns));
+	r->meta.timed = jbool(run, "timed");
+	r->meta.start_wall_ns = ju64(run, "start_wall_ns");
+	r->meta.wall_minus_mono = jstr(run, "wall_minus_mono_ns") ?
+		strtoll(jstr(run, "wall_minus_mono_ns"), NULL, 10) : 0;
+	/* the patterns, parsed again the way the live run parsed them */
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(pat, "exprs")) {
+		if (!cJSON_IsString(e) || !e->valuestring) {
+			snprintf(err, errlen, "a recorded pattern is not a string");
+			goto cleanup;
+		}
+		ret = patterns_add_expr(&r->ps, e->valuestring, perr, sizeof(perr));
+		if (ret)
+			goto bad_pattern;
+	}
+	if (jstr(pat, "file")) {
+		const char *text = jstr(pat, "file_text");
+
+		ret = patterns_parse_json(&r->ps, text ? text : "", text ? strlen(text) : 0,
+					  "recorded pattern file", perr, sizeof(perr));
+		if (ret)
+			goto bad_pattern;
+	}
+	if (!r->ps.n) {
+		ret = -EINVAL;
+		snprintf(err, errlen, "the header chunk holds no pattern");
+		goto cleanup;
+	}
+	r->m = model__new(&r->ps, (unsigned)minor);
+	ret = r->m ? 0 : -ENOMEM;
+	if (ret) {
+		snprintf(err, errlen, "out of memory");
+		goto cleanup;
+	}
+	/* how each pattern started; checkpoints replace it */
+	{
+		size_t i = 0;
+
+		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(root, "coverage")) {
+			struct coverage cv = { 0 };
+			const char *mech = jstr(e, "mechanism");
+
+			if (i >= r->ps.n)
+				break;
+			cv.mech = !mech ? COVER_NONE : !strcmp(mech, "uprobe") ? COVER_UPROBE :
+				  !strcmp(mech, "breakpoint") ? COVER_BREAKPOINT : COVER_NONE;
+			cv.timed = jbool(e, "timed");
+			jcopy(cv.why, e, "detail", sizeof(cv.why));
+			model__set_coverage(r->m, i++, &cv);
+		}
+	}
+	goto cleanup;
+bad_pattern:
+	str_sanitize(perr);
+	snprintf(err, errlen, "a recorded pattern does not parse: %s", perr);
+cleanup:
+	cJSON_Delete(root);
+	return ret;
+}
+
+static void load_events(struct replay *r, const uint8_t *raw, size_t len)
+{
+	struct tf_cur c = { .p = raw, .left = len };
+	union krec *k = NULL;
+
+	while (c.left && !c.bad) {
+		uint16_t type = tf_get_u16(&c);
+		uint32_t n;
+		const uint8_t *p;
+
+		tf_get_u16(&c);
+		n = tf_get_u32(&c);
+		p = tf_get_bytes(&c, n);
+		if (!p) {
+			r->records_bad++;
+			break;
+		}
+		r->records++;
+		if (type == TF_REC_KERNEL) {
+			uint32_t kind;
+
+			if (!k && !(k = malloc(sizeof(*k))))
+				break;
+			if (n > sizeof(*k)) {
+				r->records_bad++;
+				continue;
+			}
+			/* trailing zeros were left out */
+			memset(k, 0, sizeof(*k));
+			memcpy(k, p, n);
+			/* the live model is bounded by the kernel's maps; this one by a budget */
+			if (k->type == PS_EV_CODE)
+				r->model_bytes += sizeof(struct code_info) + MIN(k->code.lt_len, PS_LT_MAX);
+			else if (k->type == PS_EV_STACK)
+				r->model_bytes += sizeof(struct stack_info);
+			if (r->model_bytes > REPLAY_MODEL_MAX) {
+				r->over_limit++;
+				continue;
+			}
+			if (model__add_record(r->m, k, sizeof(*k), &kind) < 0)
+				r->records_bad++;
+		} else if (type == TF_REC_CODE_NAME) {
+			struct tf_cur rc = { .p = p, .left = n };
+			char module[PS_QUAL_LEN], qual[PS_QUAL_LEN];
+			uint32_t id = tf_get_u32(&rc), kind = tf_get_u32(&rc);
+			bool known = tf_get_u8(&rc);
+
+			get_str(&rc, module, sizeof(module));
+			get_str(&rc, qual, sizeof(qual));
+			if (rc.bad)
+				r->records_bad++;
+			else
+				model__set_code_name(r->m, id, module, qual, known, kind);
+		} else if (type == TF_REC_RESOLVED) {
+			struct tf_cur rc = { .p = p, .left = n };
+			char module[PS_QUAL_LEN], qual[PS_QUAL_LEN];
+			uint64_t addr = tf_get_u64(&rc);
+
+			get_str(&rc, module, sizeof(module));
+			get_str(&rc, qual, sizeof(qual));
+			if (rc.bad) {
+				r->records_bad++;
+			} else {
+				str_sanitize(module);
+				str_sanitize(qual);
+				model__set_resolved(r->m, addr, module, qual);
+			}
+		}
+		/* other record types: from a newer minor version, skipped */
+	}
+	free(k);
+}
+
+static void load_checkpoint(struct replay *r, const uint8_t *raw, size_t len)
+{
+	struct tf_cur c = { .p = raw, .left = len };
+	struct ps_stats *st = NULL;
+	uint32_t i, n, flags;
+	int32_t code;
+
+	r->meta.duration_ns = tf_get_u64(&c);
+	r->meta.exited_after_ns = tf_get_u64(&c);
+	code = (int32_t)tf_get_u32(&c);
+	r->meta.exit_code = code;
+	flags = tf_get_u32(&c);
+	r->meta.target_exited = flags & CP_EXITED;
+	r->meta.stopped_by_signal = flags & CP_SIGNAL;
+	r->w_records = tf_get_u64(&c);
+	r->w_dropped = tf_get_u64(&c);
+	n = tf_get_u32(&c);
+	for (i = 0; i < n && !c.bad; i++) {
+		uint64_t v = tf_get_u64(&c);
+
+		if (i < PS_CNT_MAX)
+			model__set_counter(r->m, i, v);
+	}
+	n = tf_get_u32(&c);
+	for (i = 0; i < n && !c.bad; i++) {
+		struct coverage cv = { 0 };
+		uint8_t mech = tf_get_u8(&c);
+
+		cv.mech = mech == COVER_UPROBE ? COVER_UPROBE :
+			  mech == COVER_BREAKPOINT ? COVER_BREAKPOINT : COVER_NONE;
+		cv.timed = tf_get_u8(&c);
+		cv.partial = tf_get_u8(&c);
+		tf_get_u8(&c);
+		cv.armed_ns = tf_get_u64(&c);
+		get_str(&c, cv.why, sizeof(cv.why));
+		str_sanitize(cv.why);
+		if (!c.bad)
+			model__set_coverage(r->m, i, &cv);
+	}
+	n = tf_get_u32(&c);
+	st = malloc(sizeof(*st));
+	for (i = 0; st && i < n && !c.bad; i++) {
+		uint32_t id = tf_get_u32(&c);
+		uint16_t nb, j;
+
+		memset(st, 0, sizeof(*st));
+		st->count = tf_get_u64(&c);
+		st->last_ns = tf_get_u64(&c);
+		st->timed = tf_get_u64(&c);
+		st->sum_ns = tf_get_u64(&c);
+		st->max_ns = tf_get_u64(&c);
+		nb = tf_get_u16(&c);
+		for (j = 0; j < nb && !c.bad; j++) {
+			uint16_t b = tf_get_u16(&c);
+			uint64_t v = tf_get_u64(&c);
+
+			if (b < PS_NBUCKETS)
+				st->hist[b] = v;
+		}
+		if (!c.bad)
+			model__set_stats(r->m, id, st);
+	}
+	free(st);
+	r->checkpoints++;
+	r->cp_ns = r->meta.duration_ns;
+	if (c.bad)
+		r->records_bad++;
+}
+
+static void load_trailer(struct replay *r, const uint8_t *raw, size_t len)
+{
+	struct tf_cur c = { .p = raw, .left = len };
+	uint64_t recs = tf_get_u64(&c), dropped = tf_get_u64(&c), chunks = tf_get_u64(&c);
+
+	if (c.bad)
+		return;
+	r->have_trailer = true;
+	r->w_records = recs;
+	r->w_dropped = dropped;
+	r->t_chunks = chunks;
+}
+
+int replay__load(struct replay **out, const uint8_t *data, size_t len, char *err, size_t errlen)
+{
+	struct tf_reader *rd = NULL;
+	struct replay *r;
+	struct tf_chunk ch;
+	char note[512];
+	int ret;
+
+	*out = NULL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	ret = tf_reader__new(&rd, data, len, err, errlen);
+	if (ret)
+		goto fail;
+	while (tf_reader__next(rd, &ch) == 1) {
+		if (ch.type == TF_CH_HEADER) {
+			if (r->m)
+				continue;	/* one header per file; a copy is ignored */
+			ret = load_header(r, ch.raw, ch.raw_len, err, errlen);
+			if (ret)
+				goto fail;
+			continue;
+		}
+		if (!r->m) {
+			/* without the header nothing can be interpreted */
+			continue;
+		}
+		switch (ch.type) {
+		case TF_CH_EVENTS:
+			load_events(r, ch.raw, ch.raw_len);
+			break;
+		case TF_CH_CHECKPOINT:
+			load_checkpoint(r, ch.raw, ch.raw_len);
+			break;
+		case TF_CH_TRAILER:
+			load_trailer(r, ch.raw, ch.raw_len);
+			break;
+		default:
+			r->chunks_unknown++;
+			break;
+		}
+	}
+	r->dmg = *tf_reader__damage(rd);
+	if (!r->m) {
+		ret = -EINVAL;
+		snprintf(err, errlen, "no readable header chunk: %s",
+			 r->dmg.chunks_ok ? "it is damaged" : "not a pyscope trace, or damaged");
+		goto fail;
+	}
+	if (replay__damaged(r, note, sizeof(note)))
+		model__set_note(r->m, note);
+	tf_reader__free(rd);
+	*out = r;
+	return 0;
+fail:
+	tf_reader__free(rd);
+	replay__free(r);
+	return ret;
+}
+
+bool replay__damaged(const struct replay *r, char *summary, size_t n)
+{
+	const struct tf_damage *d = &r->dmg;
+	bool bad = d->chunks_bad || d->bytes_skipped || d->truncated || d->seq_missing ||
+		   !r->have_trailer || r->w_dropped || r->records_bad || r->over_limit;
+	struct strbuf sb;
+
+	sb_init(&sb);
+	if (!bad) {
+		str_copy(summary, "trace file complete", n);
+		return false;
+	}
+	sb_printf(&sb, "trace file: recovered %" PRIu64 " of ", d->chunks_ok);
+	if (r->have_trailer)
+		sb_printf(&sb, "%" PRIu64, r->t_chunks + 1);
+	else
+		sb_printf(&sb, "?");
+	sb_printf(&sb, " chunks");
+	if (d->header_bad)
+		sb_printf(&sb, "; file header damaged");
+	if (d->chunks_bad)
+		sb_printf(&sb, "; %" PRIu64 " damaged chunk(s) skipped", d->chunks_bad);
+	/* a damaged chunk also leaves a gap in the sequence numbers */
+	if (d->seq_missing > d->chunks_bad)
+		sb_printf(&sb, "; %" PRIu64 " more chunk(s) missing", d->seq_missing - d->chunks_bad);
+	if (d->too_big)
+		sb_printf(&sb, "; stopped after %" PRIu64 " bytes decompressed (a zip bomb?)",
+			  d->raw_total);
+	else if (d->truncated)
+		sb_printf(&sb, "; file truncated after chunk %u at byte %" PRIu64, d->last_seq,
+			  d->truncated_at);
+	else if (d->bytes_skipped)
+		sb_printf(&sb, "; %" PRIu64 " byte(s) unreadable from byte %" PRIu64,
+			  d->bytes_skipped, d->first_bad_off);
+	if (r->records_bad)
+		sb_printf(&sb, "; %" PRIu64 " malformed record(s)", r->records_bad);
+	if (r->over_limit)
+		sb_printf(&sb, "; %" PRIu64 " code or path record(s) past %llu MiB skipped",
+			  r->over_limit, REPLAY_MODEL_MAX >> 20);
+	if (!r->have_trailer) {
+		if (r->checkpoints)
+			sb_printf(&sb, "; no trailer: totals are from the last checkpoint at %.1fs",
+				  (double)r->cp_ns / 1e9);
+		else
+			sb_printf(&sb, "; no trailer and no checkpoint: no totals");
+	}
+	if (r->w_dropped)
+		sb_printf(&sb, "; %" PRIu64 " event(s) not recorded (the disk was slower than the "
+			  "events)", r->w_dropped);
+	str_copy(summary, sb.buf && !sb.oom ? sb.buf : "trace file damaged", n);
+	sb_free(&sb);
+	return true;
+}
+
+void replay__free(struct replay *r)
+{
+	if (!r)
+		return;
+	model__free(r->m);
+	patterns_free(&r->ps);
+	free(r);
+}
