@@ -277,12 +277,7 @@ int on_breakpoint(struct bpf_perf_event_data *ctx)
 	s = scratch();
 	if (!s)
 		return 0;
-	ts = get_tstate(&s->ts);
-	if (!ts) {
-		count(PS_CNT_TSTATE_MISS);
-		return 0;
-	}
-	frame = current_frame(ts, &s->ts);
+	frame = ts_frame(s, &ts);
 	if (!frame)
 		return 0;
 	read_frame(&s->fr, frame, off.frame_kind == PYFRAME_OBJECT && capture_args);
