@@ -39,8 +39,11 @@ static __always_inline __u16 find_resume(__u64 code, struct scratch *s)
 	return 0;
 }
 
-/* 1 + the parameter slot whose name is a --capture name, or 0. */
-static __always_inline __u8 find_capture(__u64 code, struct scratch *s)
+/*
+ * 1 + the parameter slot whose name is a --capture name (cap), or else
+ * hashes to @want; 0 if none.
+ */
+static __always_inline __u8 find_param(__u64 code, struct scratch *s, bool cap, __u64 want)
 {
 	__u64 names = rd_u64(code + off.co_varnames);
 	__u32 n = (__u32)rd_s32(code + off.co_argcount) + (__u32)rd_s32(code + off.co_kwonlyargcount);
@@ -52,23 +55,7 @@ static __always_inline __u8 find_capture(__u64 code, struct scratch *s)
 			break;
 		read_pystr(rd_u64(names + off.tup_item + i * 8), s->name, sizeof(s->name));
 		h = ps_hash_str(s->name);
-		if (bpf_map_lookup_elem(&capnames, &h))
-			return (__u8)(i + 1);
-	}
-	return 0;
-}
-
-/* 1 + the parameter slot whose name hashes to @want, or 0. */
-static __always_inline __u8 find_param(__u64 code, struct scratch *s, __u64 want)
-{
-	__u64 names = rd_u64(code + off.co_varnames);
-	__u32 n = (__u32)rd_s32(code + off.co_argcount) + (__u32)rd_s32(code + off.co_kwonlyargcount);
-
-	for (__u32 i = 0; i < PS_CAP_SCAN; i++) {
-		if (i >= n)
-			break;
-		read_pystr(rd_u64(names + off.tup_item + i * 8), s->name, sizeof(s->name));
-		if (ps_hash_str(s->name) == want)
+		if (cap ? bpf_map_lookup_elem(&capnames, &h) != NULL : h == want)
 			return (__u8)(i + 1);
 	}
 	return 0;
@@ -109,7 +96,7 @@ __noinline int classify(__u64 code)
 	if (ent.kind != PS_CODE_IGNORE) {
 		ent.resume_off = find_resume(code, s);
 		if (capture_on)
-			ent.cap_slot = find_capture(code, s);
+			ent.cap_slot = find_param(code, s, true, 0);
 	}
 	if (rules_on && (nbits & PS_NAME_RULE)) {
 		__u32 k = (nbits >> PS_NAME_KEY_SHIFT) & 0xf;
@@ -120,7 +107,7 @@ __noinline int classify(__u64 code)
 			k--;
 			want = bpf_map_lookup_elem(&rule_keys, &k);
 			if (want)
-				ent.rule_slot = find_param(code, s, *want);
+				ent.rule_slot = find_param(code, s, false, *want);
 		}
 	}
 	/* read once: every call of the code needs them, and they never change */
