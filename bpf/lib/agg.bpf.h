@@ -179,4 +179,26 @@ __noinline __s64 new_agg(struct ps_aggkey *k, __u64 code, __u64 frame, __u64 cal
 	return id;
 }
 
+/*
+ * A code that no function pattern names is a candidate of class patterns
+ * only: the PS_NAME_* bits of the class of the instance in the call keyed
+ * in s->key, 0 when no class pattern names it.
+ */
+static __always_inline __u8 instance_class(struct scratch *s)
+{
+	__u64 t = s->key.types[0];
+
+	return t ? class_wanted(t) : 0;
+}
+
+/* The id of the aggregate keyed in s->key, a new one at its first sighting; -1 if none. */
+static __always_inline __s64 agg_find(struct scratch *s, __u64 code, __u64 frame, __u64 caller)
+{
+	__u32 *idp = bpf_map_lookup_elem(&aggs, &s->key);
+
+	if (idp)
+		return *idp;
+	return new_agg(&s->key, code, frame, caller);
+}
+
 #endif /* PYSCOPE_AGG_BPF_H */

@@ -33,8 +33,8 @@ __noinline __s64 window_agg(__u64 frame, __u64 code)
 {
 	struct ps_code_ent *ent;
 	struct scratch *s;
-	__u64 caller = 0, t;
-	__u32 zero = 0, *idp;
+	__u64 caller = 0;
+	__u32 zero = 0;
 
 	ent = code_ent(code);
 	if (!ent || ent->kind == PS_CODE_IGNORE)
@@ -44,15 +44,9 @@ __noinline __s64 window_agg(__u64 frame, __u64 code)
 		return -1;
 	read_frame(&s->fr, frame, capture_args);
 	build_key(s, code, ent, &caller);
-	if (!(ent->kind & PS_CODE_FUNC)) {
-		t = s->key.types[0];
-		if (!t || !class_wanted(t))
-			return -1;
-	}
-	idp = bpf_map_lookup_elem(&aggs, &s->key);
-	if (idp)
-		return *idp;
-	return new_agg(&s->key, code, frame, caller);
+	if (!(ent->kind & PS_CODE_FUNC) && !instance_class(s))
+		return -1;
+	return agg_find(s, code, frame, caller);
 }
 
 /* A timed pattern call (generator, coroutine) resumes after awaiting at off. */

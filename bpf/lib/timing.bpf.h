@@ -91,28 +91,22 @@ static __always_inline void frame_started(struct scratch *s, __u64 frame, __u64 
 	struct ps_inflight rec = {};
 	struct ps_tstack *stk;
 	struct ps_stats *st;
-	__u32 *idp, d;
+	__u32 d;
 	__u64 caller = 0;
 	__s64 id;
 	__u8 rule = ent->kind & PS_CODE_FUNC ? ent->bits & PS_CE_RULE : 0;
 
 	build_key(s, code, ent, &caller);
 	if (!(ent->kind & PS_CODE_FUNC)) {
-		/* only class patterns could want it: check the instance's class */
-		__u64 t = s->key.types[0];
-		__u8 cw = t ? class_wanted(t) : 0;
+		__u8 cls = instance_class(s);
 
-		if (!cw)
+		if (!cls)
 			return;
-		rule = cw & PS_NAME_RULE;
+		rule = cls & PS_NAME_RULE;
 	} else if (rules_on && (ent->kind & PS_CODE_INIT) && s->key.types[0]) {
 		rule |= class_wanted(s->key.types[0]) & PS_NAME_RULE;
 	}
-	idp = bpf_map_lookup_elem(&aggs, &s->key);
-	if (idp)
-		id = *idp;
-	else
-		id = new_agg(&s->key, code, frame, caller);
+	id = agg_find(s, code, frame, caller);
 	if (id < 0)
 		return;
 	rec.agg_id = (__u32)id;
