@@ -84,22 +84,16 @@ struct sample_walk {
 static __always_inline bool timed_frame(struct sample_walk *w, __u64 f, __u32 *agg)
 {
 	struct ps_inflight *rec;
+	struct ps_tentry *e;
+	__u32 d;
+	int above;
 
 	if (w->stk) {
-		__u32 d = w->stk->depth;
-
 		/* LIFO: the innermost is on top, below it only entries whose end was missed */
-		for (int j = 0; j < 4; j++) {
-			struct ps_tentry *e;
-
-			if (d == 0 || d > PS_TSTACK)
-				break;
-			e = &w->stk->e[(d - 1) & (PS_TSTACK - 1)];
-			if (e->frame == f) {
-				*agg = e->agg_id;
-				return true;
-			}
-			d--;
+		e = tstack_find(w->stk, f, true, &d, &above);
+		if (e) {
+			*agg = e->agg_id;
+			return true;
 		}
 	}
 	if (inflight_n <= 0)

@@ -49,33 +49,53 @@ static __always_inline void record_end(__u32 agg_id, __u64 start_ns)
 }
 
 /*
- * A call ends whose start was pushed on this thread's stack under @key:
- * normally the top; a few entries deeper when ends were missed (counted,
- * their timing is lost).  False when @key is not there.
+ * A call on this thread's stack of timed calls, found by its key (by_frame:
+ * by its frame): normally the top; a few entries deeper when ends were
+ * missed.  Its entry, with its depth (from 1) and the entries above it;
+ * NULL when it is not there.
  */
-static __always_inline bool tstack_pop(struct ps_tstack *stk, __u64 key)
+static __always_inline struct ps_tentry *tstack_find(struct ps_tstack *stk, __u64 v, bool by_frame,
+						     __u32 *depth, int *above)
 {
-	__u32 d;
+	__u32 d = stk->depth;
 
-	if (!stk)
-		return false;
-	d = stk->depth;
 	for (int j = 0; j < 4; j++) {
 		struct ps_tentry *e;
 
 		if (d == 0 || d > PS_TSTACK)
-			return false;
+			return NULL;
 		e = &stk->e[(d - 1) & (PS_TSTACK - 1)];
-		if (e->key == key) {
-			if (j)
-				count(PS_CNT_UNPAIRED);
-			stk->depth = d - 1;
-			record_end(e->agg_id, e->start_ns);
-			return true;
+		if ((by_frame ? e->frame : e->key) == v) {
+			*depth = d;
+			*above = j;
+			return e;
 		}
 		d--;
 	}
-	return false;
+	return NULL;
+}
+
+/*
+ * A call ends whose start was pushed on this thread's stack under @key;
+ * the ends of the calls above it were missed (counted, their timing is
+ * lost).  False when @key is not there.
+ */
+static __always_inline bool tstack_pop(struct ps_tstack *stk, __u64 key)
+{
+	struct ps_tentry *e;
+	__u32 d;
+	int above;
+
+	if (!stk)
+		return false;
+	e = tstack_find(stk, key, false, &d, &above);
+	if (!e)
+		return false;
+	if (above)
+		count(PS_CNT_UNPAIRED);
+	stk->depth = d - 1;
+	record_end(e->agg_id, e->start_ns);
+	return true;
 }
 
 /*
