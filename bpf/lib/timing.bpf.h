@@ -48,6 +48,24 @@ static __always_inline void record_end(__u32 agg_id, __u64 start_ns)
 	}
 }
 
+/* Push a started call on this thread's stack of timed calls; false when it is full. */
+static __always_inline bool tstack_push(struct ps_tstack *stk, __u64 key, __u64 frame,
+					__u64 start_ns, __u32 agg_id)
+{
+	__u32 d = stk->depth;
+	struct ps_tentry *e;
+
+	if (d >= PS_TSTACK)
+		return false;
+	e = &stk->e[d & (PS_TSTACK - 1)];
+	e->key = key;
+	e->frame = frame;
+	e->start_ns = start_ns;
+	e->agg_id = agg_id;
+	stk->depth = d + 1;
+	return true;
+}
+
 /*
  * A call on this thread's stack of timed calls, found by its key (by_frame:
  * by its frame): normally the top; a few entries deeper when ends were
@@ -111,7 +129,6 @@ static __always_inline void frame_started(struct scratch *s, __u64 frame, __u64 
 	struct ps_inflight rec = {};
 	struct ps_tstack *stk;
 	struct ps_stats *st;
-	__u32 d;
 	__u64 caller = 0;
 	__s64 id;
 	__u8 rule = ent->kind & PS_CODE_FUNC ? ent->bits & PS_CE_RULE : 0;
@@ -142,19 +159,9 @@ static __always_inline void frame_started(struct scratch *s, __u64 frame, __u64 
 	if (!timing_on)
 		return;
 	stk = tstack(true);
-	if (stk && skey && !(ent->bits & PS_CE_GEN)) {
-		d = stk->depth;
-		if (d < PS_TSTACK) {
-			struct ps_tentry *e = &stk->e[d & (PS_TSTACK - 1)];
-
-			e->key = skey;
-			e->frame = frame;
-			e->start_ns = rec.start_ns;
-			e->agg_id = rec.agg_id;
-			stk->depth = d + 1;
-			return;
-		}
-	}
+	if (stk && skey && !(ent->bits & PS_CE_GEN) &&
+	    tstack_push(stk, skey, frame, rec.start_ns, rec.agg_id))
+		return;
 	rec.tid = cur_tid();
 	if (off.frame_kind == PYFRAME_OBJECT) {
 		rec.caller_frame = fb_u64(&s->fr.fb, off.fr_back);
