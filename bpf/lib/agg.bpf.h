@@ -97,6 +97,43 @@ static __always_inline void build_key(struct scratch *s, __u64 code, struct ps_c
 		k->flags |= PS_AGG_CHAINED;
 }
 
+/* The text of a captured value: a str's (from the scratch), or a type's name. */
+static __always_inline void capture_text(struct ps_ev_agg *ev, const struct ps_aggkey *k)
+{
+	ev->capture[0] = '\0';
+	if (k->flags & PS_AGG_CAP_STR) {
+		struct scratch *s;
+		__u32 zero = 0;
+
+		s = bpf_map_lookup_elem(&scratch_map, &zero);
+		if (s)
+			__builtin_memcpy(ev->capture, s->cap, sizeof(ev->capture));
+	} else if (k->flags & PS_AGG_CAP_OTHER) {
+		read_type_name(k->capval, ev->capture, sizeof(ev->capture));
+	}
+}
+
+/* The names of the **kwargs keys of a call starting in @frame, for the report. */
+static __always_inline void kwargs_names(struct ps_ev_agg *ev, __u64 code, __u64 frame)
+{
+	__u32 argc = (__u32)rd_s32(code + off.co_argcount);
+	__u32 flags = (__u32)rd_s32(code + off.co_flags);
+	__u32 slot = argc + (__u32)rd_s32(code + off.co_kwonlyargcount) +
+		     ((flags & PY_CO_VARARGS) ? 1 : 0);
+	__u32 esize, koff;
+	__u64 nent = 0, e = dict_entries(read_arg(frame, code, slot), &nent, &esize, &koff);
+
+	for (int i = 0; i < PS_MAX_KW && e; i++) {
+		__u64 key;
+
+		if (i >= nent)
+			break;
+		key = rd_u64(e + i * esize + koff);
+		if (key && read_pystr(key, ev->kwnames[i], PS_KW_LEN) > 0)
+			ev->nkw++;
+	}
+}
+
 /* First sighting of an aggregate: allocate its id and announce it (global: cold). */
 __noinline __s64 new_agg(struct ps_aggkey *k, __u64 code, __u64 frame, __u64 caller)
 {
@@ -145,36 +182,9 @@ __noinline __s64 new_agg(struct ps_aggkey *k, __u64 code, __u64 frame, __u64 cal
 	}
 	for (int i = 0; i < PS_MAX_KW; i++)
 		ev->kwnames[i][0] = '\0';
-	ev->capture[0] = '\0';
-	if (k->flags & PS_AGG_CAP_STR) {
-		struct scratch *s;
-		__u32 zero = 0;
-
-		s = bpf_map_lookup_elem(&scratch_map, &zero);
-		if (s)
-			__builtin_memcpy(ev->capture, s->cap, sizeof(ev->capture));
-	} else if (k->flags & PS_AGG_CAP_OTHER) {
-		read_type_name(k->capval, ev->capture, sizeof(ev->capture));
-	}
-	if (k->kwhash) {
-		/* names of the **kwargs keys, for the report */
-		__u32 argc = (__u32)rd_s32(code + off.co_argcount);
-		__u32 flags = (__u32)rd_s32(code + off.co_flags);
-		__u32 slot = argc + (__u32)rd_s32(code + off.co_kwonlyargcount) +
-			     ((flags & PY_CO_VARARGS) ? 1 : 0);
-		__u32 esize, koff;
-		__u64 nent = 0, e = dict_entries(read_arg(frame, code, slot), &nent, &esize, &koff);
-
-		for (int i = 0; i < PS_MAX_KW && e; i++) {
-			__u64 key;
-
-			if (i >= nent)
-				break;
-			key = rd_u64(e + i * esize + koff);
-			if (key && read_pystr(key, ev->kwnames[i], PS_KW_LEN) > 0)
-				ev->nkw++;
-		}
-	}
+	capture_text(ev, k);
+	if (k->kwhash)
+		kwargs_names(ev, code, frame);
 	bpf_ringbuf_submit(ev, 0);
 	return id;
 }
