@@ -30,9 +30,13 @@
  * carries only first sightings.
  *
  * The knobs and maps are in lib/maps.bpf.h, the helpers in lib/, one
- * header per step, included in the order the data flows.  This file holds
- * the programs only, in the order the object has always had them (the
- * profile's first), so that each section's layout stays the same.
+ * header per step, included in the order the data flows.  The helpers are
+ * static inline, except the six global functions that are verified once
+ * rather than per call site (classify, capture, send_call, key_path,
+ * new_agg, window_agg): each is defined in its step's header, which only
+ * this file includes.  This file holds the programs only, in the order the
+ * object has always had them (the profile's first), so that each
+ * section's layout stays the same.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

@@ -61,11 +61,11 @@ static __always_inline __u8 find_param(__u64 code, struct scratch *s, bool cap, 
 	return 0;
 }
 
-/* Decide what a code object seen for the first time may be. */
 /*
- * Global (not inlined) functions are verified once, not once per call site:
- * classify() is reached from five places (the frame and up to four
- * callers), and its name hashing and RESUME scan are loops.
+ * Decide what a code object seen for the first time may be.  Global (not
+ * inlined) functions are verified once, not once per call site: classify()
+ * is reached from five places (the frame and up to four callers), and its
+ * name hashing and RESUME scan are loops.
  */
 __noinline int classify(__u64 code)
 {

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0 OR MIT */
 /*
  * pyscope profile: on-CPU samples (a CPU-clock perf event per CPU) and
- * off-CPU waits (sched_switch), each attributed to the innermost pattern call
- * on the thread's Python stack: a frame on the thread's stack of timed calls
- * (task storage) or in the in-flight map.  A
- * coroutine counts only while its frame is on the stack, so its running time
- * and its awaiting time come apart.  The stack walk is the call-path walk's
- * (same frame reader).
+ * off-CPU waits (sched_switch), each attributed to the innermost pattern
+ * call on the thread's Python stack: a frame on the thread's stack of timed
+ * calls (task storage) or in the in-flight map; with --sampled, the first
+ * frame of a candidate code (window_agg).  A coroutine counts only while
+ * its frame is on the stack, so its running time and its awaiting time
+ * come apart; the awaits themselves are counted where they resume
+ * (note_await).  The stack walk is the call-path walk's (same frame
+ * reader).  The programs are in pyscope.bpf.c.
  */
 #ifndef PYSCOPE_SAMPLE_BPF_H
 #define PYSCOPE_SAMPLE_BPF_H
