@@ -25,9 +25,14 @@ CLANG_SYS_INCLUDES := $(shell $(CLANG) -v -E - </dev/null 2>&1 \
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -D__BPF__ \
 	      -Iinclude -I$(OUTPUT) $(CLANG_SYS_INCLUDES) -Wall -Werror
 
+# bpf/*.bpf.c: the programs pyscope loads; bpf/lib/: their helper headers and,
+# in bpf/lib/maps.bpf.h, pyscope.bpf.c's maps and knobs.  bpf/bench/: the
+# benchmark's programs (tools/psbench), built only for it.
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
-BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
+BPF_HDRS := $(wildcard bpf/lib/*.bpf.h) $(wildcard include/*.h)
 SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
+BENCH_BPF_SRCS := $(wildcard bpf/bench/*.bpf.c)
+BENCH_SKELS := $(patsubst bpf/bench/%.bpf.c,$(OUTPUT)/bench/%.skel.h,$(BENCH_BPF_SRCS))
 
 # src/ has a folder per layer (docs/DEVELOPING.md).  The pure folders need
 # neither BPF nor root: they are linked into the unit tests and fuzzers as
@@ -63,10 +68,18 @@ $(OUTPUT)/vmlinux.h: | $(OUTPUT)
 	$(call msg,GEN,$@)
 	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
 
-$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.bpf.h) $(wildcard include/*.h) $(OUTPUT)/vmlinux.h
+define bpf_obj
 	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
 	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
+endef
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(OUTPUT)/vmlinux.h
+	$(bpf_obj)
+
+$(OUTPUT)/bench/%.bpf.o: bpf/bench/%.bpf.c $(wildcard include/*.h) $(OUTPUT)/vmlinux.h
+	$(bpf_obj)
 
 $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,SKEL,$@)
@@ -83,9 +96,10 @@ $(OUTPUT)/pyscope: $(CORE_OBJS) $(APP_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-# Benchmark helper for tools/bench.py (floor and collector measurements).
+# Benchmark helper for tools/bench.py (floor and collector measurements),
+# with its own BPF programs (bpf/bench/).
 PSBENCH_OBJS := $(CORE_OBJS) $(OUTPUT)/obj/probes/ulink.o $(OUTPUT)/obj/session/launch.o
-$(OUTPUT)/psbench: tools/psbench.c $(PSBENCH_OBJS) $(SKELS)
+$(OUTPUT)/psbench: tools/psbench.c $(PSBENCH_OBJS) $(BENCH_SKELS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(PSBENCH_OBJS) $(LDLIBS) -o $@
 

@@ -20,8 +20,8 @@
 #include "model/model.h"
 #include "model/pattern.h"
 #include "plan/plan.h"
-#include "psflood.skel.h"
-#include "psfloor.skel.h"
+#include "bench/psflood.skel.h"
+#include "bench/psfloor.skel.h"
 #include "target/pyrt.h"
 #include "tracefile/tracefile.h"
 #include "probes/ulink.h"
@@ -279,7 +279,7 @@ cleanup:
 
 /* -- flood --------------------------------------------------------------- */
 
-struct flood_args {		/* as bpf/psflood.bpf.c */
+struct flood_args {		/* as bpf/bench/psflood.bpf.c */
 	__u64 seq;
 	__u64 n;
 	__u64 code_every;

@@ -3,7 +3,8 @@
  * Reading CPython state from the kernel: thread state, current frame, code
  * objects, strings and arguments.  Driven only by struct py_offsets; this
  * file and the user side's offsets layer are the only places that know
- * CPython layouts.  Every read is a bounded bpf_probe_read_user().
+ * CPython layouts.  Every read is a bounded bpf_probe_read_user().  The
+ * copies it fills (struct frame_copy, struct ts_buf) are in types.bpf.h.
  */
 #ifndef PYSCOPE_PYFRAME_BPF_H
 #define PYSCOPE_PYFRAME_BPF_H
@@ -11,21 +12,12 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "pyscope.h"
-#include "pshash.h"
+#include "maps.bpf.h"
+#include "filter.bpf.h"
 
 #define NONE PYOFF_NONE
 #define PS_MAX_INTERPS 4
 #define PS_MAX_THREADS 512
-
-/* Set by the user side between open and load. */
-const volatile struct py_offsets off = {};
-/*
- * The target: set before attaching.  Not in rodata, so that an object can be
- * loaded ahead and given to a process the target forks (--follow-forks).
- */
-__u32 targ_tgid = 0;
-const volatile __u64 runtime_addr = 0;		/* &_PyRuntime in the target */
-const volatile __u64 cell_type_addr = 0;	/* &PyCell_Type in the target */
 
 static __always_inline __u64 rd_u64(__u64 addr)
 {
@@ -50,70 +42,6 @@ static __always_inline __s8 rd_s8(__u64 addr)
 	bpf_probe_read_user(&v, sizeof(v), (const void *)addr);
 	return v;
 }
-
-/*
- * The target's PID namespace when it is not pyscope's (a container): CPython
- * (3.12+) keeps the thread id as the target sees it, so threads are named
- * by their id in that namespace.
- */
-__u64 pidns_dev = 0;
-__u64 pidns_ino = 0;
-
-static __always_inline __u32 cur_tid(void)
-{
-	if (pidns_ino) {
-		struct bpf_pidns_info ns = {};
-
-		if (bpf_get_ns_current_pid_tgid(pidns_dev, pidns_ino, &ns, sizeof(ns)))
-			return 0;
-		return ns.pid;
-	}
-	return (__u32)bpf_get_current_pid_tgid();
-}
-
-/*
- * Set by on_exec when the target replaces its program: the code objects
- * cached by address belong to the old image, so nothing is counted after.
- */
-__u8 target_execd = 0;
-
-static __always_inline bool is_target(void)
-{
-	return (bpf_get_current_pid_tgid() >> 32) == targ_tgid && !target_execd;
-}
-
-/*
- * A bpf_probe_read_user() costs ~65 ns here whether it copies 8 or 128
- * bytes (measured, docs/BENCHMARKS.md), so the hot paths read a frame's
- * or thread state's leading fields in one go and pick fields out of the
- * copy.  Offsets come from rodata, so the verifier sees constant indices.
- */
-#define PS_SLOTS 8		/* fast locals kept with a frame copy */
-/* <=3.10 keeps the fast locals after a 352-360 byte header: room for both */
-#define PS_FRAME_BYTES 432
-#define PS_FRAME_WORDS (PS_FRAME_BYTES / 8)
-#define PS_HDR_BYTES 128	/* every header field we use lies below this */
-#define PS_TS_BYTES 192
-
-struct frame_buf {
-	union {
-		__u64 w[PS_FRAME_WORDS];
-		__s32 i[PS_FRAME_BYTES / 4];
-		__s8 b[PS_FRAME_BYTES];
-	};
-};
-
-/* A frame copy: its header, and its first fast locals when asked for. */
-struct frame_copy {
-	__u64 addr;
-	__u32 words;			/* 8-byte words of fb that hold the frame's bytes */
-	__u32 pad;
-	struct frame_buf fb;
-};
-
-struct ts_buf {
-	__u64 w[PS_TS_BYTES / 8];
-};
 
 /* An 8-byte-aligned field of a copy (0 when the copy does not reach it). */
 static __always_inline __u64 fb_u64(const struct frame_buf *f, __u32 o)
@@ -187,16 +115,6 @@ static __always_inline __u64 frame_slot(const struct frame_copy *c, __u32 i)
 		return c->fb.w[k];
 	return rd_u64(c->addr + off.fr_localsplus + (__u64)(i & 0xffff) * 8);
 }
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32);		/* tid */
-	__type(value, __u64);		/* PyThreadState * */
-} tstates SEC(".maps");
-
-/* &gil->last_holder of the main interpreter (3.12+), once known: it never moves. */
-__u64 gil_holder_at = 0;
 
 struct walk_ctx {
 	__u64 ts;

@@ -1,54 +1,76 @@
 /* SPDX-License-Identifier: GPL-2.0 OR MIT */
 /*
  * pyscope profile: on-CPU samples (a CPU-clock perf event per CPU) and
- * off-CPU waits (sched_switch), each attributed to the innermost pattern call
- * on the thread's Python stack: a frame on the thread's stack of timed calls
- * (task storage) or in the in-flight map.  A
- * coroutine counts only while its frame is on the stack, so its running time
- * and its awaiting time come apart.  Included by pyscope.bpf.c to share its
- * maps; the stack walk is the call-path walk's (same frame reader).
+ * off-CPU waits (sched_switch), each attributed to the innermost pattern
+ * call on the thread's Python stack: a frame on the thread's stack of timed
+ * calls (task storage) or in the in-flight map; with --sampled, the first
+ * frame of a candidate code (window_agg).  A coroutine counts only while
+ * its frame is on the stack, so its running time and its awaiting time
+ * come apart; the awaits themselves are counted where they resume
+ * (note_await).  The stack walk is the call-path walk's (same frame
+ * reader).  The programs are in pyscope.bpf.c.
  */
 #ifndef PYSCOPE_SAMPLE_BPF_H
 #define PYSCOPE_SAMPLE_BPF_H
 
-const volatile __u8 prof_on = 0;	/* profiling: record awaits on resumes */
-const volatile __u8 prof_all = 0;	/* --all: keep samples outside pattern calls */
-const volatile __u8 prof_offcpu = 0;	/* --off-cpu */
-const volatile __u8 prof_sampled = 0;	/* --sampled: windows found by the samples themselves */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "pyscope.h"
+#include "pshash.h"
+#include "maps.bpf.h"
+#include "percpu.bpf.h"
+#include "pyframe.bpf.h"
+#include "code.bpf.h"
+#include "paths.bpf.h"
+#include "agg.bpf.h"
+#include "timing.bpf.h"
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, struct ps_sample_key);
-	__type(value, struct ps_sample_val);
-} samples SEC(".maps");
+/*
+ * pyscope profile --sampled: the aggregate that a running frame of a
+ * candidate code belongs to, built as at its start (arguments, caller and
+ * call site are still in the frames), or -1.  No probe fires at frame
+ * starts in this mode: only the samples pay.  Global: verified once.
+ */
+__noinline __s64 window_agg(__u64 frame, __u64 code)
+{
+	struct ps_code_ent *ent;
+	struct scratch *s;
+	__u64 caller = 0;
+	__u32 zero = 0;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, struct ps_await_key);
-	__type(value, __u64);
-} awaits SEC(".maps");
+	ent = code_ent(code);
+	if (!ent || ent->kind == PS_CODE_IGNORE)
+		return -1;
+	s = bpf_map_lookup_elem(&scratch_map, &zero);
+	if (!s)
+		return -1;
+	read_frame(&s->fr, frame, capture_args);
+	build_key(s, code, ent, &caller);
+	if (!(ent->kind & PS_CODE_FUNC) && !instance_class(s))
+		return -1;
+	return agg_find(s, code, frame, caller);
+}
 
-struct offcpu_start {
-	__u64 ts;
-	struct ps_sample_key key;
-};
+/* A timed pattern call (generator, coroutine) resumes after awaiting at off. */
+static __always_inline void note_await(__u64 frame, __u32 off_bytes)
+{
+	struct ps_inflight *rec;
+	struct ps_await_key k;
+	__u64 one = 1, *n;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);			/* tid */
-	__type(value, struct offcpu_start);
-} offcpu SEC(".maps");
-
-/* A second scratch: samples may land while a probe uses the first. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct scratch);
-} sample_scratch SEC(".maps");
+	if (inflight_n <= 0)
+		return;
+	rec = bpf_map_lookup_elem(&inflight, &frame);
+	if (!rec)
+		return;
+	k.agg_id = rec->agg_id;
+	k.offset = off_bytes;
+	n = bpf_map_lookup_elem(&awaits, &k);
+	if (n)
+		__sync_fetch_and_add(n, 1);
+	else
+		bpf_map_update_elem(&awaits, &k, &one, BPF_NOEXIST);
+}
 
 struct sample_walk {
 	struct scratch *s;
@@ -64,22 +86,16 @@ struct sample_walk {
 static __always_inline bool timed_frame(struct sample_walk *w, __u64 f, __u32 *agg)
 {
 	struct ps_inflight *rec;
+	struct ps_tentry *e;
+	__u32 d;
+	int above;
 
 	if (w->stk) {
-		__u32 d = w->stk->depth;
-
 		/* LIFO: the innermost is on top, below it only entries whose end was missed */
-		for (int j = 0; j < 4; j++) {
-			struct ps_tentry *e;
-
-			if (d == 0 || d > PS_TSTACK)
-				break;
-			e = &w->stk->e[(d - 1) & (PS_TSTACK - 1)];
-			if (e->frame == f) {
-				*agg = e->agg_id;
-				return true;
-			}
-			d--;
+		e = tstack_find(w->stk, f, true, &d, &above);
+		if (e) {
+			*agg = e->agg_id;
+			return true;
 		}
 	}
 	if (inflight_n <= 0)
@@ -173,18 +189,6 @@ static __always_inline void add_sample(struct ps_sample_key *k, __u64 ns)
 	__sync_fetch_and_add(&v->ns, ns);
 }
 
-SEC("perf_event")
-int on_cpu_sample(struct bpf_perf_event_data *ctx)
-{
-	struct ps_sample_key k;
-
-	if (!is_target())
-		return 0;
-	if (sample_key(&k, PS_SAMPLE_CPU))
-		add_sample(&k, 0);
-	return 0;
-}
-
 /* A wait of a target thread ends: add the time since it blocked. */
 static __always_inline void wait_over(__u32 tid)
 {
@@ -198,41 +202,6 @@ static __always_inline void wait_over(__u32 tid)
 	dt = bpf_ktime_get_ns() - st->ts;
 	bpf_map_delete_elem(&offcpu, &tid);
 	add_sample(&k, dt);
-}
-
-/*
- * A target thread blocks: remember where (its stack, in its own context).
- * Its wait ends when it is woken (on_wakeup), not when it next runs: the
- * time between is spent waiting for a CPU, which the injected or real wait
- * did not ask for.  Switching in covers a wake-up that was not seen.
- * Preemption is not waiting.
- */
-SEC("tp_btf/sched_switch")
-int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
-{
-	struct offcpu_start start = {};
-	__u32 tid;
-
-	if (!prof_offcpu)
-		return 0;
-	if (prev->tgid == targ_tgid && prev->__state != 0 && !preempt) {
-		if (sample_key(&start.key, PS_SAMPLE_OFFCPU)) {
-			tid = prev->pid;
-			start.ts = bpf_ktime_get_ns();
-			bpf_map_update_elem(&offcpu, &tid, &start, BPF_ANY);
-		}
-	}
-	if (next->tgid == targ_tgid)
-		wait_over(next->pid);
-	return 0;
-}
-
-SEC("tp_btf/sched_wakeup")
-int BPF_PROG(on_wakeup, struct task_struct *p)
-{
-	if (prof_offcpu && p->tgid == targ_tgid)
-		wait_over(p->pid);
-	return 0;
 }
 
 #endif /* PYSCOPE_SAMPLE_BPF_H */
