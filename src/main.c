@@ -1,27 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "cli/cli.h"
 #include "cmd/cmds.h"
-#include "util/util.h"
 
-#include <cJSON.h>
 #include <stdio.h>
-#include <stdlib.h>
-
-void report_error(const struct config *cfg, const char *msg)
-{
-	if (cfg->format != FMT_TEXT) {
-		cJSON *o = cJSON_CreateObject();
-		char *s;
-
-		cJSON_AddStringToObject(o, "error", msg);
-		s = cJSON_PrintUnformatted(o);
-		if (s)
-			printf("%s\n", s);
-		free(s);
-		cJSON_Delete(o);
-	}
-	warn("%s", msg);
-}
 
 int main(int argc, char **argv)
 {

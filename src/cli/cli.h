@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "util/diag.h"
 
 #define PYSCOPE_VERSION "0.1.0"
 
@@ -83,6 +84,12 @@ struct config {
 static inline bool cfg_multi(const struct config *cfg)
 {
 	return cfg->npids > 1 || cfg->follow_forks;
+}
+
+/* Errors in the command's output format: JSON too when the report is JSON. */
+static inline enum diag_mode cfg_diag(const struct config *cfg)
+{
+	return cfg->format == FMT_TEXT ? DIAG_TEXT : DIAG_JSON;
 }
 
 /* Parse argv into cfg.  Returns 0, or -EINVAL after printing one error line. */

@@ -359,7 +359,7 @@ int cmd_check(const struct config *cfg)
 		c.ap = calloc(PS_MAX_AGGS, sizeof(*c.ap));
 		ret = c.ap ? rules__new(&c.rules, c.ps, on_violation, &c) : -ENOMEM;
 		if (ret) {
-			report_error(cfg, "out of memory");
+			diag_error(cfg_diag(cfg), "out of memory");
 			goto cleanup;
 		}
 		model__set_call_hook(m, on_call, &c);

@@ -21,7 +21,4 @@ struct run_meta;
 void trace_report(FILE *out, const struct model *m, const struct run_meta *meta,
 		  const struct config *cfg);
 
-/* One error line: JSON object on stdout in JSON mode, else on stderr. */
-void report_error(const struct config *cfg, const char *msg);
-
 #endif

@@ -268,7 +268,7 @@ static int resolve_patterns(const struct config *cfg, const struct pyrt *rt, cJS
 	if (!ret)
 		ret = memread__open(&mr, rt->pid, err, sizeof(err));
 	if (ret) {
-		report_error(cfg, err);
+		diag_error(cfg_diag(cfg), err);
 		goto cleanup;
 	}
 	pyrt_walker(rt, &w, memread_fn, mr);
@@ -320,20 +320,20 @@ int cmd_info(const struct config *cfg)
 
 	ret = caps_require(false, pid, err, sizeof(err));
 	if (ret) {
-		report_error(cfg, err);
+		diag_error(cfg_diag(cfg), err);
 		return 2;
 	}
 	if (!pid) {
 		ret = launch_start(cfg->argv, &pid, err, sizeof(err));
 		if (ret) {
-			report_error(cfg, err);
+			diag_error(cfg_diag(cfg), err);
 			return 2;
 		}
 		launched = true;
 	}
 	ret = pyrt__from_pid(pid, &rt, err, sizeof(err));
 	if (ret) {
-		report_error(cfg, err);
+		diag_error(cfg_diag(cfg), err);
 		status = 2;
 		goto cleanup;
 	}

@@ -458,7 +458,7 @@ int cmd_trace_multi(const struct config *cfg)
 	failed = false;
 cleanup:
 	if (ret && err[0])
-		report_error(cfg, err);
+		diag_error(cfg_diag(cfg), err);
 	loader_stop(g);
 	for (i = 0; i < g->n; i++) {
 		/* a launched command is the first; its status is pyscope's */

@@ -80,7 +80,7 @@ int cmd_report(const struct config *cfg)
 	status = 0;
 	goto cleanup;
 fail:
-	report_error(cfg, err);
+	diag_error(cfg_diag(cfg), err);
 cleanup:
 	replay__free(r);
 	free(data);

@@ -341,7 +341,7 @@ int cmd_serve(const struct config *cfg)
 	/* listen first: a port in use is found before anything is attached */
 	ret = httpd__new(&sv.h, cfg->listen, handler, &sv, err, sizeof(err));
 	if (ret) {
-		report_error(cfg, err);
+		diag_error(cfg_diag(cfg), err);
 		goto cleanup;
 	}
 	for (i = 0; i < cfg->npids; i++) {

@@ -265,7 +265,7 @@ static int fall_back(struct session *s, size_t i, const char *why)
 	s->bp[i].want = false;
 	ret = uprobes_on(s, err, sizeof(err));
 	if (ret) {
-		report_error(s->cfg, err);
+		diag_error(cfg_diag(s->cfg), err);
 		return ret;
 	}
 	snprintf(msg, sizeof(msg), "%s: %s", mech_name(s->plan.mech), why);
@@ -327,7 +327,7 @@ static int resolve(struct session *s, bool armed_too)
 			if (ret)
 				return ret;
 		} else if (ret) {
-			report_error(s->cfg, err);
+			diag_error(cfg_diag(s->cfg), err);
 			return ret;
 		}
 	}
@@ -488,7 +488,7 @@ int session__open(struct session **out, const struct config *cfg, bool count_onl
 
 	ret = open_target(out, cfg, &tg, count_only, err, sizeof(err));
 	if (ret && err[0])
-		report_error(cfg, err);
+		diag_error(cfg_diag(cfg), err);
 	return ret;
 }
 
@@ -699,7 +699,7 @@ int session__start(struct session *s)
 
 		ret = recorder__start(s->rec, cfg, s->m, &s->meta, err, sizeof(err));
 		if (ret) {
-			report_error(cfg, err);
+			diag_error(cfg_diag(cfg), err);
 			return ret;
 		}
 	}
@@ -709,7 +709,7 @@ int session__start(struct session *s)
 			char err[128];
 
 			snprintf(err, sizeof(err), "cannot resume pid %d: %s", s->pid, strerror(-ret));
-			report_error(cfg, err);
+			diag_error(cfg_diag(cfg), err);
 			return ret;
 		}
 		s->released = true;
@@ -729,7 +729,7 @@ int session__step(struct session *s, int timeout_ms)
 		char err[128];
 
 		snprintf(err, sizeof(err), "pid %d: reading events: %s", s->pid, strerror(-ret));
-		report_error(s->cfg, err);
+		diag_error(cfg_diag(s->cfg), err);
 		return ret;
 	}
 	now = now_ns();
@@ -749,7 +749,7 @@ int session__step(struct session *s, int timeout_ms)
 
 		ret = exits_now(s, err, sizeof(err));
 		if (ret) {
-			report_error(s->cfg, err);
+			diag_error(cfg_diag(s->cfg), err);
 			return ret;
 		}
 	}
