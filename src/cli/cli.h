@@ -6,8 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "util/diag.h"
-
-#define PYSCOPE_VERSION "0.1.0"
+#include "util/version.h"
 
 enum ps_cmd {
 	CMD_NONE = 0,

@@ -10,7 +10,7 @@
 #include "plan/plan.h"
 #include "target/pyrt.h"
 #include "target/pywalk.h"
-#include "sink/record.h"
+#include "sink/recorder.h"
 #include "sink/outfile.h"
 #include "target/srcfile.h"
 #include "util/util.h"
@@ -695,9 +695,13 @@ int session__start(struct session *s)
 	s->start = s->last_pending = s->last_armed = now_ns();
 	s->meta.start_wall_ns = wall_ns();
 	if (s->rec) {
+		struct tf_source src = { .exprs = cfg->exprs, .nexprs = (size_t)cfg->nexprs,
+					 .pattern_file = cfg->pattern_file, .depth = cfg->depth,
+					 .no_args = cfg->no_args, .count_only = cfg->count_only,
+					 .capture = cfg->capture, .ncapture = (size_t)cfg->ncapture };
 		char err[PATH_MAX + 128];
 
-		ret = recorder__start(s->rec, cfg, s->m, &s->meta, err, sizeof(err));
+		ret = recorder__start(s->rec, &src, s->m, &s->meta, err, sizeof(err));
 		if (ret) {
 			diag_error(cfg_diag(cfg), err);
 			return ret;
