@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "plan/plan.h"
 #include "util/diag.h"
 #include "util/version.h"
 
@@ -30,13 +31,6 @@ enum ps_format {
 };
 
 #define PS_MAX_CAPTURE 4
-
-enum ps_via {
-	VIA_AUTO = 0,
-	VIA_EVAL,
-	VIA_RESUME,
-	VIA_BREAKPOINT,
-};
 
 #define PS_MAX_EXPRS 256
 #define PS_MAX_PIDS 64		/* -p given several times */
