@@ -330,6 +330,7 @@ static const char *mech_str(enum cover_mech m)
 int cmd_check(const struct config *cfg)
 {
 	struct check c = { .cfg = cfg };
+	struct session_opts so;
 	struct session *s = NULL;
 	struct model *m;
 	const struct run_meta *meta;
@@ -340,7 +341,10 @@ int cmd_check(const struct config *cfg)
 	int ret, status = 2;
 	bool exact, rules_exact = true;
 
-	ret = session__open(&s, cfg, true);
+	cmd_session_opts(cfg, &so);
+	so.count_only = true;
+	so.rules = true;
+	ret = session__open(&s, &so);
 	if (ret)
 		return 2;
 	c.s = s;

@@ -15,6 +15,10 @@ int cmd_serve(const struct config *cfg);
 /* record: trace into a trace file; report: print a trace file as trace would have. */
 int cmd_report(const struct config *cfg);
 
+/* A session's options from the command line: what every tracing command shares. */
+struct session_opts;
+void cmd_session_opts(const struct config *cfg, struct session_opts *o);
+
 /* The final report of pyscope trace, in cfg's format (also pyscope report's). */
 struct model;
 struct run_meta;

@@ -12,6 +12,7 @@
 #include "sink/outfile.h"
 #include "sink/report.h"
 #include "session/session.h"
+#include "session/signals.h"
 #include "util/util.h"
 
 #include <cJSON.h>
@@ -39,6 +40,7 @@ struct skipped {
 
 struct multi {
 	const struct config *cfg;
+	struct session_opts so;		/* every session's */
 	struct member v[MULTI_MAX];
 	size_t n;
 	struct skipped sk[MULTI_SKIPPED];
@@ -200,7 +202,7 @@ static void follow(struct multi *g, struct member *parent, int pid, uint64_t for
 		skip_child(g, pid, ppid, "too many processes traced already");
 		return;
 	}
-	ret = session__open_target(&s, g->cfg, &tg, err, sizeof(err));
+	ret = session__open_target(&s, &g->so, &tg, err, sizeof(err));
 	/* the child's now (or freed with it); else back for the next child */
 	if (tg.spare && !tg.spare_used)
 		give_back_spare(g, family, tg.spare);
@@ -229,7 +231,7 @@ static int open_targets(struct multi *g, char *err, size_t errlen)
 	for (i = 0; i < n; i++) {
 		struct session_target tg = { .pid = cfg->argv ? 0 : cfg->pids[i] };
 
-		ret = session__open_target(&g->v[g->n].s, cfg, &tg, err, errlen);
+		ret = session__open_target(&g->v[g->n].s, &g->so, &tg, err, errlen);
 		if (ret)
 			return ret;
 		g->v[g->n].family = g->n;
@@ -254,7 +256,7 @@ static int loop(struct multi *g)
 	size_t i;
 	int ret;
 
-	while (!session__signalled()) {
+	while (!signals__stop_requested()) {
 		size_t active = 0;
 
 		for (i = 0; i < g->n; i++) {
@@ -417,6 +419,7 @@ int cmd_trace_multi(const struct config *cfg)
 	if (!g)
 		return 2;
 	g->cfg = cfg;
+	cmd_session_opts(cfg, &g->so);
 	/* every capability before anything is created, launched or attached */
 	for (i = 0; i < (size_t)(cfg->argv ? 1 : cfg->npids); i++) {
 		ret = caps_require(true, cfg->argv ? 0 : cfg->pids[i], err, sizeof(err));

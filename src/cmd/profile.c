@@ -14,6 +14,7 @@ int cmd_profile(const struct config *cfg)
 	struct report_opts fin = { .final = true, .top = cfg->top };
 	struct prof_opts po = { .hz = cfg->hz, .offcpu = cfg->off_cpu, .top = cfg->top,
 				.sampled = cfg->prof_sampled };
+	struct session_opts so;
 	struct session *s = NULL;
 	int ret, status;
 
@@ -22,7 +23,13 @@ int cmd_profile(const struct config *cfg)
 	 * the call probes (exact, with counts and latency).  --sampled: no call
 	 * probes; each sample finds the pattern frame on its stack itself.
 	 */
-	ret = session__open(&s, cfg, cfg->prof_sampled);
+	cmd_session_opts(cfg, &so);
+	so.count_only = cfg->prof_sampled;
+	so.profile = true;
+	so.prof_hz = cfg->hz;
+	so.prof_offcpu = cfg->off_cpu;
+	so.prof_sampled = cfg->prof_sampled;
+	ret = session__open(&s, &so);
 	if (ret)
 		return 2;
 	ret = session__run(s, NULL, NULL);

@@ -80,12 +80,14 @@ void trace_report(FILE *out, const struct model *m, const struct run_meta *meta,
 int cmd_trace(const struct config *cfg)
 {
 	struct live live = { .cfg = cfg, .opts = { .top = cfg->top, .compact = true } };
+	struct session_opts so;
 	struct session *s = NULL;
 	int ret, status;
 
 	if (cfg_multi(cfg))
 		return cmd_trace_multi(cfg);
-	ret = session__open(&s, cfg, cfg->count_only);
+	cmd_session_opts(cfg, &so);
+	ret = session__open(&s, &so);
 	if (ret)
 		return 2;
 	ret = session__run(s, live_tick, &live);
