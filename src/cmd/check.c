@@ -9,6 +9,7 @@
  * verdict cannot be PASS (exit 3, "UNKNOWN").
  */
 #include "cmd/cmds.h"
+#include "model/cover_name.h"
 #include "model/model.h"
 #include "sink/report.h"
 #include "sink/rules.h"
@@ -321,12 +322,6 @@ static bool tick(void *ctx, struct session *s, uint64_t now)
 	return c->stop;
 }
 
-static const char *mech_str(enum cover_mech m)
-{
-	return m == COVER_BREAKPOINT ? "breakpoint" : m == COVER_UPROBE ? "uprobe" :
-	       m == COVER_SAMPLED ? "samples" : "not armed";
-}
-
 int cmd_check(const struct config *cfg)
 {
 	struct check c = { .cfg = cfg };
@@ -417,7 +412,7 @@ int cmd_check(const struct config *cfg)
 			cJSON_AddStringToObject(o, "name", p->name);
 			cJSON_AddStringToObject(o, "spec", p->spec);
 			cJSON_AddNumberToObject(o, "count", (double)r.count);
-			cJSON_AddStringToObject(o, "mechanism", mech_str(cv->mech));
+			cJSON_AddStringToObject(o, "mechanism", cover_mech_name(cv->mech, COVER_TEXT_CHECK));
 			cJSON_AddBoolToObject(o, "armed", cv->mech != COVER_NONE);
 			cJSON_AddNumberToObject(o, "armed_after_s", (double)cv->armed_ns / 1e9);
 			if (cv->mech == COVER_NONE)
@@ -425,7 +420,7 @@ int cmd_check(const struct config *cfg)
 			cJSON_AddItemToArray(pats, o);
 		} else {
 			fprintf(session__out(s), "PATTERN %s calls=%" PRIu64 " mechanism=%s", p->name,
-				r.count, mech_str(cv->mech));
+				r.count, cover_mech_name(cv->mech, COVER_TEXT_CHECK));
 			if (cv->mech == COVER_NONE)
 				fprintf(session__out(s), " (%s)", cv->why);
 			else if (cv->partial)

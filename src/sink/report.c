@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "sink/report.h"
+#include "model/cover_name.h"
 #include "util/util.h"
 
 #include <errno.h>
@@ -60,12 +61,6 @@ static void ns(char *buf, size_t n, uint64_t v, bool have)
 		fmt_ns(buf, n, (double)v);
 }
 
-static const char *mech_word(enum cover_mech m)
-{
-	return m == COVER_BREAKPOINT ? "breakpoint" : m == COVER_UPROBE ? "uprobe" :
-	       m == COVER_SAMPLED ? "samples" : "none";
-}
-
 /* What the table cannot show: patterns not timed, armed late, or not armed. */
 static void coverage_notes(FILE *out, const struct model *m)
 {
@@ -86,7 +81,7 @@ static void coverage_notes(FILE *out, const struct model *m)
 			fprintf(out, "not armed: %.66s\n", c->why);
 			continue;
 		}
-		fprintf(out, "%s%s", mech_word(c->mech), c->timed ? "" : ", count only");
+		fprintf(out, "%s%s", cover_mech_name(c->mech, COVER_TEXT_REPORT), c->timed ? "" : ", count only");
 		if (c->partial)
 			fprintf(out, ", armed after %.3fs (earlier calls not seen)",
 				(double)c->armed_ns / 1e9);
@@ -324,7 +319,7 @@ cJSON *report_json(const struct model *m, const struct run_meta *meta, const str
 			const struct coverage *c = model__coverage(m, i);
 			cJSON *co = cJSON_AddObjectToObject(po, "coverage");
 
-			cJSON_AddStringToObject(co, "mechanism", mech_word(c->mech));
+			cJSON_AddStringToObject(co, "mechanism", cover_mech_name(c->mech, COVER_TEXT_REPORT));
 			cJSON_AddBoolToObject(co, "timed", c->timed);
 			cJSON_AddBoolToObject(co, "partial", c->partial);
 			cJSON_AddNumberToObject(co, "armed_after_s", (double)c->armed_ns / 1e9);
