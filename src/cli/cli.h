@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "plan/plan.h"
+#include "sink/output.h"
 #include "util/diag.h"
 #include "util/version.h"
 
@@ -20,14 +21,6 @@ enum ps_cmd {
 	CMD_REPORT,
 	CMD_HELP,
 	CMD_VERSION,
-};
-
-enum ps_format {
-	FMT_TEXT = 0,
-	FMT_JSON,
-	FMT_NDJSON,		/* one JSON object per line: every -i interval, then the final */
-	FMT_FOLDED,		/* collapsed stacks for flame graph tools */
-	FMT_SPEEDSCOPE,		/* a speedscope profile file */
 };
 
 #define PS_MAX_CAPTURE 4
@@ -50,7 +43,7 @@ struct config {
 	const char *pattern_file;	/* -f */
 	uint64_t duration_ms;		/* -d, 0 = until the target exits or a signal */
 	uint64_t interval_ms;		/* -i, 0 = no live table */
-	enum ps_format format;
+	enum output_format format;
 	enum ps_via via;
 	int verbose;
 	bool no_args;			/* --no-args: do not read call arguments */

@@ -4,6 +4,7 @@
 #define PYSCOPE_CMDS_H
 
 #include "cli/cli.h"
+#include "sink/report.h"
 
 int cmd_info(const struct config *cfg);
 int cmd_trace(const struct config *cfg);
@@ -19,10 +20,9 @@ int cmd_report(const struct config *cfg);
 struct session_opts;
 void cmd_session_opts(const struct config *cfg, struct session_opts *o);
 
-/* The final report of pyscope trace, in cfg's format (also pyscope report's). */
-struct model;
-struct run_meta;
-void trace_report(FILE *out, const struct model *m, const struct run_meta *meta,
-		  const struct config *cfg);
+/* The final report of pyscope trace (also pyscope report's): what it shows. */
+struct report_opts trace_report_opts(const struct config *cfg);
+/* Is every JSON report of pyscope trace (or report) one line? */
+bool trace_json_lines(const struct config *cfg);
 
 #endif

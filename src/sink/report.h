@@ -17,6 +17,9 @@ struct report_opts {
 	bool all_details;		/* details for every pattern, not just legacy/forbid */
 	bool compact;			/* JSON on one line (NDJSON streams) */
 	int top;			/* rows per table */
+	bool migration;			/* the final report ends with the migration report */
+	bool by_latency;		/* folded and speedscope: weighted by latency, not calls */
+	bool no_patterns;		/* JSON: no "patterns" (profile --sampled: none counted) */
 };
 
 void report_text(FILE *out, const struct model *m, const struct run_meta *meta,
