@@ -1,15 +1,20 @@
 // SPDX-License-Identifier: MIT
 #include "cli/cli.h"
 #include "cmd/cmds.h"
+#include "util/util.h"
 
 #include <stdio.h>
 
 int main(int argc, char **argv)
 {
 	struct config cfg;
+	char err[2048];
 
-	if (cli_parse(argc, argv, &cfg))
+	if (cli_parse(argc, argv, &cfg, err, sizeof(err))) {
+		if (err[0])
+			warn("%s", err);
 		return 2;
+	}
 	switch (cfg.cmd) {
 	case CMD_INFO:
 		return cmd_info(&cfg);

@@ -78,8 +78,13 @@ static inline enum diag_mode cfg_diag(const struct config *cfg)
 	return cfg->format == FMT_TEXT ? DIAG_TEXT : DIAG_JSON;
 }
 
-/* Parse argv into cfg.  Returns 0, or -EINVAL after printing one error line. */
-int cli_parse(int argc, char **argv, struct config *cfg);
+/*
+ * Parse argv into cfg: the command, its options, and the rules between them
+ * (which command takes which option).  Returns 0, or -EINVAL with the one
+ * error line in err (empty when getopt has printed it already).  Prints
+ * nothing itself.
+ */
+int cli_parse(int argc, char **argv, struct config *cfg, char *err, size_t errlen);
 void cli_usage(FILE *out);
 
 #endif
