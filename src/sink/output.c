@@ -10,22 +10,16 @@
 
 int output__new(struct output **out, enum output_format fmt, FILE *f, bool lines)
 {
-	static const struct output_ops *const ops[] = {
-		[FMT_TEXT] = &output_text_ops,
-		[FMT_JSON] = &output_json_ops,
-		[FMT_NDJSON] = &output_json_ops,
-		[FMT_FOLDED] = &output_folded_ops,
-		[FMT_SPEEDSCOPE] = &output_speedscope_ops,
-	};
 	struct output *o;
 
 	*out = NULL;
-	if ((size_t)fmt >= ARRAY_SIZE(ops))
+	if (fmt > FMT_SPEEDSCOPE)
 		return -EINVAL;
 	o = calloc(1, sizeof(*o));
 	if (!o)
 		return -ENOMEM;
-	o->ops = ops[fmt];
+	o->ops = fmt == FMT_TEXT ? output_text_ops : output_json_ops;
+	output_stacks_ops(&o->ops, fmt);
 	o->f = f;
 	o->lines = lines;
 	*out = o;
@@ -45,56 +39,56 @@ void output__free(struct output *o)
 void output__report(struct output *o, const struct model *m, const struct run_meta *meta,
 		    const struct report_opts *ro)
 {
-	o->ops->report(o, m, meta, ro);
+	o->ops.report(o, m, meta, ro);
 	fflush(o->f);
 }
 
 void output__interval(struct output *o, const struct model *m, const struct run_meta *meta,
 		      const struct report_opts *ro)
 {
-	o->ops->interval(o, m, meta, ro);
+	o->ops.interval(o, m, meta, ro);
 	fflush(o->f);
 }
 
 void output__profile(struct output *o, const struct model *m, const struct run_meta *meta,
 		     const struct report_opts *ro, const struct prof_opts *po)
 {
-	o->ops->profile(o, m, meta, ro, po);
+	o->ops.profile(o, m, meta, ro, po);
 	fflush(o->f);
 }
 
 void output__multi(struct output *o, const struct multi_report *mr, const struct report_opts *ro)
 {
-	o->ops->multi(o, mr, ro);
+	o->ops.multi(o, mr, ro);
 	fflush(o->f);
 }
 
 void output__hit(struct output *o, const struct model *m, const struct run_meta *meta,
 		 const struct pattern *p, const struct agg_info *a)
 {
-	o->ops->hit(o, m, meta, p, a);
+	o->ops.hit(o, m, meta, p, a);
 }
 
 void output__violation(struct output *o, const struct model *m, const struct run_meta *meta,
 		       const struct patterns *ps, const struct rule_violation *v)
 {
-	o->ops->violation(o, m, meta, ps, v);
+	o->ops.violation(o, m, meta, ps, v);
 }
 
 void output__verdict(struct output *o, const struct pattern *p, const struct pat_result *r,
 		     const struct coverage *cv)
 {
-	o->ops->verdict(o, p, r, cv);
+	o->ops.verdict(o, p, r, cv);
 }
 
 void output__rule(struct output *o, const struct rule *r, const struct rule_stats *st)
 {
-	o->ops->rule(o, r, st);
+	o->ops.rule(o, r, st);
 }
 
 void output__result(struct output *o, const struct run_meta *meta, const struct check_result *res)
 {
-	o->ops->result(o, meta, res);
+	o->ops.result(o, meta, res);
 	fflush(o->f);
 }
 

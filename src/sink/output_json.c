@@ -17,13 +17,13 @@ static void json_report(struct output *o, const struct model *m, const struct ru
 	json_emit(o->f, root, o->lines);
 }
 
-void output_json_interval(struct output *o, const struct model *m, const struct run_meta *meta,
+static void json_interval(struct output *o, const struct model *m, const struct run_meta *meta,
 			  const struct report_opts *ro)
 {
 	json_emit(o->f, report_json(m, meta, ro), true);
 }
 
-void output_json_profile(struct output *o, const struct model *m, const struct run_meta *meta,
+static void json_profile(struct output *o, const struct model *m, const struct run_meta *meta,
 			 const struct report_opts *ro, const struct prof_opts *po)
 {
 	struct report_opts jo = *ro;
@@ -102,7 +102,7 @@ cleanup:
 	return root;
 }
 
-void output_json_multi(struct output *o, const struct multi_report *mr,
+static void json_multi(struct output *o, const struct multi_report *mr,
 		       const struct report_opts *ro)
 {
 	json_emit(o->f, multi_json(mr, ro), o->lines);
@@ -125,7 +125,7 @@ static void add_to(cJSON **arr, cJSON *item)
 	cJSON_AddItemToArray(*arr, item);
 }
 
-void output_json_hit(struct output *o, const struct model *m, const struct run_meta *meta,
+static void json_hit(struct output *o, const struct model *m, const struct run_meta *meta,
 		     const struct pattern *p, const struct agg_info *a)
 {
 	cJSON *h = cJSON_CreateObject();
@@ -210,7 +210,7 @@ static void sequence_json(cJSON *j, const struct model *m, const struct run_meta
 	add_path(j, "last_path", m, v->nseen ? &v->seen[v->nseen - 1] : NULL);
 }
 
-void output_json_violation(struct output *o, const struct model *m, const struct run_meta *meta,
+static void json_violation(struct output *o, const struct model *m, const struct run_meta *meta,
 			   const struct patterns *ps, const struct rule_violation *v)
 {
 	cJSON *j = cJSON_CreateObject();
@@ -225,7 +225,7 @@ void output_json_violation(struct output *o, const struct model *m, const struct
 	add_to(&o->viols, j);
 }
 
-void output_json_verdict(struct output *o, const struct pattern *p, const struct pat_result *r,
+static void json_verdict(struct output *o, const struct pattern *p, const struct pat_result *r,
 			 const struct coverage *cv)
 {
 	cJSON *j = cJSON_CreateObject();
@@ -241,7 +241,7 @@ void output_json_verdict(struct output *o, const struct pattern *p, const struct
 	cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(check_doc(o), "patterns"), j);
 }
 
-void output_json_rule(struct output *o, const struct rule *r, const struct rule_stats *st)
+static void json_rule(struct output *o, const struct rule *r, const struct rule_stats *st)
 {
 	bool seq = r->kind == RULE_SEQUENCE;
 	cJSON *j = cJSON_CreateObject();
@@ -267,7 +267,7 @@ static cJSON *take(cJSON **arr)
 	return a;
 }
 
-void output_json_result(struct output *o, const struct run_meta *meta,
+static void json_result(struct output *o, const struct run_meta *meta,
 			const struct check_result *res)
 {
 	cJSON *root = check_doc(o);
@@ -291,12 +291,12 @@ void output_json_result(struct output *o, const struct run_meta *meta,
 
 const struct output_ops output_json_ops = {
 	.report = json_report,
-	.interval = output_json_interval,
-	.profile = output_json_profile,
-	.multi = output_json_multi,
-	.hit = output_json_hit,
-	.violation = output_json_violation,
-	.verdict = output_json_verdict,
-	.rule = output_json_rule,
-	.result = output_json_result,
+	.interval = json_interval,
+	.profile = json_profile,
+	.multi = json_multi,
+	.hit = json_hit,
+	.violation = json_violation,
+	.verdict = json_verdict,
+	.rule = json_rule,
+	.result = json_result,
 };

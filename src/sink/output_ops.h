@@ -30,7 +30,7 @@ struct output_ops {
 };
 
 struct output {
-	const struct output_ops *ops;
+	struct output_ops ops;
 	FILE *f;
 	bool lines;
 	/* JSON: pyscope check's document, built as the evidence comes */
@@ -38,24 +38,11 @@ struct output {
 };
 
 extern const struct output_ops output_text_ops, output_json_ops;
-extern const struct output_ops output_folded_ops, output_speedscope_ops;
-
-/* The JSON implementations the stack formats (output_stacks.c) share. */
-void output_json_interval(struct output *o, const struct model *m, const struct run_meta *meta,
-			  const struct report_opts *ro);
-void output_json_profile(struct output *o, const struct model *m, const struct run_meta *meta,
-			 const struct report_opts *ro, const struct prof_opts *po);
-void output_json_multi(struct output *o, const struct multi_report *mr,
-		       const struct report_opts *ro);
-void output_json_hit(struct output *o, const struct model *m, const struct run_meta *meta,
-		     const struct pattern *p, const struct agg_info *a);
-void output_json_violation(struct output *o, const struct model *m, const struct run_meta *meta,
-			   const struct patterns *ps, const struct rule_violation *v);
-void output_json_verdict(struct output *o, const struct pattern *p, const struct pat_result *r,
-			 const struct coverage *cv);
-void output_json_rule(struct output *o, const struct rule *r, const struct rule_stats *st);
-void output_json_result(struct output *o, const struct run_meta *meta,
-			const struct check_result *res);
+/*
+ * The stack formats (folded, speedscope) are JSON but for their own final
+ * report (and folded's profile): change those in ops, a copy of JSON's.
+ */
+void output_stacks_ops(struct output_ops *ops, enum output_format fmt);
 
 /* Shared by the text and JSON forms of the same items (output.c). */
 

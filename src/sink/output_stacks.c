@@ -26,26 +26,12 @@ static void speedscope_report(struct output *o, const struct model *m,
 	report_speedscope(o->f, m, meta, ro->by_latency);
 }
 
-const struct output_ops output_folded_ops = {
-	.report = folded_report,
-	.interval = output_json_interval,
-	.profile = folded_profile,
-	.multi = output_json_multi,
-	.hit = output_json_hit,
-	.violation = output_json_violation,
-	.verdict = output_json_verdict,
-	.rule = output_json_rule,
-	.result = output_json_result,
-};
-
-const struct output_ops output_speedscope_ops = {
-	.report = speedscope_report,
-	.interval = output_json_interval,
-	.profile = output_json_profile,
-	.multi = output_json_multi,
-	.hit = output_json_hit,
-	.violation = output_json_violation,
-	.verdict = output_json_verdict,
-	.rule = output_json_rule,
-	.result = output_json_result,
-};
+void output_stacks_ops(struct output_ops *ops, enum output_format fmt)
+{
+	if (fmt == FMT_FOLDED) {
+		ops->report = folded_report;
+		ops->profile = folded_profile;
+	} else if (fmt == FMT_SPEEDSCOPE) {
+		ops->report = speedscope_report;
+	}
+}
