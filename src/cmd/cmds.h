@@ -8,7 +8,7 @@
 
 int cmd_info(const struct config *cfg);
 int cmd_trace(const struct config *cfg);
-/* trace on several processes (-p repeated, --follow-forks): src/multi.c */
+/* trace on several processes (-p repeated, --follow-forks): cmd/multi.c */
 int cmd_trace_multi(const struct config *cfg);
 int cmd_check(const struct config *cfg);
 int cmd_profile(const struct config *cfg);

@@ -152,23 +152,13 @@ static int arm(struct cover *c, size_t i, const struct pw_target *t, bool rearm,
 	return 0;
 }
 
-/* Is this watch address (or code object) still needed by another armed pattern? */
-static bool watch_used(const struct cover *c, uint64_t addr, size_t except)
+/* Does an armed pattern other than except still need this code object (or watch address)? */
+static bool needed(const struct cover *c, size_t except, bool code, uint64_t v)
 {
 	size_t i;
 
 	for (i = 0; i < c->ps->n; i++)
-		if (i != except && c->bp[i].armed && c->bp[i].watch == addr)
-			return true;
-	return false;
-}
-
-static bool code_used(const struct cover *c, uint64_t code, size_t except)
-{
-	size_t i;
-
-	for (i = 0; i < c->ps->n; i++)
-		if (i != except && c->bp[i].armed && c->bp[i].code == code)
+		if (i != except && c->bp[i].armed && (code ? c->bp[i].code : c->bp[i].watch) == v)
 			return true;
 	return false;
 }
@@ -180,9 +170,9 @@ static void disarm(struct cover *c, size_t i)
 	if (!b->armed)
 		return;
 	b->armed = false;
-	if (!watch_used(c, b->watch, i))
+	if (!needed(c, i, false, b->watch))
 		tracer__unwatch(c->t, b->watch);
-	if (!code_used(c, b->code, i))
+	if (!needed(c, i, true, b->code))
 		tracer__bp_code(c->t, b->code, false);
 }
 
