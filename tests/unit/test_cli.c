@@ -193,7 +193,7 @@ static void test_pid(void **state)
 
 static void test_exprs(void **state)
 {
-	static const char *argv[2 * (PS_MAX_EXPRS + 1) + 4];
+	static const char *argv[2 * (PS_MAX_EXPRS + 1) + 5];
 	int i, n = 0;
 
 	(void)state;
