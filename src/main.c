@@ -3,32 +3,18 @@
 #include "cmd/cmds.h"
 #include "util/util.h"
 
-#include <cJSON.h>
 #include <stdio.h>
-#include <stdlib.h>
-
-void report_error(const struct config *cfg, const char *msg)
-{
-	if (cfg->format != FMT_TEXT) {
-		cJSON *o = cJSON_CreateObject();
-		char *s;
-
-		cJSON_AddStringToObject(o, "error", msg);
-		s = cJSON_PrintUnformatted(o);
-		if (s)
-			printf("%s\n", s);
-		free(s);
-		cJSON_Delete(o);
-	}
-	warn("%s", msg);
-}
 
 int main(int argc, char **argv)
 {
 	struct config cfg;
+	char err[2048];
 
-	if (cli_parse(argc, argv, &cfg))
+	if (cli_parse(argc, argv, &cfg, err, sizeof(err))) {
+		if (err[0])
+			warn("%s", err);
 		return 2;
+	}
 	switch (cfg.cmd) {
 	case CMD_INFO:
 		return cmd_info(&cfg);

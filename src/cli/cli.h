@@ -5,8 +5,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
-
-#define PYSCOPE_VERSION "0.1.0"
+#include "plan/plan.h"
+#include "sink/output.h"
+#include "util/diag.h"
+#include "util/version.h"
 
 enum ps_cmd {
 	CMD_NONE = 0,
@@ -21,22 +23,7 @@ enum ps_cmd {
 	CMD_VERSION,
 };
 
-enum ps_format {
-	FMT_TEXT = 0,
-	FMT_JSON,
-	FMT_NDJSON,		/* one JSON object per line: every -i interval, then the final */
-	FMT_FOLDED,		/* collapsed stacks for flame graph tools */
-	FMT_SPEEDSCOPE,		/* a speedscope profile file */
-};
-
 #define PS_MAX_CAPTURE 4
-
-enum ps_via {
-	VIA_AUTO = 0,
-	VIA_EVAL,
-	VIA_RESUME,
-	VIA_BREAKPOINT,
-};
 
 #define PS_MAX_EXPRS 256
 #define PS_MAX_PIDS 64		/* -p given several times */
@@ -56,7 +43,7 @@ struct config {
 	const char *pattern_file;	/* -f */
 	uint64_t duration_ms;		/* -d, 0 = until the target exits or a signal */
 	uint64_t interval_ms;		/* -i, 0 = no live table */
-	enum ps_format format;
+	enum output_format format;
 	enum ps_via via;
 	int verbose;
 	bool no_args;			/* --no-args: do not read call arguments */
@@ -85,8 +72,19 @@ static inline bool cfg_multi(const struct config *cfg)
 	return cfg->npids > 1 || cfg->follow_forks;
 }
 
-/* Parse argv into cfg.  Returns 0, or -EINVAL after printing one error line. */
-int cli_parse(int argc, char **argv, struct config *cfg);
+/* Errors in the command's output format: JSON too when the report is JSON. */
+static inline enum diag_mode cfg_diag(const struct config *cfg)
+{
+	return cfg->format == FMT_TEXT ? DIAG_TEXT : DIAG_JSON;
+}
+
+/*
+ * Parse argv into cfg: the command, its options, and the rules between them
+ * (which command takes which option).  Returns 0, or -EINVAL with the one
+ * error line in err (empty when getopt has printed it already).  Prints
+ * nothing itself.
+ */
+int cli_parse(int argc, char **argv, struct config *cfg, char *err, size_t errlen);
 void cli_usage(FILE *out);
 
 #endif

@@ -8,6 +8,7 @@
 #include "model/pattern.h"
 #include "target/pyrt.h"
 #include "target/pywalk.h"
+#include "util/json.h"
 #include "util/util.h"
 
 #include <cJSON.h>
@@ -152,89 +153,6 @@ static cJSON *hex(uint64_t v)
 	return cJSON_CreateString(buf);
 }
 
-static int print_json(const struct pyrt *rt, FILE *out, cJSON *pats)
-{
-	cJSON *root = cJSON_CreateObject(), *mechs, *h;
-	char *s;
-	unsigned i;
-	int err = 0;
-
-	if (!root)
-		return -ENOMEM;
-	cJSON_AddNumberToObject(root, "pid", rt->pid);
-	if (rt->pidns_ino)
-		cJSON_AddNumberToObject(root, "ns_pid", rt->ns_pid);
-	cJSON_AddStringToObject(root, "exe", rt->exe);
-	cJSON_AddStringToObject(root, "interpreter", rt->path);
-	cJSON_AddBoolToObject(root, "shared_library", rt->is_lib);
-	cJSON_AddItemToObject(root, "load_bias", hex(rt->bias));
-	cJSON_AddStringToObject(root, "python_version", rt->version);
-	cJSON_AddStringToObject(root, "version_source", rt->version_how);
-	cJSON_AddBoolToObject(root, "stripped", rt->stripped);
-	cJSON_AddStringToObject(root, "offsets_source", pyoff_source_str(rt->off_src));
-	cJSON_AddItemToObject(root, "runtime", hex(rt->runtime + rt->bias));
-	if (rt->eval)
-		cJSON_AddItemToObject(root, "eval_frame", hex(rt->eval + rt->bias));
-	if (rt->opcode_targets) {
-		cJSON_AddItemToObject(root, "opcode_targets", hex(rt->opcode_targets + rt->bias));
-		cJSON_AddStringToObject(root, "opcode_targets_source", rt->opcode_targets_how);
-		h = cJSON_AddArrayToObject(root, "resume_handlers");
-		for (i = 0; h && i < rt->nhandlers; i++) {
-			cJSON *o = cJSON_CreateObject();
-
-			cJSON_AddStringToObject(o, "opcode", rt->handler_ops[i]);
-			cJSON_AddItemToObject(o, "address", hex(rt->handlers[i] + rt->bias));
-			cJSON_AddItemToArray(h, o);
-		}
-	}
-	if (rt->frame_clear)
-		cJSON_AddStringToObject(root, "frame_end", rt->frame_clear_sym);
-	h = cJSON_AddArrayToObject(root, "probe_points");
-	{
-		struct site_ref v[PYRT_MAX_HANDLERS + 5];
-		size_t n = site_refs(rt, v, ARRAY_SIZE(v));
-
-		for (i = 0; h && i < n; i++) {
-			const struct probe_site *ps = v[i].site;
-			cJSON *o = cJSON_CreateObject();
-
-			cJSON_AddStringToObject(o, "point", v[i].what);
-			cJSON_AddItemToObject(o, "entry", hex(ps->start + rt->bias));
-			cJSON_AddItemToObject(o, "address", hex(ps->addr + rt->bias));
-			cJSON_AddNumberToObject(o, "offset", (double)(ps->addr - ps->start));
-			cJSON_AddStringToObject(o, "instruction", ps->insn);
-			cJSON_AddBoolToObject(o, "emulated", ps->emulated);
-			cJSON_AddStringToObject(o, "why", ps->why);
-			if (v[i].freg_why) {
-				cJSON_AddStringToObject(o, "frame_register", reg_name(v[i].freg));
-				cJSON_AddStringToObject(o, "frame_register_why", v[i].freg_why);
-			}
-			cJSON_AddItemToArray(h, o);
-		}
-	}
-	cJSON_AddNumberToObject(root, "usdt_probes", rt->nusdt);
-	cJSON_AddBoolToObject(root, "usdt_function_return", rt->has_usdt_return);
-	mechs = cJSON_AddObjectToObject(root, "mechanisms");
-	for (i = 0; mechs && i < MECH_COUNT; i++) {
-		cJSON *m = cJSON_CreateObject();
-
-		cJSON_AddBoolToObject(m, "available", rt->mech[i].ok);
-		cJSON_AddStringToObject(m, "why", rt->mech[i].why);
-		cJSON_AddItemToObject(mechs, mech_name(i), m);
-	}
-	if (pats)
-		cJSON_AddItemToObject(root, "patterns", pats);
-	s = cJSON_Print(root);
-	if (s) {
-		fprintf(out, "%s\n", s);
-		free(s);
-	} else {
-		err = -ENOMEM;
-	}
-	cJSON_Delete(root);
-	return err;
-}
-
 static const char *pw_status_str(int st)
 {
 	switch (st) {
@@ -252,62 +170,238 @@ static const char *pw_status_str(int st)
 }
 
 /* With -e/-f: where each pattern's code lives now, and whether a breakpoint can watch it. */
-static int resolve_patterns(const struct config *cfg, const struct pyrt *rt, cJSON *arr)
+struct located {
+	struct patterns ps;
+	struct where {
+		int st;			/* enum pw_status, or a negative errno */
+		char why[256];
+		struct pw_target t;
+	} *v;				/* one per pattern */
+};
+
+static void located_free(struct located *l)
 {
-	struct patterns ps = { 0 };
+	patterns_free(&l->ps);
+	free(l->v);
+}
+
+static int locate(const struct config *cfg, const struct pyrt *rt, struct located *l, char *err,
+		  size_t errlen)
+{
 	struct memread *mr = NULL;
 	struct pywalk w;
-	char err[512];
 	size_t i;
 	int ret = 0;
 
+	memset(l, 0, sizeof(*l));
 	for (i = 0; i < (size_t)cfg->nexprs && !ret; i++)
-		ret = patterns_add_expr(&ps, cfg->exprs[i], err, sizeof(err));
+		ret = patterns_add_expr(&l->ps, cfg->exprs[i], err, errlen);
 	if (!ret && cfg->pattern_file)
-		ret = patterns_load_file(&ps, cfg->pattern_file, err, sizeof(err));
+		ret = patterns_load_file(&l->ps, cfg->pattern_file, err, errlen);
 	if (!ret)
-		ret = memread__open(&mr, rt->pid, err, sizeof(err));
-	if (ret) {
-		report_error(cfg, err);
-		goto cleanup;
+		ret = memread__open(&mr, rt->pid, err, errlen);
+	if (ret)
+		return ret;
+	l->v = calloc(l->ps.n ? l->ps.n : 1, sizeof(*l->v));
+	if (!l->v) {
+		snprintf(err, errlen, "out of memory");
+		ret = -ENOMEM;
 	}
 	pyrt_walker(rt, &w, memread_fn, mr);
-	if (!arr)
-		printf("patterns:\n");
-	for (i = 0; i < ps.n; i++) {
-		struct pw_target t;
-		char why[256] = "";
-		int st = pywalk_resolve(&w, &ps.v[i], &t, why, sizeof(why));
-
-		if (arr) {
-			cJSON *o = cJSON_CreateObject();
-			char buf[32];
-
-			cJSON_AddStringToObject(o, "name", ps.v[i].name);
-			cJSON_AddStringToObject(o, "status", st < 0 ? strerror(-st) : pw_status_str(st));
-			if (st == PW_OK) {
-				snprintf(buf, sizeof(buf), "0x%" PRIx64, t.code);
-				cJSON_AddStringToObject(o, "code", buf);
-				snprintf(buf, sizeof(buf), "0x%" PRIx64, t.watch);
-				cJSON_AddStringToObject(o, "watch", buf);
-				cJSON_AddStringToObject(o, "how", t.how);
-				cJSON_AddBoolToObject(o, "watchable", !t.unsafe);
-			} else if (why[0]) {
-				cJSON_AddStringToObject(o, "why", why);
-			}
-			cJSON_AddItemToArray(arr, o);
-		} else if (st == PW_OK) {
-			printf("  %-24s code 0x%" PRIx64 " (%s), watch 0x%" PRIx64 "%s\n", ps.v[i].name,
-			       t.code, t.how, t.watch, t.unsafe ? " (start is a jump target: not "
-							   "watchable)" : "");
-		} else {
-			printf("  %-24s %s%s%s\n", ps.v[i].name,
-			       st < 0 ? strerror(-st) : pw_status_str(st), why[0] ? ": " : "", why);
-		}
-	}
-cleanup:
+	for (i = 0; !ret && i < l->ps.n; i++)
+		l->v[i].st = pywalk_resolve(&w, &l->ps.v[i], &l->v[i].t, l->v[i].why,
+					    sizeof(l->v[i].why));
 	memread__close(mr);
-	patterns_free(&ps);
+	return ret;
+}
+
+static void located_text(FILE *out, const struct located *l)
+{
+	size_t i;
+
+	fprintf(out, "patterns:\n");
+	for (i = 0; i < l->ps.n; i++) {
+		const struct where *w = &l->v[i];
+
+		if (w->st == PW_OK)
+			fprintf(out, "  %-24s code 0x%" PRIx64 " (%s), watch 0x%" PRIx64 "%s\n",
+				l->ps.v[i].name, w->t.code, w->t.how, w->t.watch, w->t.unsafe ?
+				" (start is a jump target: not watchable)" : "");
+		else
+			fprintf(out, "  %-24s %s%s%s\n", l->ps.v[i].name,
+				w->st < 0 ? strerror(-w->st) : pw_status_str(w->st),
+				w->why[0] ? ": " : "", w->why);
+	}
+}
+
+static cJSON *located_json(const struct located *l)
+{
+	cJSON *arr = cJSON_CreateArray();
+	size_t i;
+
+	for (i = 0; i < l->ps.n; i++) {
+		const struct where *w = &l->v[i];
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "name", l->ps.v[i].name);
+		cJSON_AddStringToObject(o, "status", w->st < 0 ? strerror(-w->st) :
+					pw_status_str(w->st));
+		if (w->st == PW_OK) {
+			cJSON_AddItemToObject(o, "code", hex(w->t.code));
+			cJSON_AddItemToObject(o, "watch", hex(w->t.watch));
+			cJSON_AddStringToObject(o, "how", w->t.how);
+			cJSON_AddBoolToObject(o, "watchable", !w->t.unsafe);
+		} else if (w->why[0]) {
+			cJSON_AddStringToObject(o, "why", w->why);
+		}
+		cJSON_AddItemToArray(arr, o);
+	}
+	return arr;
+}
+
+static cJSON *handlers_json(const struct pyrt *rt)
+{
+	cJSON *h = cJSON_CreateArray();
+	unsigned i;
+
+	for (i = 0; h && i < rt->nhandlers; i++) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "opcode", rt->handler_ops[i]);
+		cJSON_AddItemToObject(o, "address", hex(rt->handlers[i] + rt->bias));
+		cJSON_AddItemToArray(h, o);
+	}
+	return h;
+}
+
+static cJSON *sites_json(const struct pyrt *rt)
+{
+	struct site_ref v[PYRT_MAX_HANDLERS + 5];
+	size_t n = site_refs(rt, v, ARRAY_SIZE(v)), i;
+	cJSON *h = cJSON_CreateArray();
+
+	for (i = 0; h && i < n; i++) {
+		const struct probe_site *ps = v[i].site;
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "point", v[i].what);
+		cJSON_AddItemToObject(o, "entry", hex(ps->start + rt->bias));
+		cJSON_AddItemToObject(o, "address", hex(ps->addr + rt->bias));
+		cJSON_AddNumberToObject(o, "offset", (double)(ps->addr - ps->start));
+		cJSON_AddStringToObject(o, "instruction", ps->insn);
+		cJSON_AddBoolToObject(o, "emulated", ps->emulated);
+		cJSON_AddStringToObject(o, "why", ps->why);
+		if (v[i].freg_why) {
+			cJSON_AddStringToObject(o, "frame_register", reg_name(v[i].freg));
+			cJSON_AddStringToObject(o, "frame_register_why", v[i].freg_why);
+		}
+		cJSON_AddItemToArray(h, o);
+	}
+	return h;
+}
+
+static cJSON *mechs_json(const struct pyrt *rt)
+{
+	cJSON *mechs = cJSON_CreateObject();
+	unsigned i;
+
+	for (i = 0; mechs && i < MECH_COUNT; i++) {
+		cJSON *m = cJSON_CreateObject();
+
+		cJSON_AddBoolToObject(m, "available", rt->mech[i].ok);
+		cJSON_AddStringToObject(m, "why", rt->mech[i].why);
+		cJSON_AddItemToObject(mechs, mech_name(i), m);
+	}
+	return mechs;
+}
+
+static cJSON *rt_json(const struct pyrt *rt)
+{
+	cJSON *root = cJSON_CreateObject();
+
+	if (!root)
+		return NULL;
+	cJSON_AddNumberToObject(root, "pid", rt->pid);
+	if (rt->pidns_ino)
+		cJSON_AddNumberToObject(root, "ns_pid", rt->ns_pid);
+	cJSON_AddStringToObject(root, "exe", rt->exe);
+	cJSON_AddStringToObject(root, "interpreter", rt->path);
+	cJSON_AddBoolToObject(root, "shared_library", rt->is_lib);
+	cJSON_AddItemToObject(root, "load_bias", hex(rt->bias));
+	cJSON_AddStringToObject(root, "python_version", rt->version);
+	cJSON_AddStringToObject(root, "version_source", rt->version_how);
+	cJSON_AddBoolToObject(root, "stripped", rt->stripped);
+	cJSON_AddStringToObject(root, "offsets_source", pyoff_source_str(rt->off_src));
+	cJSON_AddItemToObject(root, "runtime", hex(rt->runtime + rt->bias));
+	if (rt->eval)
+		cJSON_AddItemToObject(root, "eval_frame", hex(rt->eval + rt->bias));
+	if (rt->opcode_targets) {
+		cJSON_AddItemToObject(root, "opcode_targets", hex(rt->opcode_targets + rt->bias));
+		cJSON_AddStringToObject(root, "opcode_targets_source", rt->opcode_targets_how);
+		cJSON_AddItemToObject(root, "resume_handlers", handlers_json(rt));
+	}
+	if (rt->frame_clear)
+		cJSON_AddStringToObject(root, "frame_end", rt->frame_clear_sym);
+	cJSON_AddItemToObject(root, "probe_points", sites_json(rt));
+	cJSON_AddNumberToObject(root, "usdt_probes", rt->nusdt);
+	cJSON_AddBoolToObject(root, "usdt_function_return", rt->has_usdt_return);
+	cJSON_AddItemToObject(root, "mechanisms", mechs_json(rt));
+	return root;
+}
+
+static bool with_patterns(const struct config *cfg)
+{
+	return cfg->nexprs || cfg->pattern_file;
+}
+
+/* The text form: the interpreter first, then where the patterns are. */
+static int info_text(const struct config *cfg, const struct pyrt *rt, char *err, size_t errlen)
+{
+	struct located l;
+	int ret;
+
+	print_text(rt, stdout);
+	if (!with_patterns(cfg))
+		return 0;
+	ret = locate(cfg, rt, &l, err, errlen);
+	if (!ret)
+		located_text(stdout, &l);
+	located_free(&l);
+	return ret;
+}
+
+/* The JSON form: one document, printed once everything is known. */
+static int info_json(const struct config *cfg, const struct pyrt *rt, char *err, size_t errlen)
+{
+	struct located l = { 0 };
+	cJSON *root;
+	int ret = 0;
+
+	if (with_patterns(cfg))
+		ret = locate(cfg, rt, &l, err, errlen);
+	if (ret)
+		goto cleanup;
+	root = rt_json(rt);
+	if (root && with_patterns(cfg))
+		cJSON_AddItemToObject(root, "patterns", located_json(&l));
+	json_emit(stdout, root, false);
+cleanup:
+	located_free(&l);
+	return ret;
+}
+
+/* The target to describe: -p, or the command launched and held. */
+static int target(const struct config *cfg, int *pid, bool *launched, char *err, size_t errlen)
+{
+	int ret;
+
+	*pid = cfg->pid;
+	*launched = false;
+	ret = caps_require(false, *pid, err, errlen);
+	if (ret || *pid)
+		return ret;
+	ret = launch_start(cfg->argv, pid, err, errlen);
+	*launched = !ret;
 	return ret;
 }
 
@@ -315,46 +409,21 @@ int cmd_info(const struct config *cfg)
 {
 	struct pyrt *rt = NULL;
 	char err[512] = "";
-	int pid = cfg->pid, ret, status = 0;
-	bool launched = false;
+	int pid, ret;
+	bool launched;
 
-	ret = caps_require(false, pid, err, sizeof(err));
-	if (ret) {
-		report_error(cfg, err);
-		return 2;
+	ret = target(cfg, &pid, &launched, err, sizeof(err));
+	if (!ret)
+		ret = pyrt__from_pid(pid, &rt, err, sizeof(err));
+	if (!ret) {
+		hwbp_check(rt);
+		ret = cfg->format == FMT_TEXT ? info_text(cfg, rt, err, sizeof(err)) :
+						info_json(cfg, rt, err, sizeof(err));
 	}
-	if (!pid) {
-		ret = launch_start(cfg->argv, &pid, err, sizeof(err));
-		if (ret) {
-			report_error(cfg, err);
-			return 2;
-		}
-		launched = true;
-	}
-	ret = pyrt__from_pid(pid, &rt, err, sizeof(err));
-	if (ret) {
-		report_error(cfg, err);
-		status = 2;
-		goto cleanup;
-	}
-	hwbp_check(rt);
-	if (cfg->format != FMT_TEXT) {
-		cJSON *pats = (cfg->nexprs || cfg->pattern_file) ? cJSON_CreateArray() : NULL;
-
-		if (pats && resolve_patterns(cfg, rt, pats)) {
-			cJSON_Delete(pats);
-			status = 2;
-			goto cleanup;
-		}
-		print_json(rt, stdout, pats);
-	} else {
-		print_text(rt, stdout);
-		if ((cfg->nexprs || cfg->pattern_file) && resolve_patterns(cfg, rt, NULL))
-			status = 2;
-	}
-cleanup:
+	if (ret)
+		diag_error(cfg_diag(cfg), err);
 	if (launched)
 		launch_abort(pid);
 	pyrt__free(rt);
-	return status;
+	return ret ? 2 : 0;
 }

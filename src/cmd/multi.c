@@ -10,11 +10,11 @@
 #include "probes/tracer.h"
 #include "cmd/cmds.h"
 #include "sink/outfile.h"
-#include "sink/report.h"
+#include "sink/output.h"
 #include "session/session.h"
+#include "session/signals.h"
 #include "util/util.h"
 
-#include <cJSON.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -32,16 +32,12 @@ struct member {
 	size_t family;		/* the -p (or launched command) it descends from */
 };
 
-struct skipped {
-	int pid, parent;
-	char why[256];
-};
-
 struct multi {
 	const struct config *cfg;
+	struct session_opts so;		/* every session's */
 	struct member v[MULTI_MAX];
 	size_t n;
-	struct skipped sk[MULTI_SKIPPED];
+	struct multi_skip sk[MULTI_SKIPPED];
 	size_t nsk;
 	uint32_t lost;		/* children announced past every bound */
 	struct outfile of;
@@ -200,7 +196,7 @@ static void follow(struct multi *g, struct member *parent, int pid, uint64_t for
 		skip_child(g, pid, ppid, "too many processes traced already");
 		return;
 	}
-	ret = session__open_target(&s, g->cfg, &tg, err, sizeof(err));
+	ret = session__open_target(&s, &g->so, &tg, err, sizeof(err));
 	/* the child's now (or freed with it); else back for the next child */
 	if (tg.spare && !tg.spare_used)
 		give_back_spare(g, family, tg.spare);
@@ -229,7 +225,7 @@ static int open_targets(struct multi *g, char *err, size_t errlen)
 	for (i = 0; i < n; i++) {
 		struct session_target tg = { .pid = cfg->argv ? 0 : cfg->pids[i] };
 
-		ret = session__open_target(&g->v[g->n].s, cfg, &tg, err, errlen);
+		ret = session__open_target(&g->v[g->n].s, &g->so, &tg, err, errlen);
 		if (ret)
 			return ret;
 		g->v[g->n].family = g->n;
@@ -254,7 +250,7 @@ static int loop(struct multi *g)
 	size_t i;
 	int ret;
 
-	while (!session__signalled()) {
+	while (!signals__stop_requested()) {
 		size_t active = 0;
 
 		for (i = 0; i < g->n; i++) {
@@ -283,108 +279,27 @@ static int loop(struct multi *g)
 	return 0;
 }
 
-/* Totals per pattern over every process; false if a process's counts are not exact. */
-static bool totals(const struct multi *g, uint64_t *count, uint64_t *timed, size_t np)
+/* Each process's report, then the totals. */
+static int report(struct multi *g)
 {
-	bool exact = g->nsk == 0 && !g->lost;
-	char reason[512];
-	size_t i, p;
-
-	memset(count, 0, np * sizeof(*count));
-	memset(timed, 0, np * sizeof(*timed));
-	for (i = 0; i < g->n; i++) {
-		const struct model *m = session__model(g->v[i].s);
-
-		exact &= report_exact(m, reason, sizeof(reason));
-		exact &= !session__meta(g->v[i].s)->parent_pid;	/* attached after its fork */
-		for (p = 0; p < np; p++) {
-			struct pat_result r;
-
-			if (model__result(m, p, &r))
-				continue;
-			count[p] += r.count;
-			timed[p] += r.timed;
-			pat_result_free(&r);
-		}
-	}
-	return exact;
-}
-
-static void report_multi_text(FILE *out, struct multi *g, const struct report_opts *o)
-{
-	const struct patterns *ps = model__patterns(session__model(g->v[0].s));
-	uint64_t *count = calloc(ps->n ? ps->n : 1, sizeof(*count));
-	uint64_t *timed = calloc(ps->n ? ps->n : 1, sizeof(*timed));
+	struct report_opts fin = trace_report_opts(g->cfg);
+	struct multi_proc *procs = calloc(g->n, sizeof(*procs));
+	struct multi_report mr = { .procs = procs, .n = g->n, .skipped = g->sk,
+				   .nskipped = g->nsk, .lost = g->lost };
+	struct output *out = NULL;
 	size_t i;
-	bool exact;
+	int ret;
 
-	for (i = 0; i < g->n; i++) {
-		report_text(out, session__model(g->v[i].s), session__meta(g->v[i].s), o);
-		fprintf(out, "\n");
-	}
-	if (!count || !timed)
+	ret = procs ? output__new(&out, g->cfg->format, g->of.f, false) : -ENOMEM;
+	if (ret)
 		goto cleanup;
-	exact = totals(g, count, timed, ps->n);
-	fprintf(out, "TOTAL over %zu process(es)\n", g->n);
-	fprintf(out, "%-28s %10s %10s\n", "PATTERN", "CALLS", "TIMED");
-	for (i = 0; i < ps->n; i++)
-		fprintf(out, "%-28.28s %10" PRIu64 " %10" PRIu64 "\n", ps->v[i].name, count[i],
-			timed[i]);
-	for (i = 0; i < g->nsk; i++)
-		fprintf(out, "not traced: pid %d (started by pid %d): %s\n", g->sk[i].pid,
-			g->sk[i].parent, g->sk[i].why);
-	if (g->lost)
-		fprintf(out, "not traced: %u more process(es) (too many at once)\n", g->lost);
-	fprintf(out, "exact: %s\n", exact ? "yes (every process exact while traced)" :
-		"NO (see each process; children are counted from when they were attached)");
-cleanup:
-	free(count);
-	free(timed);
-}
-
-static cJSON *report_multi_json(struct multi *g, const struct report_opts *o)
-{
-	const struct patterns *ps = model__patterns(session__model(g->v[0].s));
-	cJSON *root = cJSON_CreateObject(), *procs, *tot, *arr, *skipped;
-	uint64_t *count = calloc(ps->n ? ps->n : 1, sizeof(*count));
-	uint64_t *timed = calloc(ps->n ? ps->n : 1, sizeof(*timed));
-	size_t i;
-
-	if (!root || !count || !timed)
-		goto cleanup;
-	cJSON_AddStringToObject(root, "tool", "pyscope");
-	cJSON_AddNumberToObject(root, "schema_version", 1);
-	cJSON_AddBoolToObject(root, "final", true);
-	procs = cJSON_AddArrayToObject(root, "processes");
 	for (i = 0; i < g->n; i++)
-		cJSON_AddItemToArray(procs, report_json(session__model(g->v[i].s),
-							session__meta(g->v[i].s), o));
-	tot = cJSON_AddObjectToObject(root, "total");
-	cJSON_AddNumberToObject(tot, "processes", (double)g->n);
-	cJSON_AddBoolToObject(tot, "exact", totals(g, count, timed, ps->n));
-	arr = cJSON_AddArrayToObject(tot, "patterns");
-	for (i = 0; i < ps->n; i++) {
-		cJSON *p = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(p, "name", ps->v[i].name);
-		cJSON_AddNumberToObject(p, "count", (double)count[i]);
-		cJSON_AddNumberToObject(p, "timed", (double)timed[i]);
-		cJSON_AddItemToArray(arr, p);
-	}
-	skipped = cJSON_AddArrayToObject(root, "not_traced");
-	for (i = 0; i < g->nsk; i++) {
-		cJSON *p = cJSON_CreateObject();
-
-		cJSON_AddNumberToObject(p, "pid", g->sk[i].pid);
-		cJSON_AddNumberToObject(p, "parent", g->sk[i].parent);
-		cJSON_AddStringToObject(p, "reason", g->sk[i].why);
-		cJSON_AddItemToArray(skipped, p);
-	}
-	cJSON_AddNumberToObject(root, "not_traced_more", g->lost);
+		procs[i] = (struct multi_proc){ session__model(g->v[i].s), session__meta(g->v[i].s) };
+	output__multi(out, &mr, &fin);
 cleanup:
-	free(count);
-	free(timed);
-	return root;
+	output__free(out);
+	free(procs);
+	return ret;
 }
 
 /* As session__warn_unmatched, over every process. */
@@ -406,8 +321,6 @@ static void warn_unmatched(const struct multi *g)
 
 int cmd_trace_multi(const struct config *cfg)
 {
-	struct report_opts fin = { .final = true, .sigs = true, .sites = true,
-				    .all_details = cfg->paths, .top = cfg->top };
 	struct multi *g = calloc(1, sizeof(*g));
 	char err[768] = "";
 	int ret, status = 0, st;
@@ -417,6 +330,7 @@ int cmd_trace_multi(const struct config *cfg)
 	if (!g)
 		return 2;
 	g->cfg = cfg;
+	cmd_session_opts(cfg, &g->so);
 	/* every capability before anything is created, launched or attached */
 	for (i = 0; i < (size_t)(cfg->argv ? 1 : cfg->npids); i++) {
 		ret = caps_require(true, cfg->argv ? 0 : cfg->pids[i], err, sizeof(err));
@@ -442,23 +356,16 @@ int cmd_trace_multi(const struct config *cfg)
 		goto cleanup;
 	for (i = 0; i < g->n; i++)
 		session__finish(g->v[i].s);
-	if (cfg->format == FMT_JSON) {
-		cJSON *root = report_multi_json(g, &fin);
-		char *txt = root ? cJSON_Print(root) : NULL;
-
-		if (txt)
-			fprintf(g->of.f, "%s\n", txt);
-		free(txt);
-		cJSON_Delete(root);
-	} else {
-		report_multi_text(g->of.f, g, &fin);
+	ret = report(g);
+	if (ret) {
+		snprintf(err, sizeof(err), "out of memory");
+		goto cleanup;
 	}
-	fflush(g->of.f);
 	warn_unmatched(g);
 	failed = false;
 cleanup:
 	if (ret && err[0])
-		report_error(cfg, err);
+		diag_error(cfg_diag(cfg), err);
 	loader_stop(g);
 	for (i = 0; i < g->n; i++) {
 		/* a launched command is the first; its status is pyscope's */

@@ -2,6 +2,7 @@
 /* pyscope report FILE: print a trace file as pyscope trace would have printed it live. */
 #include "cmd/cmds.h"
 #include "sink/outfile.h"
+#include "sink/output.h"
 #include "tracefile/replay.h"
 #include "util/util.h"
 
@@ -47,8 +48,10 @@ cleanup:
 
 int cmd_report(const struct config *cfg)
 {
+	struct report_opts fin = trace_report_opts(cfg);
 	struct replay *r = NULL;
 	struct outfile of = { 0 };
+	struct output *out = NULL;
 	char err[PATH_MAX + 256], summary[512], *data = NULL;
 	size_t len = 0;
 	int ret, status = 2;
@@ -70,7 +73,14 @@ int cmd_report(const struct config *cfg)
 	ret = outfile_open(&of, cfg->output, cfg->force, err, sizeof(err));
 	if (ret)
 		goto fail;
-	trace_report(of.f, r->m, &r->meta, cfg);
+	ret = output__new(&out, cfg->format, of.f, trace_json_lines(cfg));
+	if (ret) {
+		outfile_close(&of, true);
+		snprintf(err, sizeof(err), "out of memory");
+		goto fail;
+	}
+	output__report(out, r->m, &r->meta, &fin);
+	output__free(out);
 	ret = outfile_close(&of, false);
 	if (ret) {
 		snprintf(err, sizeof(err), "%s: %s", cfg->output ? cfg->output : "stdout",
@@ -80,7 +90,7 @@ int cmd_report(const struct config *cfg)
 	status = 0;
 	goto cleanup;
 fail:
-	report_error(cfg, err);
+	diag_error(cfg_diag(cfg), err);
 cleanup:
 	replay__free(r);
 	free(data);

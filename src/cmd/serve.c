@@ -9,6 +9,7 @@
 #include "net/httpd.h"
 #include "sink/prom.h"
 #include "session/session.h"
+#include "session/signals.h"
 #include "util/util.h"
 
 #include <ctype.h>
@@ -30,7 +31,7 @@
 #define MAX_TRIES	3
 
 struct target {
-	struct config cfg;	/* the command's, with this pid: the session keeps a pointer */
+	int pid;
 	struct session *s;
 	uint64_t starttime;	/* /proc/PID/stat starttime: tells a reused pid apart */
 	bool exited;
@@ -46,6 +47,7 @@ struct skip {
 
 struct serve {
 	const struct config *cfg;
+	struct session_opts so;		/* every session's, but the pid */
 	struct httpd *h;
 	struct target **t;
 	size_t n, cap;
@@ -121,6 +123,7 @@ static void drop(struct serve *sv, size_t i)
 /* Start tracing pid; on failure one error line has been printed. */
 static int attach(struct serve *sv, int pid)
 {
+	struct session_opts so;
 	struct target *t = NULL, **v;
 	int ret;
 
@@ -136,10 +139,11 @@ static int attach(struct serve *sv, int pid)
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	t->cfg = *sv->cfg;
-	t->cfg.pid = pid;
+	t->pid = pid;
 	t->starttime = proc_starttime(pid);
-	ret = session__open(&t->s, &t->cfg, sv->cfg->count_only);
+	so = sv->so;
+	so.pid = pid;
+	ret = session__open(&t->s, &so);
 	if (!ret)
 		ret = session__start(t->s);
 	if (ret)
@@ -156,7 +160,7 @@ static bool traced(const struct serve *sv, int pid, uint64_t starttime)
 	size_t i;
 
 	for (i = 0; i < sv->n; i++)
-		if (sv->t[i]->cfg.pid == pid && sv->t[i]->starttime == starttime)
+		if (sv->t[i]->pid == pid && sv->t[i]->starttime == starttime)
 			return true;
 	return false;
 }
@@ -276,7 +280,7 @@ static void step_all(struct serve *sv)
 		session__detach(t->s);
 		t->exited = true;
 		exited++;
-		warn("pid %d %s; its series go after the next scrape", t->cfg.pid,
+		warn("pid %d %s; its series go after the next scrape", t->pid,
 		     ret > 0 ? "exited" : "is no longer traced");
 	}
 	/* nobody scrapes: keep a bounded number, the oldest go first */
@@ -337,11 +341,12 @@ int cmd_serve(const struct config *cfg)
 	char err[256];
 	int i, ret, status = 2;
 
-	session__catch_signals();
+	cmd_session_opts(cfg, &sv.so);
+	signals__catch();
 	/* listen first: a port in use is found before anything is attached */
 	ret = httpd__new(&sv.h, cfg->listen, handler, &sv, err, sizeof(err));
 	if (ret) {
-		report_error(cfg, err);
+		diag_error(cfg_diag(cfg), err);
 		goto cleanup;
 	}
 	for (i = 0; i < cfg->npids; i++) {
@@ -352,7 +357,7 @@ int cmd_serve(const struct config *cfg)
 	fprintf(stderr, "pyscope: serving http://%s/metrics%s%s; Ctrl-C to stop\n",
 		httpd__addr(sv.h), cfg->match ? ", following processes named " : "",
 		cfg->match ? cfg->match : "");
-	while (!session__stopping()) {
+	while (!signals__stop_requested()) {
 		uint64_t now;
 
 		httpd__poll(sv.h, 50);

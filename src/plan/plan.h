@@ -10,8 +10,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "cli/cli.h"
 #include "target/pyrt.h"
+
+/* --via: the mechanism asked for. */
+enum ps_via {
+	VIA_AUTO = 0,
+	VIA_EVAL,
+	VIA_RESUME,
+	VIA_BREAKPOINT,
+};
 
 enum plan_exit {
 	EXIT_NONE = 0,		/* count only */

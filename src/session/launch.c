@@ -42,12 +42,11 @@ static bool exe_wants_python(int pid)
 	return ok;
 }
 
-int launch_start(char **argv, int *pidp, char *err, size_t errlen)
+/* Fork argv under ptrace, stopped before it runs. */
+static int spawn(char **argv, int *pidp, char *err, size_t errlen)
 {
-	bool stepping = false;
-	int status, pid, stops, sig = 0, ret;
+	int status, pid;
 
-	*pidp = -1;
 	pid = fork();
 	if (pid < 0) {
 		snprintf(err, errlen, "fork: %s", strerror(errno));
@@ -60,60 +59,83 @@ int launch_start(char **argv, int *pidp, char *err, size_t errlen)
 		fprintf(stderr, "pyscope: cannot run '%s': %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
+	*pidp = pid;
 	if (waitpid(pid, &status, 0) != pid || !WIFSTOPPED(status)) {
 		snprintf(err, errlen, "'%s' did not start", argv[0]);
-		ret = -ECHILD;
-		goto fail;
+		return -ECHILD;
 	}
 	if (ptrace(PTRACE_SETOPTIONS, pid, NULL,
 		   (void *)(long)(PTRACE_O_EXITKILL | PTRACE_O_TRACEEXEC | PTRACE_O_TRACESYSGOOD))) {
 		snprintf(err, errlen, "ptrace: %s", strerror(errno));
-		ret = -errno;
-		goto fail;
+		return -errno;
 	}
+	return 0;
+}
+
+/*
+ * One stop of the child: 1 once Python is mapped.  After an exec of a
+ * program that is (or loads) Python, every system call stops it, so that
+ * the interpreter is caught as soon as it is mapped; *sig gets a real
+ * signal to deliver.
+ */
+static int on_stop(int pid, int status, bool *stepping, int *sig)
+{
+	if (!WIFSTOPPED(status))
+		return 0;
+	if ((status >> 8) == (SIGTRAP | (PTRACE_EVENT_EXEC << 8))) {
+		*stepping = exe_wants_python(pid);
+		return *stepping && pyrt_pid_has_python(pid);
+	}
+	if (WSTOPSIG(status) == (SIGTRAP | 0x80))
+		return pyrt_pid_has_python(pid);
+	if (WSTOPSIG(status) != SIGTRAP)
+		*sig = WSTOPSIG(status);
+	return 0;
+}
+
+/* Let the child run until its interpreter is mapped; *gone if it exited first. */
+static int run_to_python(int pid, const char *name, bool *gone, char *err, size_t errlen)
+{
+	bool stepping = false;
+	int status, stops, sig = 0, ret;
+
 	for (stops = 0; stops < MAX_STOPS; stops++) {
 		if (ptrace(stepping ? PTRACE_SYSCALL : PTRACE_CONT, pid, NULL, (void *)(long)sig)) {
 			snprintf(err, errlen, "ptrace: %s", strerror(errno));
-			ret = -errno;
-			goto fail;
+			return -errno;
 		}
 		sig = 0;
 		if (waitpid(pid, &status, __WALL) != pid) {
 			ret = -errno;
 			snprintf(err, errlen, "waitpid: %s", strerror(errno));
-			goto fail;
+			return ret;
 		}
 		if (WIFEXITED(status) || WIFSIGNALED(status)) {
-			snprintf(err, errlen, "'%s' exited (status %d) before starting Python", argv[0],
+			*gone = true;
+			snprintf(err, errlen, "'%s' exited (status %d) before starting Python", name,
 				 exit_code(status));
 			return -ECHILD;
 		}
-		if (!WIFSTOPPED(status))
-			continue;
-		if ((status >> 8) == (SIGTRAP | (PTRACE_EVENT_EXEC << 8))) {
-			/* a new program: follow it if it is (or loads) Python */
-			stepping = exe_wants_python(pid);
-			if (stepping && pyrt_pid_has_python(pid))
-				break;
-			continue;
-		}
-		if (WSTOPSIG(status) == (SIGTRAP | 0x80)) {
-			if (pyrt_pid_has_python(pid))
-				break;
-			continue;
-		}
-		if (WSTOPSIG(status) != SIGTRAP)
-			sig = WSTOPSIG(status);		/* deliver real signals */
+		if (on_stop(pid, status, &stepping, &sig))
+			return 0;
 	}
-	if (stops == MAX_STOPS) {
-		snprintf(err, errlen, "'%s' did not map a Python interpreter", argv[0]);
-		ret = -ENOEXEC;
-		goto fail;
-	}
-	*pidp = pid;
-	return 0;
-fail:
-	launch_abort(pid);
+	snprintf(err, errlen, "'%s' did not map a Python interpreter", name);
+	return -ENOEXEC;
+}
+
+int launch_start(char **argv, int *pidp, char *err, size_t errlen)
+{
+	bool gone = false;
+	int pid = -1, ret;
+
+	*pidp = -1;
+	ret = spawn(argv, &pid, err, errlen);
+	if (!ret)
+		ret = run_to_python(pid, argv[0], &gone, err, errlen);
+	if (!ret)
+		*pidp = pid;
+	else if (pid > 0 && !gone)
+		launch_abort(pid);
 	return ret;
 }
 

@@ -1,18 +1,58 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A tracing session, shared by pyscope trace and pyscope check: patterns,
- * the target (attached or launched), the interpreter model, the plan, the
- * model, the BPF side, and which mechanism covers each pattern (breakpoints
- * where they fit, uprobes otherwise), then the event loop.
+ * A tracing session, shared by the commands that trace (trace, record,
+ * check, profile, serve): patterns, the target (attached or launched), the
+ * interpreter model, the plan, the model, the BPF side, and which mechanism
+ * covers each pattern (session/cover.h), then the event loop.  Opening is
+ * in open.c, the run's metadata in meta.c, the loop in session.c.
  */
 #ifndef PYSCOPE_SESSION_H
 #define PYSCOPE_SESSION_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
-#include "cli/cli.h"
+#include "model/meta.h"
 #include "model/model.h"
-#include "sink/report.h"
+#include "plan/plan.h"
+#include "util/diag.h"
+
+/*
+ * What a session does.  Each command fills one (src/cmd/); nothing below
+ * the commands reads the command line.  Strings and arrays are borrowed:
+ * they must outlive the session.
+ */
+struct session_opts {
+	/* the target: a running process, or a command launched (pid 0) */
+	int pid;
+	char **argv;
+	/* the patterns: each -e spec in order, then the pattern file */
+	const char *const *exprs;
+	size_t nexprs;
+	const char *pattern_file;
+	/* what the probes measure */
+	enum ps_via via;
+	bool count_only;		/* do not time calls (lets --via auto use breakpoints) */
+	bool rules;			/* judge the pattern file's rules (pyscope check) */
+	bool no_args;			/* read no call arguments */
+	unsigned depth;			/* frames per call path; 0: the call site only */
+	const char *const *capture;	/* argument names counts are broken down by */
+	size_t ncapture;
+	/* pyscope profile: the samplers */
+	bool profile;
+	unsigned prof_hz;		/* CPU samples per second */
+	bool prof_offcpu;		/* also waits off CPU */
+	bool prof_sampled;		/* no probes at calls: the samples find the calls */
+	bool prof_all;			/* keep samples outside the patterns' calls */
+	/* where the results go */
+	const char *output;		/* the report file; NULL: stdout */
+	const char *record;		/* the trace file, or NULL */
+	bool force;			/* either may replace a file of ours */
+	uint64_t duration_ms;		/* session__run stops after it; 0: no limit */
+	int verbose;
+	enum diag_mode diag;		/* how errors are reported */
+};
 
 struct session;
 
@@ -20,15 +60,15 @@ struct session;
 typedef bool (*session_tick_fn)(void *ctx, struct session *s, uint64_t now_ns);
 
 /*
- * Set everything up and arm the probes.  On failure, one error line has been
- * reported and the return value is negative.  count_only: do not time calls
- * (lets --via auto pick breakpoints).
+ * Set everything up for o->pid (0: launch o->argv) and arm the probes.  On
+ * failure, one error line has been reported and the return value is
+ * negative.
  */
-int session__open(struct session **out, const struct config *cfg, bool count_only);
+int session__open(struct session **out, const struct session_opts *o);
 /* Where a session's target comes from. */
 struct session_target {
-	int pid;			/* 0: launch cfg->argv */
-	bool own_output;		/* open cfg->output itself (one target) */
+	int pid;			/* 0: launch o->argv */
+	bool own_output;		/* open o->output and o->record itself (one target) */
 	/* a forked child: its parent's model, and a tracer loaded ahead for it */
 	const struct pyrt *parent_rt;
 	struct tracer *spare;
@@ -39,9 +79,12 @@ struct session_target {
  * session__open for one of several targets: on failure, err gets the line
  * and nothing is printed (the caller decides how bad it is).
  */
-int session__open_target(struct session **out, const struct config *cfg,
+int session__open_target(struct session **out, const struct session_opts *o,
 			 struct session_target *tg, char *err, size_t errlen);
-/* Release a launched command; run until the target exits, -d, a signal or tick says stop. */
+/*
+ * Release a launched command; run until the target exits, o->duration_ms
+ * passes, a signal comes or tick says stop.
+ */
 int session__run(struct session *s, session_tick_fn tick, void *ctx);
 
 /* session__run in parts, for a loop over several sessions: */
@@ -51,11 +94,6 @@ int session__start(struct session *s);
 int session__step(struct session *s, int timeout_ms);
 /* the end of the traced time (idempotent) */
 void session__stop(struct session *s);
-/* SIGINT or SIGTERM arrived */
-bool session__signalled(void);
-/* The same for a loop driven from outside (pyscope serve): catch the signals first. */
-void session__catch_signals(void);
-bool session__stopping(void);
 /* Processes the target forked since the last call (pid, fork time CLOCK_MONOTONIC ns). */
 size_t session__children(struct session *s, int *pids, uint64_t *ts, size_t max,
 			 uint32_t *dropped);

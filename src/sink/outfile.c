@@ -20,12 +20,52 @@ static const char *refuse_existing(const struct stat *st)
 	return NULL;
 }
 
+#define OPEN_FLAGS (O_WRONLY | O_NOFOLLOW | O_CLOEXEC)
+
+/* path exists: open it to overwrite (with force), or say why not.  An fd, or -errno. */
+static int open_existing(const char *path, bool force, const char **why)
+{
+	struct stat st;
+	int fd;
+
+	if (lstat(path, &st))
+		return -errno;
+	if (S_ISLNK(st.st_mode)) {
+		*why = "is a symbolic link; refusing to write through it";
+		return -ELOOP;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		*why = "exists and is not a regular file";
+		return -EEXIST;
+	}
+	if (!force) {
+		*why = "exists; give --force to overwrite it";
+		return -EEXIST;
+	}
+	/* O_NONBLOCK: a FIFO swapped in must not block us; fstat rejects it */
+	fd = open(path, OPEN_FLAGS | O_NONBLOCK);
+	if (fd < 0 && errno == ELOOP)
+		*why = "is a symbolic link; refusing to write through it";
+	return fd < 0 ? -errno : fd;
+}
+
+/* The existing file opened (st: what it is): ours to overwrite?  Then empty and private. */
+static int reuse(int fd, const struct stat *st, const char **why)
+{
+	*why = refuse_existing(st);
+	if (*why)
+		return -EPERM;
+	if (ftruncate(fd, 0) || fchmod(fd, 0600) ||
+	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK))
+		return -errno;
+	return 0;
+}
+
 int outfile_open(struct outfile *o, const char *path, bool force, char *err, size_t errlen)
 {
-	const int base = O_WRONLY | O_NOFOLLOW | O_CLOEXEC;
 	const char *why = NULL;
 	struct stat st;
-	int fd, ret = 0;
+	int fd, ret;
 
 	memset(o, 0, sizeof(*o));
 	if (!path) {
@@ -36,35 +76,16 @@ int outfile_open(struct outfile *o, const char *path, bool force, char *err, siz
 	if (!o->path)
 		return -ENOMEM;
 	/* O_CREAT | O_EXCL fails on any existing name, a symbolic link included */
-	fd = open(path, base | O_CREAT | O_EXCL, 0600);
-	if (fd >= 0) {
+	fd = open(path, OPEN_FLAGS | O_CREAT | O_EXCL, 0600);
+	if (fd >= 0)
 		o->created = true;
-	} else if (errno != EEXIST || lstat(path, &st)) {
+	else
+		fd = errno == EEXIST ? open_existing(path, force, &why) : -errno;
+	ret = fd < 0 ? fd : 0;
+	if (!ret && fstat(fd, &st))
 		ret = -errno;
-	} else if (S_ISLNK(st.st_mode)) {
-		why = "is a symbolic link; refusing to write through it";
-		ret = -ELOOP;
-	} else if (!S_ISREG(st.st_mode)) {
-		why = "exists and is not a regular file";
-		ret = -EEXIST;
-	} else if (!force) {
-		why = "exists; give --force to overwrite it";
-		ret = -EEXIST;
-	} else {
-		/* O_NONBLOCK: a FIFO swapped in must not block us; fstat rejects it */
-		fd = open(path, base | O_NONBLOCK);
-		if (fd < 0 && errno == ELOOP)
-			why = "is a symbolic link; refusing to write through it";
-		ret = fd < 0 ? -errno : 0;
-	}
-	if (fd >= 0 && fstat(fd, &st))
-		ret = -errno;
-	if (!ret && !o->created && (why = refuse_existing(&st)))
-		ret = -EPERM;
-	if (!ret && !o->created &&
-	    (ftruncate(fd, 0) || fchmod(fd, 0600) ||
-	     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)))
-		ret = -errno;
+	if (!ret && !o->created)
+		ret = reuse(fd, &st, &why);
 	if (!ret && !(o->f = fdopen(fd, "w")))
 		ret = -errno;
 	if (ret) {

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "sink/report.h"
+#include "model/cover_name.h"
+#include "util/json.h"
 #include "util/util.h"
 
 #include <errno.h>
@@ -60,12 +62,6 @@ static void ns(char *buf, size_t n, uint64_t v, bool have)
 		fmt_ns(buf, n, (double)v);
 }
 
-static const char *mech_word(enum cover_mech m)
-{
-	return m == COVER_BREAKPOINT ? "breakpoint" : m == COVER_UPROBE ? "uprobe" :
-	       m == COVER_SAMPLED ? "samples" : "none";
-}
-
 /* What the table cannot show: patterns not timed, armed late, or not armed. */
 static void coverage_notes(FILE *out, const struct model *m)
 {
@@ -86,7 +82,8 @@ static void coverage_notes(FILE *out, const struct model *m)
 			fprintf(out, "not armed: %.66s\n", c->why);
 			continue;
 		}
-		fprintf(out, "%s%s", mech_word(c->mech), c->timed ? "" : ", count only");
+		fprintf(out, "%s%s", cover_mech_name(c->mech, COVER_TEXT_REPORT),
+			c->timed ? "" : ", count only");
 		if (c->partial)
 			fprintf(out, ", armed after %.3fs (earlier calls not seen)",
 				(double)c->armed_ns / 1e9);
@@ -94,33 +91,35 @@ static void coverage_notes(FILE *out, const struct model *m)
 	}
 }
 
-void report_text(FILE *out, const struct model *m, const struct run_meta *meta,
-		 const struct report_opts *o)
+/* "pyscope: pid N, Python V, via M, Ts" and how the run ended. */
+static void text_header(FILE *out, const struct run_meta *meta)
+{
+	fprintf(out, "pyscope: pid %d", meta->pid);
+	if (meta->ns_pid)
+		fprintf(out, " (%d in its PID namespace)", meta->ns_pid);
+	fprintf(out, ", Python %s, via %s, %.1fs", meta->python, meta->mechanism,
+		(double)meta->duration_ns / 1e9);
+	if (meta->target_exited && meta->launched)
+		fprintf(out, ", target exited at %.1fs (status %d)",
+			(double)meta->exited_after_ns / 1e9, meta->exit_code);
+	else if (meta->target_exited)
+		fprintf(out, ", target exited at %.1fs", (double)meta->exited_after_ns / 1e9);
+	if (meta->parent_pid)
+		fprintf(out, ", started by pid %d, traced from %.3fs after its fork",
+			meta->parent_pid, (double)meta->attach_lag_ns / 1e9);
+	if (meta->execd)
+		fprintf(out, ", target exec'd %s at %.1fs: tracing stopped", meta->exec_path,
+			(double)meta->execd_after_ns / 1e9);
+	fprintf(out, "\n");
+}
+
+/* One row per pattern: calls, timed calls, latency. */
+static void text_table(FILE *out, const struct model *m)
 {
 	const struct patterns *ps = model__patterns(m);
-	char reason[512], a[16], b[16], c[16], d[16], e[16];
-	size_t i, j;
-	bool exact;
+	char a[16], b[16], c[16], d[16], e[16];
+	size_t i;
 
-	if (o->final) {
-		fprintf(out, "pyscope: pid %d", meta->pid);
-		if (meta->ns_pid)
-			fprintf(out, " (%d in its PID namespace)", meta->ns_pid);
-		fprintf(out, ", Python %s, via %s, %.1fs", meta->python, meta->mechanism,
-			(double)meta->duration_ns / 1e9);
-		if (meta->target_exited && meta->launched)
-			fprintf(out, ", target exited at %.1fs (status %d)",
-				(double)meta->exited_after_ns / 1e9, meta->exit_code);
-		else if (meta->target_exited)
-			fprintf(out, ", target exited at %.1fs", (double)meta->exited_after_ns / 1e9);
-		if (meta->parent_pid)
-			fprintf(out, ", started by pid %d, traced from %.3fs after its fork",
-				meta->parent_pid, (double)meta->attach_lag_ns / 1e9);
-		if (meta->execd)
-			fprintf(out, ", target exec'd %s at %.1fs: tracing stopped", meta->exec_path,
-				(double)meta->execd_after_ns / 1e9);
-		fprintf(out, "\n");
-	}
 	fprintf(out, "%-28s %10s %10s %9s %9s %9s %9s %9s\n", "PATTERN", "CALLS", "TIMED", "MEAN",
 		"P50", "P95", "P99", "MAX");
 	for (i = 0; i < ps->n; i++) {
@@ -137,62 +136,92 @@ void report_text(FILE *out, const struct model *m, const struct run_meta *meta,
 			ps->v[i].name, r.count, r.timed, a, b, c, d, e);
 		pat_result_free(&r);
 	}
-	if (o->sigs || o->sites) {
-		for (i = 0; i < ps->n; i++) {
-			struct pat_result r;
+}
 
-			if (!o->all_details && !ps->v[i].legacy && !ps->v[i].forbid)
-				continue;
-			if (model__result(m, i, &r))
-				continue;
-			if (!r.count) {
-				pat_result_free(&r);
-				continue;
-			}
-			fprintf(out, "\n%s  (%s)\n", ps->v[i].name, ps->v[i].spec);
-			if (o->sigs) {
-				fprintf(out, "  %10s  %s\n", "CALLS", "SIGNATURE");
-				for (j = 0; j < r.nsigs && (int)j < o->top; j++)
-					fprintf(out, "  %10" PRIu64 "  %.84s\n", r.sigs[j].count,
-						r.sigs[j].text);
-			}
-			if (r.ncaps) {
-				fprintf(out, "  %10s  %s\n", "CALLS", "CAPTURED VALUE");
-				for (j = 0; j < r.ncaps && (int)j < o->top; j++)
-					fprintf(out, "  %10" PRIu64 "  %.84s\n", r.caps[j].count,
-						r.caps[j].value);
-			}
-			if (o->sites) {
-				fprintf(out, "  %10s %9s %9s  %s\n", "CALLS", "P50", "MAX", "CALL SITE");
-				for (j = 0; j < r.nsites && (int)j < o->top; j++) {
-					const struct site_row *s = &r.sites[j];
-					struct latency l;
+static void text_values(FILE *out, const struct pat_result *r, const struct report_opts *o)
+{
+	size_t j;
 
-					hist_summary(s->hist, s->sum_ns, s->max_ns, &l);
-					ns(b, sizeof(b), l.p50_ns, s->timed);
-					ns(e, sizeof(e), s->max_ns, s->timed);
-					fprintf(out, "  %10" PRIu64 " %9s %9s  %.60s%s%.40s\n", s->count, b,
-						e, s->where, s->func[0] ? " in " : "", s->func);
-				}
-			}
-			for (j = 0; o->all_details && j < r.npaths && (int)j < o->top; j++) {
-				const struct stack_info *si = model__stack(m, r.paths[j].stack);
-				uint32_t k;
+	if (o->sigs) {
+		fprintf(out, "  %10s  %s\n", "CALLS", "SIGNATURE");
+		for (j = 0; j < r->nsigs && (int)j < o->top; j++)
+			fprintf(out, "  %10" PRIu64 "  %.84s\n", r->sigs[j].count, r->sigs[j].text);
+	}
+	if (r->ncaps) {
+		fprintf(out, "  %10s  %s\n", "CALLS", "CAPTURED VALUE");
+		for (j = 0; j < r->ncaps && (int)j < o->top; j++)
+			fprintf(out, "  %10" PRIu64 "  %.84s\n", r->caps[j].count, r->caps[j].value);
+	}
+}
 
-				fprintf(out, "  path #%zu: %" PRIu64 " calls%s\n", j + 1, r.paths[j].count,
-					si && si->truncated ? " (deeper frames cut)" : "");
-				for (k = 0; si && k < si->n; k++) {
-					char fr[PS_QUAL_LEN + PS_FILE_LEN + 32];
+static void text_sites(FILE *out, const struct pat_result *r, int top)
+{
+	char p50[16], max[16];
+	size_t j;
 
-					model__frame_text(m, &si->frames[k], fr, sizeof(fr));
-					fprintf(out, "      %.92s\n", fr);
-				}
-			}
-			pat_result_free(&r);
+	fprintf(out, "  %10s %9s %9s  %s\n", "CALLS", "P50", "MAX", "CALL SITE");
+	for (j = 0; j < r->nsites && (int)j < top; j++) {
+		const struct site_row *s = &r->sites[j];
+		struct latency l;
+
+		hist_summary(s->hist, s->sum_ns, s->max_ns, &l);
+		ns(p50, sizeof(p50), l.p50_ns, s->timed);
+		ns(max, sizeof(max), s->max_ns, s->timed);
+		fprintf(out, "  %10" PRIu64 " %9s %9s  %.60s%s%.40s\n", s->count, p50, max, s->where,
+			s->func[0] ? " in " : "", s->func);
+	}
+}
+
+static void text_paths(FILE *out, const struct model *m, const struct pat_result *r, int top)
+{
+	size_t j;
+
+	for (j = 0; j < r->npaths && (int)j < top; j++) {
+		const struct stack_info *si = model__stack(m, r->paths[j].stack);
+		uint32_t k;
+
+		fprintf(out, "  path #%zu: %" PRIu64 " calls%s\n", j + 1, r->paths[j].count,
+			si && si->truncated ? " (deeper frames cut)" : "");
+		for (k = 0; si && k < si->n; k++) {
+			char fr[PS_QUAL_LEN + PS_FILE_LEN + 32];
+
+			model__frame_text(m, &si->frames[k], fr, sizeof(fr));
+			fprintf(out, "      %.92s\n", fr);
 		}
 	}
-	if (!o->final)
-		return;
+}
+
+/* Signatures, captured values, call sites and paths of the patterns that show them. */
+static void text_details(FILE *out, const struct model *m, const struct report_opts *o)
+{
+	const struct patterns *ps = model__patterns(m);
+	size_t i;
+
+	for (i = 0; i < ps->n; i++) {
+		struct pat_result r;
+
+		if (!o->all_details && !ps->v[i].legacy && !ps->v[i].forbid)
+			continue;
+		if (model__result(m, i, &r))
+			continue;
+		if (r.count) {
+			fprintf(out, "\n%s  (%s)\n", ps->v[i].name, ps->v[i].spec);
+			text_values(out, &r, o);
+			if (o->sites)
+				text_sites(out, &r, o->top);
+			if (o->all_details)
+				text_paths(out, m, &r, o->top);
+		}
+		pat_result_free(&r);
+	}
+}
+
+/* The coverage notes, whether the counts are exact, the children not traced. */
+static void text_footer(FILE *out, const struct model *m, const struct run_meta *meta)
+{
+	char reason[512];
+	bool exact;
+
 	coverage_notes(out, m);
 	exact = report_exact(m, reason, sizeof(reason));
 	fprintf(out, "exact: %s (%s)\n", exact ? "yes" : "NO", reason);
@@ -200,6 +229,18 @@ void report_text(FILE *out, const struct model *m, const struct run_meta *meta,
 		fprintf(out, "children: %u process(es) started by pid %d were not traced; their "
 			"calls are not in these counts (--follow-forks traces them)\n",
 			meta->children - meta->children_traced, meta->pid);
+}
+
+void report_text(FILE *out, const struct model *m, const struct run_meta *meta,
+		 const struct report_opts *o)
+{
+	if (o->final)
+		text_header(out, meta);
+	text_table(out, m);
+	if (o->sigs || o->sites)
+		text_details(out, m, o);
+	if (o->final)
+		text_footer(out, m, meta);
 }
 
 static cJSON *lat_json(const struct latency *l)
@@ -253,18 +294,10 @@ static cJSON *path_json(const struct model *m, uint64_t stack)
 	return arr;
 }
 
-cJSON *report_json(const struct model *m, const struct run_meta *meta, const struct report_opts *o)
+static cJSON *target_json(const struct run_meta *meta)
 {
-	const struct patterns *ps = model__patterns(m);
-	cJSON *root = cJSON_CreateObject(), *t, *arr, *lost;
-	char reason[512];
-	size_t i, j;
+	cJSON *t = cJSON_CreateObject();
 
-	if (!root)
-		return NULL;
-	cJSON_AddStringToObject(root, "tool", "pyscope");
-	cJSON_AddNumberToObject(root, "schema_version", 1);
-	t = cJSON_AddObjectToObject(root, "target");
 	cJSON_AddNumberToObject(t, "pid", meta->pid);
 	if (meta->ns_pid)
 		cJSON_AddNumberToObject(t, "ns_pid", meta->ns_pid);
@@ -287,15 +320,13 @@ cJSON *report_json(const struct model *m, const struct run_meta *meta, const str
 	}
 	cJSON_AddNumberToObject(t, "children", meta->children);
 	cJSON_AddNumberToObject(t, "children_untraced", meta->children - meta->children_traced);
-	cJSON_AddStringToObject(root, "mechanism", meta->mechanism);
-	cJSON_AddStringToObject(root, "returns", meta->returns);
-	cJSON_AddBoolToObject(root, "latency_measured", meta->timed);
-	cJSON_AddNumberToObject(root, "start_unix_s", (double)meta->start_wall_ns / 1e9);
-	cJSON_AddNumberToObject(root, "duration_s", (double)meta->duration_ns / 1e9);
-	cJSON_AddBoolToObject(root, "final", o->final);
-	cJSON_AddBoolToObject(root, "exact", report_exact(m, reason, sizeof(reason)));
-	cJSON_AddStringToObject(root, "exact_reason", reason);
-	lost = cJSON_AddObjectToObject(root, "lost");
+	return t;
+}
+
+static cJSON *lost_json(const struct model *m)
+{
+	cJSON *lost = cJSON_CreateObject();
+
 	cJSON_AddNumberToObject(lost, "ringbuf", (double)model__counter(m, PS_CNT_RB_LOST));
 	cJSON_AddNumberToObject(lost, "aggregates_full", (double)model__counter(m, PS_CNT_AGG_FULL));
 	cJSON_AddNumberToObject(lost, "untimed_inflight_full",
@@ -304,96 +335,159 @@ cJSON *report_json(const struct model *m, const struct run_meta *meta, const str
 	cJSON_AddNumberToObject(lost, "unresolved", (double)model__unresolved(m));
 	cJSON_AddNumberToObject(lost, "unpaired_entries", (double)model__counter(m, PS_CNT_UNPAIRED));
 	cJSON_AddNumberToObject(lost, "frame_register", (double)model__counter(m, PS_CNT_FREG_BAD));
-	arr = cJSON_AddArrayToObject(root, "patterns");
+	return lost;
+}
+
+static cJSON *coverage_json(const struct coverage *c)
+{
+	cJSON *co = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(co, "mechanism", cover_mech_name(c->mech, COVER_TEXT_REPORT));
+	cJSON_AddBoolToObject(co, "timed", c->timed);
+	cJSON_AddBoolToObject(co, "partial", c->partial);
+	cJSON_AddNumberToObject(co, "armed_after_s", (double)c->armed_ns / 1e9);
+	cJSON_AddStringToObject(co, "detail", c->why);
+	return co;
+}
+
+static cJSON *sigs_json(const struct pat_result *r)
+{
+	cJSON *arr = cJSON_CreateArray();
+	size_t j;
+
+	for (j = 0; j < r->nsigs; j++) {
+		cJSON *so = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(so, "signature", r->sigs[j].text);
+		cJSON_AddNumberToObject(so, "count", (double)r->sigs[j].count);
+		cJSON_AddItemToArray(arr, so);
+	}
+	return arr;
+}
+
+static cJSON *sites_json(const struct run_meta *meta, const struct pat_result *r)
+{
+	cJSON *arr = cJSON_CreateArray();
+	size_t j;
+
+	for (j = 0; j < r->nsites; j++) {
+		const struct site_row *s = &r->sites[j];
+		cJSON *so = cJSON_CreateObject();
+		struct latency l;
+
+		hist_summary(s->hist, s->sum_ns, s->max_ns, &l);
+		cJSON_AddStringToObject(so, "site", s->where);
+		cJSON_AddStringToObject(so, "function", s->func);
+		cJSON_AddNumberToObject(so, "count", (double)s->count);
+		cJSON_AddItemToObject(so, "latency_ns", lat_json(&l));
+		add_times(so, meta, s->first_ns, s->last_ns);
+		cJSON_AddItemToArray(arr, so);
+	}
+	return arr;
+}
+
+static cJSON *paths_json(const struct model *m, const struct pat_result *r)
+{
+	cJSON *arr = cJSON_CreateArray();
+	size_t j;
+
+	for (j = 0; j < r->npaths; j++) {
+		cJSON *so = cJSON_CreateObject();
+
+		cJSON_AddNumberToObject(so, "count", (double)r->paths[j].count);
+		cJSON_AddNumberToObject(so, "timed", (double)r->paths[j].timed);
+		cJSON_AddNumberToObject(so, "total_ns", (double)r->paths[j].sum_ns);
+		cJSON_AddNumberToObject(so, "max_ns", (double)r->paths[j].max_ns);
+		cJSON_AddItemToObject(so, "frames", path_json(m, r->paths[j].stack));
+		cJSON_AddItemToArray(arr, so);
+	}
+	return arr;
+}
+
+static cJSON *caps_json(const struct pat_result *r)
+{
+	cJSON *arr = cJSON_CreateArray();
+	size_t j;
+
+	for (j = 0; j < r->ncaps; j++) {
+		cJSON *so = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(so, "value", r->caps[j].value);
+		cJSON_AddNumberToObject(so, "count", (double)r->caps[j].count);
+		cJSON_AddItemToArray(arr, so);
+	}
+	return arr;
+}
+
+static void pattern_json(cJSON *po, const struct model *m, const struct run_meta *meta, size_t i,
+			 const struct pat_result *r)
+{
+	const struct pattern *p = &model__patterns(m)->v[i];
+
+	cJSON_AddStringToObject(po, "name", p->name);
+	cJSON_AddStringToObject(po, "spec", p->spec);
+	cJSON_AddStringToObject(po, "kind", p->kind == PAT_CLASS ? "class" : "function");
+	cJSON_AddNumberToObject(po, "count", (double)r->count);
+	cJSON_AddNumberToObject(po, "timed", (double)r->timed);
+	cJSON_AddItemToObject(po, "latency_ns", lat_json(&r->lat));
+	cJSON_AddItemToObject(po, "coverage", coverage_json(model__coverage(m, i)));
+	if (p->forbid)
+		cJSON_AddBoolToObject(po, "forbid", true);
+	if (p->legacy)
+		cJSON_AddBoolToObject(po, "legacy", true);
+	cJSON_AddItemToObject(po, "signatures", sigs_json(r));
+	cJSON_AddItemToObject(po, "call_sites", sites_json(meta, r));
+	cJSON_AddItemToObject(po, "paths", paths_json(m, r));
+	cJSON_AddItemToObject(po, "captures", caps_json(r));
+}
+
+static cJSON *patterns_json(const struct model *m, const struct run_meta *meta)
+{
+	const struct patterns *ps = model__patterns(m);
+	cJSON *arr = cJSON_CreateArray();
+	size_t i;
+
 	for (i = 0; i < ps->n; i++) {
-		const struct pattern *p = &ps->v[i];
-		cJSON *po = cJSON_CreateObject(), *sa, *ca;
+		cJSON *po = cJSON_CreateObject();
 		struct pat_result r;
 
 		if (!po || model__result(m, i, &r)) {
 			cJSON_Delete(po);
 			continue;
 		}
-		cJSON_AddStringToObject(po, "name", p->name);
-		cJSON_AddStringToObject(po, "spec", p->spec);
-		cJSON_AddStringToObject(po, "kind", p->kind == PAT_CLASS ? "class" : "function");
-		cJSON_AddNumberToObject(po, "count", (double)r.count);
-		cJSON_AddNumberToObject(po, "timed", (double)r.timed);
-		cJSON_AddItemToObject(po, "latency_ns", lat_json(&r.lat));
-		{
-			const struct coverage *c = model__coverage(m, i);
-			cJSON *co = cJSON_AddObjectToObject(po, "coverage");
-
-			cJSON_AddStringToObject(co, "mechanism", mech_word(c->mech));
-			cJSON_AddBoolToObject(co, "timed", c->timed);
-			cJSON_AddBoolToObject(co, "partial", c->partial);
-			cJSON_AddNumberToObject(co, "armed_after_s", (double)c->armed_ns / 1e9);
-			cJSON_AddStringToObject(co, "detail", c->why);
-		}
-		if (p->forbid)
-			cJSON_AddBoolToObject(po, "forbid", true);
-		if (p->legacy)
-			cJSON_AddBoolToObject(po, "legacy", true);
-		sa = cJSON_AddArrayToObject(po, "signatures");
-		for (j = 0; j < r.nsigs; j++) {
-			cJSON *so = cJSON_CreateObject();
-
-			cJSON_AddStringToObject(so, "signature", r.sigs[j].text);
-			cJSON_AddNumberToObject(so, "count", (double)r.sigs[j].count);
-			cJSON_AddItemToArray(sa, so);
-		}
-		ca = cJSON_AddArrayToObject(po, "call_sites");
-		for (j = 0; j < r.nsites; j++) {
-			const struct site_row *s = &r.sites[j];
-			cJSON *so = cJSON_CreateObject();
-			struct latency l;
-
-			hist_summary(s->hist, s->sum_ns, s->max_ns, &l);
-			cJSON_AddStringToObject(so, "site", s->where);
-			cJSON_AddStringToObject(so, "function", s->func);
-			cJSON_AddNumberToObject(so, "count", (double)s->count);
-			cJSON_AddItemToObject(so, "latency_ns", lat_json(&l));
-			add_times(so, meta, s->first_ns, s->last_ns);
-			cJSON_AddItemToArray(ca, so);
-		}
-		ca = cJSON_AddArrayToObject(po, "paths");
-		for (j = 0; j < r.npaths; j++) {
-			cJSON *so = cJSON_CreateObject();
-
-			cJSON_AddNumberToObject(so, "count", (double)r.paths[j].count);
-			cJSON_AddNumberToObject(so, "timed", (double)r.paths[j].timed);
-			cJSON_AddNumberToObject(so, "total_ns", (double)r.paths[j].sum_ns);
-			cJSON_AddNumberToObject(so, "max_ns", (double)r.paths[j].max_ns);
-			cJSON_AddItemToObject(so, "frames", path_json(m, r.paths[j].stack));
-			cJSON_AddItemToArray(ca, so);
-		}
-		ca = cJSON_AddArrayToObject(po, "captures");
-		for (j = 0; j < r.ncaps; j++) {
-			cJSON *so = cJSON_CreateObject();
-
-			cJSON_AddStringToObject(so, "value", r.caps[j].value);
-			cJSON_AddNumberToObject(so, "count", (double)r.caps[j].count);
-			cJSON_AddItemToArray(ca, so);
-		}
+		pattern_json(po, m, meta, i, &r);
 		cJSON_AddItemToArray(arr, po);
 		pat_result_free(&r);
 	}
+	return arr;
+}
+
+cJSON *report_json(const struct model *m, const struct run_meta *meta, const struct report_opts *o)
+{
+	cJSON *root = cJSON_CreateObject();
+	char reason[512];
+
+	if (!root)
+		return NULL;
+	cJSON_AddStringToObject(root, "tool", "pyscope");
+	cJSON_AddNumberToObject(root, "schema_version", 1);
+	cJSON_AddItemToObject(root, "target", target_json(meta));
+	cJSON_AddStringToObject(root, "mechanism", meta->mechanism);
+	cJSON_AddStringToObject(root, "returns", meta->returns);
+	cJSON_AddBoolToObject(root, "latency_measured", meta->timed);
+	cJSON_AddNumberToObject(root, "start_unix_s", (double)meta->start_wall_ns / 1e9);
+	cJSON_AddNumberToObject(root, "duration_s", (double)meta->duration_ns / 1e9);
+	cJSON_AddBoolToObject(root, "final", o->final);
+	cJSON_AddBoolToObject(root, "exact", report_exact(m, reason, sizeof(reason)));
+	cJSON_AddStringToObject(root, "exact_reason", reason);
+	cJSON_AddItemToObject(root, "lost", lost_json(m));
+	if (!o->no_patterns)
+		cJSON_AddItemToObject(root, "patterns", patterns_json(m, meta));
 	return root;
 }
 
 int report_json_print(FILE *out, const struct model *m, const struct run_meta *meta,
 		      const struct report_opts *o)
 {
-	cJSON *root = report_json(m, meta, o);
-	char *s;
-
-	if (!root)
-		return -ENOMEM;
-	s = o->compact ? cJSON_PrintUnformatted(root) : cJSON_Print(root);
-	cJSON_Delete(root);
-	if (!s)
-		return -ENOMEM;
-	fprintf(out, "%s\n", s);
-	free(s);
-	return 0;
+	return json_emit(out, report_json(m, meta, o), o->compact);
 }

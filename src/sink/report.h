@@ -3,37 +3,12 @@
 #ifndef PYSCOPE_REPORT_H
 #define PYSCOPE_REPORT_H
 
-#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <cJSON.h>
+#include "model/meta.h"
 #include "model/model.h"
-
-struct run_meta {
-	int pid;
-	int ns_pid;			/* its pid in its own PID namespace, 0 if ours */
-	char python[32];
-	char interpreter[PATH_MAX];
-	char mechanism[16];
-	char returns[96];		/* how returns are seen, or "none (count only)" */
-	bool timed;			/* latency is measured */
-	uint64_t start_wall_ns;
-	uint64_t duration_ns;
-	bool launched;
-	bool target_exited;
-	uint64_t exited_after_ns;	/* since start, when target_exited */
-	int exit_code;			/* when launched and exited */
-	bool stopped_by_signal;
-	bool execd;			/* the target exec'd: tracing stopped then */
-	uint64_t execd_after_ns;	/* since start, when execd */
-	char exec_path[PATH_MAX];	/* what it exec'd (sanitised) */
-	uint32_t children;		/* processes it started while traced */
-	uint32_t children_traced;	/* of which traced in their own right (--follow-forks) */
-	int parent_pid;			/* followed child: the pid that started it */
-	uint64_t attach_lag_ns;		/* followed child: from its fork to armed */
-	int64_t wall_minus_mono;	/* CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
-};
 
 struct report_opts {
 	bool final;
@@ -42,6 +17,9 @@ struct report_opts {
 	bool all_details;		/* details for every pattern, not just legacy/forbid */
 	bool compact;			/* JSON on one line (NDJSON streams) */
 	int top;			/* rows per table */
+	bool migration;			/* the final report ends with the migration report */
+	bool by_latency;		/* folded and speedscope: weighted by latency, not calls */
+	bool no_patterns;		/* JSON: no "patterns" (profile --sampled: none counted) */
 };
 
 void report_text(FILE *out, const struct model *m, const struct run_meta *meta,

@@ -89,6 +89,50 @@ void prof_result_free(struct prof_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* Does row r (stack si) follow the chain picked so far, depth levels below the pattern? */
+static bool on_chain(const struct model *m, const struct sample_row *r,
+		     const struct stack_info *si, char *const *picked, size_t depth)
+{
+	char name[FUNC_LEN];
+	size_t lvl;
+
+	for (lvl = 0; lvl < depth; lvl++) {
+		fn_name(m, &si->frames[r->key.win_depth - 1 - lvl], name, sizeof(name));
+		if (strcmp(name, picked[lvl]))
+			return false;
+	}
+	return true;
+}
+
+/* The callees depth levels below the pattern's frame, on the chain so far, with their weight. */
+static size_t chain_level(const struct model *m, const struct sample_row *rows, size_t nrows,
+			  const struct pattern *p, uint8_t kind, char *const *picked, size_t depth,
+			  struct fn_stat **groups)
+{
+	size_t ng = 0, i;
+
+	for (i = 0; i < nrows; i++) {
+		const struct sample_row *r = &rows[i];
+		const struct stack_info *si;
+		char name[FUNC_LEN];
+		struct fn_stat *f;
+
+		if (!row_of(m, r, p, kind))
+			continue;
+		si = model__stack(m, r->key.stack);
+		if (r->key.win_depth < depth + 1 || r->key.win_depth >= si->n)
+			continue;
+		if (!on_chain(m, r, si, picked, depth))
+			continue;
+		fn_name(m, &si->frames[r->key.win_depth - 1 - depth], name, sizeof(name));
+		f = fn_find(groups, &ng, name);
+		if (!f)
+			break;
+		f->total += weight(r);
+	}
+	return ng;
+}
+
 /*
  * The heaviest chain below the pattern's frame: at each level the callee
  * with the most weight, while it holds at least half of its parent's.
@@ -97,44 +141,15 @@ static void chain(const struct model *m, const struct sample_row *rows, size_t n
 		  const struct pattern *p, uint8_t kind, struct prof_result *out)
 {
 	char *picked[16];
-	size_t depth = 0, i;
+	size_t depth, i;
 	uint64_t parent = out->weight;
 	struct strbuf sb;
 
 	memset(picked, 0, sizeof(picked));
 	for (depth = 0; depth < 16; depth++) {
 		struct fn_stat *groups = NULL;
-		size_t ng = 0, best = 0;
+		size_t ng = chain_level(m, rows, nrows, p, kind, picked, depth, &groups), best = 0;
 
-		for (i = 0; i < nrows; i++) {
-			const struct sample_row *r = &rows[i];
-			const struct stack_info *si;
-			char name[FUNC_LEN];
-			size_t lvl, k;
-			bool on = true;
-
-			if (!row_of(m, r, p, kind))
-				continue;
-			si = model__stack(m, r->key.stack);
-			if (r->key.win_depth < depth + 1 || r->key.win_depth >= si->n)
-				continue;
-			/* the row must follow the chain picked so far */
-			for (lvl = 0; lvl < depth && on; lvl++) {
-				fn_name(m, &si->frames[r->key.win_depth - 1 - lvl], name, sizeof(name));
-				on = !strcmp(name, picked[lvl]);
-			}
-			if (!on)
-				continue;
-			fn_name(m, &si->frames[r->key.win_depth - 1 - depth], name, sizeof(name));
-			for (k = 0; k < ng; k++)
-				if (!strcmp(groups[k].func, name))
-					break;
-			if (k == ng) {
-				if (!fn_find(&groups, &ng, name))
-					break;
-			}
-			groups[k].total += weight(r);
-		}
 		for (i = 1; i < ng; i++)
 			if (groups[i].total > groups[best].total)
 				best = i;
@@ -234,99 +249,127 @@ static bool is_async(const struct model *m, const struct pattern *p)
 	return false;
 }
 
+static void pattern_head(FILE *out, const struct pattern *p, const struct pat_result *pr,
+			 const struct prof_opts *o)
+{
+	char tot[32];
+
+	fmt_ns(tot, sizeof(tot), (double)pr->lat.sum_ns);
+	if (o->sampled)
+		fprintf(out, "\n%s (%s): calls found by the samples (not counted)\n", p->name,
+			p->spec);
+	else
+		fprintf(out, "\n%s (%s): %" PRIu64 " calls, %s in them\n", p->name, p->spec,
+			pr->count, pr->timed ? tot : "time unknown");
+}
+
+/* The top functions of one kind of sample: by self weight, then by total. */
+static void top_text(FILE *out, const struct prof_result *r, uint8_t kind, int top)
+{
+	char w[32];
+	size_t j;
+
+	fprintf(out, "  %10s %6s  %s\n", "SELF", "%", "FUNCTION (self)");
+	for (j = 0; j < r->nself && (int)j < top && r->self[j].self; j++) {
+		fmt_weight(w, sizeof(w), r->self[j].self, kind);
+		fprintf(out, "  %10s %5.1f%%  %.80s\n", w,
+			100.0 * (double)r->self[j].self / (double)r->weight, r->self[j].func);
+	}
+	fprintf(out, "  %10s %6s  %s\n", "TOTAL", "%", "FUNCTION (self and callees)");
+	for (j = 0; j < r->ntotal && (int)j < top; j++) {
+		fmt_weight(w, sizeof(w), r->total[j].total, kind);
+		fprintf(out, "  %10s %5.1f%%  %.80s\n", w,
+			100.0 * (double)r->total[j].total / (double)r->weight, r->total[j].func);
+	}
+}
+
+/* Pattern i's time of one kind (on or off CPU); false if it has none. */
+static bool kind_text(FILE *out, const struct model *m, size_t i, uint8_t kind,
+		      const struct prof_opts *o)
+{
+	struct prof_result r;
+	char tw[32];
+
+	if (profile_result(m, i, kind, &r))
+		return false;
+	fmt_weight(tw, sizeof(tw), r.weight, kind);
+	if (!r.weight) {
+		fprintf(out, "  %s: nothing\n", kind == PS_SAMPLE_CPU ? "on CPU" : "off CPU");
+		prof_result_free(&r);
+		return false;
+	}
+	if (kind == PS_SAMPLE_CPU)
+		fprintf(out, "  on CPU: %s samples (about %.1f ms)\n", tw,
+			(double)r.weight * 1000.0 / o->hz);
+	else
+		fprintf(out, "  off CPU: %s blocked in %" PRIu64 " waits\n", tw, r.events);
+	if (r.chain[0])
+		fprintf(out, "  %.0f%% of it is in %s\n",
+			100.0 * (double)r.chain_weight / (double)r.weight, r.chain);
+	top_text(out, &r, kind, o->top);
+	prof_result_free(&r);
+	return true;
+}
+
+/* A coroutine's time: running (the samples) and awaiting (the rest of its calls' time). */
+static void coroutine_text(FILE *out, const struct model *m, size_t i, const struct pat_result *pr,
+			   const struct prof_opts *o)
+{
+	struct prof_result r;
+	double run, all = (double)pr->lat.sum_ns;
+	char a[32], b[32];
+
+	if (profile_result(m, i, PS_SAMPLE_CPU, &r))
+		return;
+	run = (double)r.weight * 1e9 / o->hz;
+	fmt_ns(a, sizeof(a), run);
+	fmt_ns(b, sizeof(b), all > run ? all - run : 0);
+	fprintf(out, "  coroutine: running about %s, awaiting about %s\n", a, b);
+	prof_result_free(&r);
+}
+
+/* Where p's coroutines awaited. */
+static void awaits_text(FILE *out, const struct model *m, const struct pattern *p)
+{
+	const struct await_row *aw;
+	size_t naw = model__awaits(m, &aw), j;
+
+	for (j = 0; j < naw; j++) {
+		const struct agg_info *a = model__agg(m, aw[j].key.agg_id);
+		const struct code_info *c;
+		struct ps_frame fr;
+		char text[PS_QUAL_LEN + PS_FILE_LEN + 32];
+
+		if (!a || !model__agg_matches(m, a, p) || !(c = model__code(m, a->key.code_id)))
+			continue;
+		fr.code_id = c->id;
+		fr.offset = aw[j].key.offset;
+		model__frame_text(m, &fr, text, sizeof(text));
+		fprintf(out, "  awaited %" PRIu64 " times at %.80s\n", aw[j].count, text);
+	}
+}
+
 void report_profile_text(FILE *out, const struct model *m, const struct prof_opts *o)
 {
 	const struct patterns *ps = model__patterns(m);
-	const struct await_row *aw;
-	size_t naw = model__awaits(m, &aw), i, j;
-	int kinds[2] = { PS_SAMPLE_CPU, PS_SAMPLE_OFFCPU }, ki;
+	size_t i;
 
 	fprintf(out, "\nprofile: %u Hz on CPU%s; time inside each pattern's calls\n", o->hz,
 		o->offcpu ? ", and waits off CPU" : "");
 	for (i = 0; i < ps->n; i++) {
 		const struct pattern *p = &ps->v[i];
 		struct pat_result pr;
-		bool any = false;
+		bool any;
 
 		if (model__result(m, i, &pr))
 			continue;
-		{
-			char tot[32];
-
-			fmt_ns(tot, sizeof(tot), (double)pr.lat.sum_ns);
-			if (o->sampled)
-				fprintf(out, "\n%s (%s): calls found by the samples (not counted)\n",
-					p->name, p->spec);
-			else
-				fprintf(out, "\n%s (%s): %" PRIu64 " calls, %s in them\n", p->name,
-					p->spec, pr.count, pr.timed ? tot : "time unknown");
-		}
-		for (ki = 0; ki < 2; ki++) {
-			struct prof_result r;
-			char w[32], tw[32];
-
-			if (kinds[ki] == PS_SAMPLE_OFFCPU && !o->offcpu)
-				continue;
-			if (profile_result(m, i, (uint8_t)kinds[ki], &r))
-				continue;
-			fmt_weight(tw, sizeof(tw), r.weight, (uint8_t)kinds[ki]);
-			if (!r.weight) {
-				fprintf(out, "  %s: nothing\n", kinds[ki] == PS_SAMPLE_CPU ?
-					"on CPU" : "off CPU");
-				prof_result_free(&r);
-				continue;
-			}
-			any = true;
-			if (kinds[ki] == PS_SAMPLE_CPU)
-				fprintf(out, "  on CPU: %s samples (about %.1f ms)\n", tw,
-					(double)r.weight * 1000.0 / o->hz);
-			else
-				fprintf(out, "  off CPU: %s blocked in %" PRIu64 " waits\n", tw, r.events);
-			if (r.chain[0])
-				fprintf(out, "  %.0f%% of it is in %s\n",
-					100.0 * (double)r.chain_weight / (double)r.weight, r.chain);
-			fprintf(out, "  %10s %6s  %s\n", kinds[ki] == PS_SAMPLE_CPU ? "SELF" : "SELF",
-				"%", "FUNCTION (self)");
-			for (j = 0; j < r.nself && (int)j < o->top && r.self[j].self; j++) {
-				fmt_weight(w, sizeof(w), r.self[j].self, (uint8_t)kinds[ki]);
-				fprintf(out, "  %10s %5.1f%%  %.80s\n", w,
-					100.0 * (double)r.self[j].self / (double)r.weight, r.self[j].func);
-			}
-			fprintf(out, "  %10s %6s  %s\n", "TOTAL", "%", "FUNCTION (self and callees)");
-			for (j = 0; j < r.ntotal && (int)j < o->top; j++) {
-				fmt_weight(w, sizeof(w), r.total[j].total, (uint8_t)kinds[ki]);
-				fprintf(out, "  %10s %5.1f%%  %.80s\n", w,
-					100.0 * (double)r.total[j].total / (double)r.weight,
-					r.total[j].func);
-			}
-			prof_result_free(&r);
-		}
-		if (is_async(m, p)) {
-			struct prof_result r;
-
-			if (!profile_result(m, i, PS_SAMPLE_CPU, &r)) {
-				double run = (double)r.weight * 1e9 / o->hz, all = (double)pr.lat.sum_ns;
-				char a[32], b[32];
-
-				fmt_ns(a, sizeof(a), run);
-				fmt_ns(b, sizeof(b), all > run ? all - run : 0);
-				fprintf(out, "  coroutine: running about %s, awaiting about %s\n", a, b);
-				prof_result_free(&r);
-			}
-		}
-		for (j = 0; j < naw; j++) {
-			const struct agg_info *a = model__agg(m, aw[j].key.agg_id);
-			const struct code_info *c;
-			struct ps_frame fr;
-			char text[PS_QUAL_LEN + PS_FILE_LEN + 32];
-
-			if (!a || !model__agg_matches(m, a, p) || !(c = model__code(m, a->key.code_id)))
-				continue;
-			fr.code_id = c->id;
-			fr.offset = aw[j].key.offset;
-			model__frame_text(m, &fr, text, sizeof(text));
-			fprintf(out, "  awaited %" PRIu64 " times at %.80s\n", aw[j].count, text);
-		}
+		pattern_head(out, p, &pr, o);
+		any = kind_text(out, m, i, PS_SAMPLE_CPU, o);
+		if (o->offcpu)
+			any |= kind_text(out, m, i, PS_SAMPLE_OFFCPU, o);
+		if (is_async(m, p))
+			coroutine_text(out, m, i, &pr, o);
+		awaits_text(out, m, p);
 		if (!any)
 			fprintf(out, "  (no samples inside its calls)\n");
 		pat_result_free(&pr);

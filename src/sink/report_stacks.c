@@ -4,6 +4,7 @@
  * speedscope files, and the migration report.  Read the model only.
  */
 #include "sink/report.h"
+#include "util/json.h"
 #include "util/util.h"
 
 #include <errno.h>
@@ -94,13 +95,62 @@ static int split_where(const char *where, char *file, size_t n)
 	return atoi(colon + 1);
 }
 
+/* One speedscope stack: frame indexes from the root to the leaf (the pattern's code). */
+static cJSON *speedscope_stack(const struct model *m, const struct stack_info *si, cJSON *frames,
+			       int leaf)
+{
+	cJSON *stack = cJSON_CreateArray();
+	uint32_t k;
+
+	for (k = si->n; k-- > 0;) {
+		char func[PS_QUAL_LEN], where[PS_FILE_LEN + 16], file[PS_FILE_LEN + 16];
+		int line;
+
+		model__frame_parts(m, &si->frames[k], func, sizeof(func), where, sizeof(where));
+		line = split_where(where, file, sizeof(file));
+		cJSON_AddItemToArray(stack, cJSON_CreateNumber(frame_index(frames, func, file, line)));
+	}
+	cJSON_AddItemToArray(stack, cJSON_CreateNumber(leaf));
+	return stack;
+}
+
+/* A pattern's sampled profile: one sample per call path, weighted. */
+static cJSON *speedscope_profile(const struct model *m, const struct pattern *p,
+				 const struct pat_result *r, cJSON *frames, bool by_latency)
+{
+	cJSON *prof = cJSON_CreateObject(), *samples, *weights;
+	uint64_t total = 0;
+	size_t j;
+	int leaf;
+
+	cJSON_AddStringToObject(prof, "type", "sampled");
+	cJSON_AddStringToObject(prof, "name", p->name);
+	cJSON_AddStringToObject(prof, "unit", by_latency ? "nanoseconds" : "none");
+	cJSON_AddNumberToObject(prof, "startValue", 0);
+	samples = cJSON_AddArrayToObject(prof, "samples");
+	weights = cJSON_AddArrayToObject(prof, "weights");
+	leaf = frame_index(frames, p->qualname, p->module, 0);
+	for (j = 0; j < r->npaths; j++) {
+		const struct stack_info *si = model__stack(m, r->paths[j].stack);
+		uint64_t w = by_latency ? r->paths[j].sum_ns : r->paths[j].count;
+
+		if (!si || !w)
+			continue;
+		cJSON_AddItemToArray(samples, speedscope_stack(m, si, frames, leaf));
+		cJSON_AddItemToArray(weights, cJSON_CreateNumber((double)w));
+		total += w;
+	}
+	cJSON_AddNumberToObject(prof, "endValue", (double)total);
+	return prof;
+}
+
 int report_speedscope(FILE *out, const struct model *m, const struct run_meta *meta,
 		      bool by_latency)
 {
 	const struct patterns *ps = model__patterns(m);
 	cJSON *root = cJSON_CreateObject(), *frames, *profiles;
-	char name[256], *txt;
-	size_t i, j;
+	char name[256];
+	size_t i;
 	int ret = 0;
 
 	if (!root)
@@ -114,63 +164,20 @@ int report_speedscope(FILE *out, const struct model *m, const struct run_meta *m
 	frames = cJSON_AddArrayToObject(cJSON_AddObjectToObject(root, "shared"), "frames");
 	profiles = cJSON_AddArrayToObject(root, "profiles");
 	for (i = 0; i < ps->n; i++) {
-		const struct pattern *p = &ps->v[i];
-		cJSON *prof, *samples, *weights;
 		struct pat_result r;
-		uint64_t total = 0;
-		int leaf;
 
 		ret = model__result(m, i, &r);
 		if (ret)
 			break;
-		prof = cJSON_CreateObject();
-		cJSON_AddStringToObject(prof, "type", "sampled");
-		cJSON_AddStringToObject(prof, "name", p->name);
-		cJSON_AddStringToObject(prof, "unit", by_latency ? "nanoseconds" : "none");
-		cJSON_AddNumberToObject(prof, "startValue", 0);
-		samples = cJSON_AddArrayToObject(prof, "samples");
-		weights = cJSON_AddArrayToObject(prof, "weights");
-		leaf = frame_index(frames, p->qualname, p->module, 0);
-		for (j = 0; j < r.npaths; j++) {
-			const struct stack_info *si = model__stack(m, r.paths[j].stack);
-			uint64_t w = by_latency ? r.paths[j].sum_ns : r.paths[j].count;
-			cJSON *stack;
-			uint32_t k;
-
-			if (!si || !w)
-				continue;
-			stack = cJSON_CreateArray();
-			/* speedscope stacks go from the root to the leaf */
-			for (k = si->n; k-- > 0;) {
-				char func[PS_QUAL_LEN], where[PS_FILE_LEN + 16], file[PS_FILE_LEN + 16];
-				int line;
-
-				model__frame_parts(m, &si->frames[k], func, sizeof(func), where,
-						   sizeof(where));
-				line = split_where(where, file, sizeof(file));
-				cJSON_AddItemToArray(stack, cJSON_CreateNumber(
-					frame_index(frames, func, file, line)));
-			}
-			cJSON_AddItemToArray(stack, cJSON_CreateNumber(leaf));
-			cJSON_AddItemToArray(samples, stack);
-			cJSON_AddItemToArray(weights, cJSON_CreateNumber((double)w));
-			total += w;
-		}
-		cJSON_AddNumberToObject(prof, "endValue", (double)total);
-		cJSON_AddItemToArray(profiles, prof);
+		cJSON_AddItemToArray(profiles, speedscope_profile(m, &ps->v[i], &r, frames,
+								   by_latency));
 		pat_result_free(&r);
 	}
-	if (!ret) {
-		txt = cJSON_PrintUnformatted(root);
-		if (txt) {
-			fprintf(out, "%s\n", txt);
-			free(txt);
-		} else {
-			ret = -ENOMEM;
-		}
+	if (ret) {
+		cJSON_Delete(root);
+		return ret;
 	}
-	cJSON_Delete(root);
-	return ret;
+	return json_emit(out, root, true);
 }
 
 static void wall_text(const struct run_meta *meta, uint64_t mono, char *buf, size_t n)

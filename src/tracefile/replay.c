@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "tracefile/replay.h"
+#include "model/cover_name.h"
 #include "util/util.h"
 
 #include <cJSON.h>
@@ -19,11 +20,6 @@ union krec {
 	struct ps_ev_agg agg;
 	struct ps_ev_stack stack;
 };
-
-static const char *cover_word(enum cover_mech m)
-{
-	return m == COVER_BREAKPOINT ? "breakpoint" : m == COVER_UPROBE ? "uprobe" : "none";
-}
 
 /* 64-bit values go in JSON as decimal strings: doubles would round them. */
 static void add_u64(cJSON *o, const char *name, uint64_t v)
@@ -98,7 +94,8 @@ char *tf_header_build(const struct tf_source *src, const struct model *m,
 		cJSON *co = cJSON_CreateObject();
 
 		cJSON_AddStringToObject(co, "pattern", ps->v[i].name);
-		cJSON_AddStringToObject(co, "mechanism", cover_word(c->mech));
+		cJSON_AddStringToObject(co, "mechanism",
+					cover_mech_name(c->mech, COVER_TEXT_TRACEFILE));
 		cJSON_AddBoolToObject(co, "timed", c->timed);
 		cJSON_AddStringToObject(co, "detail", c->why);
 		cJSON_AddItemToArray(a, co);
@@ -352,8 +349,7 @@ static int load_header(struct replay *r, const uint8_t *raw, size_t len, char *e
 
 			if (i >= r->ps.n)
 				break;
-			cv.mech = !mech ? COVER_NONE : !strcmp(mech, "uprobe") ? COVER_UPROBE :
-				  !strcmp(mech, "breakpoint") ? COVER_BREAKPOINT : COVER_NONE;
+			cover_mech_parse(mech, COVER_TEXT_TRACEFILE, &cv.mech);
 			cv.timed = jbool(e, "timed");
 			jcopy(cv.why, e, "detail", sizeof(cv.why));
 			model__set_coverage(r->m, i++, &cv);
@@ -469,8 +465,7 @@ static void load_checkpoint(struct replay *r, const uint8_t *raw, size_t len)
 		struct coverage cv = { 0 };
 		uint8_t mech = tf_get_u8(&c);
 
-		cv.mech = mech == COVER_UPROBE ? COVER_UPROBE :
-			  mech == COVER_BREAKPOINT ? COVER_BREAKPOINT : COVER_NONE;
+		cv.mech = cover_mech_from_file(mech);
 		cv.timed = tf_get_u8(&c);
 		cv.partial = tf_get_u8(&c);
 		tf_get_u8(&c);

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include "model/model.h"
 #include "model/pattern.h"
-#include "sink/report.h"
+#include "model/meta.h"
 #include "tracefile/tracefile.h"
 #include "tracefile/tfwriter.h"
 

@@ -6,6 +6,7 @@
  * totals recorded with it.
  */
 #include "testutil.h"
+#include "sink/report.h"
 #include "tracefile/replay.h"
 #include "tracefile/tfwriter.h"
 #include "tracefile/tracefile.h"

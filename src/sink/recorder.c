@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
-#include "sink/record.h"
+#include "sink/recorder.h"
 #include "sink/outfile.h"
 #include "tracefile/replay.h"
 #include "tracefile/tfwriter.h"
 #include "util/util.h"
+#include "util/version.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -52,28 +53,28 @@ static void writer_opts(struct tf_writer_opts *o)
 		o->chunk_raw = strtoul(v, NULL, 10);
 }
 
-int recorder__start(struct recorder *r, const struct config *cfg, const struct model *m,
+int recorder__start(struct recorder *r, const struct tf_source *req, const struct model *m,
 		    const struct run_meta *meta, char *err, size_t errlen)
 {
-	struct tf_source src = { .exprs = cfg->exprs, .nexprs = (size_t)cfg->nexprs,
-				 .pattern_file = cfg->pattern_file, .depth = cfg->depth,
-				 .no_args = cfg->no_args, .count_only = cfg->count_only,
-				 .capture = cfg->capture, .ncapture = (size_t)cfg->ncapture,
-				 .version = PYSCOPE_VERSION };
+	struct tf_source src = *req;
 	struct tf_writer_opts o;
 	struct utsname u;
 	char *text = NULL, *json = NULL;
 	int ret = 0;
 
+	src.version = PYSCOPE_VERSION;
+	src.pattern_text = NULL;
+	src.pattern_len = 0;
+	src.host = src.kernel = NULL;
 	if (!uname(&u)) {
 		src.host = u.nodename;
 		src.kernel = u.release;
 	}
 	/* the pattern file as it was parsed a moment ago */
-	if (cfg->pattern_file) {
-		ret = read_file(cfg->pattern_file, PAT_MAX_FILE, &text, &src.pattern_len);
+	if (src.pattern_file) {
+		ret = read_file(src.pattern_file, PAT_MAX_FILE, &text, &src.pattern_len);
 		if (ret) {
-			snprintf(err, errlen, "%s: %s", cfg->pattern_file, strerror(-ret));
+			snprintf(err, errlen, "%s: %s", src.pattern_file, strerror(-ret));
 			goto cleanup;
 		}
 		src.pattern_text = text;

@@ -5,15 +5,15 @@
  * a checkpoint of the statistics every second and at the end, a trailer.
  * Never waits for the disk (tfwriter.h).
  */
-#ifndef PYSCOPE_RECORD_H
-#define PYSCOPE_RECORD_H
+#ifndef PYSCOPE_RECORDER_H
+#define PYSCOPE_RECORDER_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "cli/cli.h"
+#include "model/meta.h"
 #include "model/model.h"
-#include "sink/report.h"
+#include "tracefile/replay.h"
 
 #define RECORD_CHECKPOINT_NS (1000ull * 1000000)
 
@@ -21,8 +21,12 @@ struct recorder;
 
 /* Create the file (0600, O_EXCL unless force, never through a link); nothing written yet. */
 int recorder__open(struct recorder **out, const char *path, bool force, char *err, size_t errlen);
-/* The header, when the run starts (run_meta complete). */
-int recorder__start(struct recorder *r, const struct config *cfg, const struct model *m,
+/*
+ * The header, when the run starts (run_meta complete).  src says how the
+ * run was asked for (patterns, depth, arguments, captures); the host, the
+ * kernel, the version and the pattern file's text are added here.
+ */
+int recorder__start(struct recorder *r, const struct tf_source *src, const struct model *m,
 		    const struct run_meta *meta, char *err, size_t errlen);
 /* A record the model has just taken. */
 void recorder__event(struct recorder *r, const struct model *m, const void *data, size_t len);
