@@ -12,7 +12,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "target/memsrc.h"
-#include "model/pattern.h"
 #include "pyoffsets.h"
 
 /* Runtime addresses of the type objects the walk recognises. */
@@ -35,6 +34,13 @@ enum pw_status {
 	PW_NO_CODE = 3,		/* it exists but runs no Python code (a C type, a builtin) */
 };
 
+/* What to resolve: a function (nested ones through "<locals>") or a class. */
+struct pw_query {
+	const char *module;
+	const char *qualname;	/* "Qual.name", "f.<locals>.g", or the class's */
+	bool is_class;		/* then the code of its __init__, else its __new__ */
+};
+
 struct pw_target {
 	uint64_t code;		/* the code object */
 	uint64_t unit;		/* its function-start code unit */
@@ -46,14 +52,14 @@ struct pw_target {
 };
 
 /*
- * Resolve a pattern to the code object that runs for it.  Returns PW_* (>= 0)
+ * Resolve a query to the code object that runs for it.  Returns PW_* (>= 0)
  * or a negative errno when the target's memory could not be read; why gets
- * a short reason for PW_NOT_FOUND / PW_NO_CODE.
+ * a short reason for PW_NO_MODULE / PW_NOT_FOUND / PW_NO_CODE.
  */
-int pywalk_resolve(const struct pywalk *w, const struct pattern *p, struct pw_target *out,
-		   char *why, size_t whylen);
+int pywalk__resolve(const struct pywalk *w, const struct pw_query *q, struct pw_target *out,
+		    char *why, size_t whylen);
 
 /* Look a str key up in a dict object (0 and *value, or PW_NOT_FOUND). */
-int pywalk_dict_get(const struct pywalk *w, uint64_t dict, const char *key, uint64_t *value);
+int pywalk__dict_get(const struct pywalk *w, uint64_t dict, const char *key, uint64_t *value);
 
 #endif
