@@ -275,9 +275,11 @@ static int resolve_patterns(const struct config *cfg, const struct pyrt *rt, cJS
 	if (!arr)
 		printf("patterns:\n");
 	for (i = 0; i < ps.n; i++) {
+		const struct pattern *p = &ps.v[i];
+		struct pw_query q = { p->module, p->qualname, p->kind == PAT_CLASS };
 		struct pw_target t;
 		char why[256] = "";
-		int st = pywalk_resolve(&w, &ps.v[i], &t, why, sizeof(why));
+		int st = pywalk__resolve(&w, &q, &t, why, sizeof(why));
 
 		if (arr) {
 			cJSON *o = cJSON_CreateObject();

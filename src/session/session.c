@@ -283,6 +283,8 @@ static int resolve(struct session *s, bool armed_too)
 
 	for (i = 0; i < s->ps.n; i++) {
 		struct bp_state *b = &s->bp[i];
+		const struct pattern *p = &s->ps.v[i];
+		struct pw_query q = { p->module, p->qualname, p->kind == PAT_CLASS };
 		struct pw_target t;
 		char why[256] = "", err[256];
 		bool rearm;
@@ -290,7 +292,7 @@ static int resolve(struct session *s, bool armed_too)
 
 		if (!b->want || (b->armed && !armed_too))
 			continue;
-		st = pywalk_resolve(&s->walk, &s->ps.v[i], &t, why, sizeof(why));
+		st = pywalk__resolve(&s->walk, &q, &t, why, sizeof(why));
 		if (st < 0) {
 			/* exiting, or caught mid-update: the loop notices an exit, else retry */
 			debug(s->cfg->verbose, "resolving %s: %s", s->ps.v[i].name, strerror(-st));
@@ -401,9 +403,11 @@ static int cover(struct session *s, char *err, size_t errlen)
 		size_t naddr = 0, k;
 
 		for (i = 0; i < s->ps.n && try_bp; i++) {
+			const struct pattern *p = &s->ps.v[i];
+			struct pw_query q = { p->module, p->qualname, p->kind == PAT_CLASS };
 			struct pw_target t;
 
-			if (pywalk_resolve(&s->walk, &s->ps.v[i], &t, NULL, 0) != PW_OK || t.unsafe) {
+			if (pywalk__resolve(&s->walk, &q, &t, NULL, 0) != PW_OK || t.unsafe) {
 				try_bp = false;
 				break;
 			}
