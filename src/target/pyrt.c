@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "target/pyrt.h"
+#include "target/code_index.h"
+#include "target/frame_reg.h"
 #include "target/procmaps.h"
 #include "target/pywalk.h"
 #include "util/util.h"
@@ -302,7 +304,7 @@ static void choose_sites(struct pyrt *rt)
 	struct code_index *ci = NULL;
 	unsigned i;
 
-	emu_caps_running(&rt->emu);
+	x86emu_running_caps(&rt->emu);
 	if (rt->nhandlers) {
 		ci = eval_index(rt);
 		rt->index_insns = code_index__ninsns(ci);
@@ -314,8 +316,8 @@ static void choose_sites(struct pyrt *rt)
 
 		probesite_choose(rt->ef, ci, rt->handlers[i], 0, &rt->emu, &rt->handler_site[i]);
 		rt->handler_freg[i] = rt->off.fr_ip != PYOFF_NONE ?
-			probesite_frame_reg(rt->ef, &rt->handler_site[i], disps, 2,
-					    rt->handler_freg_why[i], sizeof(rt->handler_freg_why[i])) : 0;
+			frame_reg_find(rt->ef, &rt->handler_site[i], disps, 2,
+				       rt->handler_freg_why[i], sizeof(rt->handler_freg_why[i])) : 0;
 	}
 	code_index__free(ci);
 	/* the uretprobe shares the entry probe: both must stay at the entry */

@@ -14,6 +14,7 @@
 #include "target/elf_file.h"
 #include "target/offsets.h"
 #include "target/probesite.h"
+#include "target/x86emu.h"
 
 enum ps_mech {
 	MECH_EVAL = 0,		/* uprobe + uretprobe on _PyEval_EvalFrameDefault */
@@ -63,10 +64,10 @@ struct pyrt {
 	unsigned nusdt;
 
 	/*
-	 * Where each probe goes (src/probesite.h): an instruction the kernel
+	 * Where each probe goes (target/probesite.h): an instruction the kernel
 	 * emulates when one is provably equivalent to the entry, else the entry.
 	 */
-	struct emu_caps emu;
+	struct x86emu_caps emu;
 	struct probe_site handler_site[PYRT_MAX_HANDLERS];
 	/* the register holding the frame at each handler's probe (enum ps_reg), and why */
 	int handler_freg[PYRT_MAX_HANDLERS];
