@@ -18,6 +18,28 @@ const char *pyoff_source_str(enum pyoff_source s)
 	}
 }
 
+bool pyoff_supported(struct pyver v)
+{
+	return v.major == 3 && v.minor >= 8 && v.minor <= 13;
+}
+
+bool pyoff_in_runtime(struct pyver v)
+{
+	return v.minor >= 13;
+}
+
+enum py_linetable_fmt pyoff_linetable_fmt(unsigned minor)
+{
+	if (minor <= 9)
+		return PY_LT_LNOTAB;
+	return minor == 10 ? PY_LT_PEP626 : PY_LT_LOCATIONS;
+}
+
+bool pyoff_has_qualname(unsigned minor)
+{
+	return minor >= 11;
+}
+
 const struct py_offsets *pyoff_lookup(struct pyver v, enum pyoff_source *src)
 {
 	const struct py_offsets *best = NULL;
