@@ -394,7 +394,7 @@ static int cover(struct session *s, char *err, size_t errlen)
 			debug(cfg->verbose, "no breakpoints: %s", err);
 			try_bp = false;
 		} else {
-			pyrt_walker(s->rt, &s->walk, memread_fn, s->mr);
+			pyrt__walker(s->rt, &s->walk, memread_fn, s->mr);
 		}
 	}
 	if (try_bp && cfg->via == VIA_AUTO) {
