@@ -374,9 +374,9 @@ bool pyrt_pid_has_python(int pid)
 	char root[PATH_MAX + 64];
 	bool ok = false;
 
-	if (procmaps_read(pid, &m))
+	if (procmaps__read(pid, &m))
 		return false;
-	if (procmaps_find_base(&m, "libpython")) {
+	if (procmaps__find_base(&m, "libpython")) {
 		ok = true;
 	} else {
 		if (proc_exe(pid, exe, sizeof(exe)) > 0) {
@@ -384,7 +384,7 @@ bool pyrt_pid_has_python(int pid)
 			ok = elf_is_python(root);
 		}
 	}
-	procmaps_free(&m);
+	procmaps__free(&m);
 	return ok;
 }
 
@@ -440,10 +440,10 @@ int pyrt__for_child(const struct pyrt *rt, int pid, struct pyrt **out)
 	if (strncmp(raw, "/proc/", 6) || !(raw = strchr(raw + 6, '/')) || strncmp(raw, "/root/", 6))
 		return -EINVAL;
 	raw += 5;
-	ret = procmaps_read(pid, &m);
+	ret = procmaps__read(pid, &m);
 	if (ret)
 		return ret;
-	ent = procmaps_find_path(&m, raw);
+	ent = procmaps__find_path(&m, raw);
 	if (!ent || (!elf_file__is_exec(rt->ef) &&
 		     (elf_file__off_to_vaddr(rt->ef, ent->offset, &vaddr) ||
 		      ent->start - vaddr != rt->bias))) {
@@ -464,7 +464,7 @@ int pyrt__for_child(const struct pyrt *rt, int pid, struct pyrt **out)
 	snprintf(c->open_path, sizeof(c->open_path), "/proc/%d/root%s", pid, raw);
 	*out = c;
 cleanup:
-	procmaps_free(&m);
+	procmaps__free(&m);
 	return ret;
 }
 
@@ -519,17 +519,17 @@ static int model_interpreter(int pid, const char *exe, const struct procmaps *m,
 
 	snprintf(open_path, sizeof(open_path), "/proc/%d/root%s", pid, exe);
 	if (elf_is_python(open_path)) {
-		*ent = procmaps_find_path(m, exe);
+		*ent = procmaps__find_path(m, exe);
 		return pyrt__from_file(open_path, exe, rt, err, errlen);
 	}
-	lib = procmaps_find_base(m, "libpython");
+	lib = procmaps__find_base(m, "libpython");
 	if (!lib) {
 		set_err(err, errlen, "pid %d (%s) is not a Python process: no libpython and no "
 			"interpreter in the executable", pid, exe);
 		return -ENOEXEC;
 	}
 	snprintf(open_path, sizeof(open_path), "/proc/%d/root%s", pid, lib->path);
-	*ent = procmaps_find_path(m, lib->path);
+	*ent = procmaps__find_path(m, lib->path);
 	return pyrt__from_file(open_path, lib->path, rt, err, errlen);
 }
 
@@ -561,7 +561,7 @@ int pyrt__from_pid(int pid, struct pyrt **out, char *err, size_t errlen)
 	ret = process_exe(pid, exe, sizeof(exe), err, errlen);
 	if (ret)
 		return ret;
-	ret = procmaps_read(pid, &m);
+	ret = procmaps__read(pid, &m);
 	if (ret) {
 		set_err(err, errlen, "pid %d: cannot read its memory map: %s", pid, strerror(-ret));
 		return ret;
@@ -582,6 +582,6 @@ int pyrt__from_pid(int pid, struct pyrt **out, char *err, size_t errlen)
 	rt = NULL;
 cleanup:
 	pyrt__free(rt);
-	procmaps_free(&m);
+	procmaps__free(&m);
 	return ret;
 }
