@@ -12,7 +12,7 @@
 #include "target/pywalk.h"
 #include "sink/record.h"
 #include "sink/outfile.h"
-#include "target/srcfile.h"
+#include "target/srcfiles.h"
 #include "util/util.h"
 
 #include <bpf/libbpf.h>
