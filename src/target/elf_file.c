@@ -305,8 +305,10 @@ const struct usdt_note *elf_file__usdt_find(const struct elf_file *ef, const cha
 	size_t i;
 
 	for (i = 0; i < ef->t.nnotes; i++) {
-		if (!strcmp(ef->t.notes[i].provider, provider) && !strcmp(ef->t.notes[i].name, name))
-			return &ef->t.notes[i];
+		const struct usdt_note *u = &ef->t.notes[i];
+
+		if (!strcmp(u->provider, provider) && !strcmp(u->name, name))
+			return u;
 	}
 	return NULL;
 }

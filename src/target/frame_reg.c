@@ -148,7 +148,8 @@ static int pick(const struct prefix_regs *r, uint64_t start, char *why, size_t w
 			clobbered = r->written[j] & (1u << r->use_reg[k]);
 		if (clobbered)
 			continue;
-		snprintf(why, whylen, "+0x%lx %s", (unsigned long)(r->addr[k] - start), r->use_txt[k]);
+		snprintf(why, whylen, "+0x%lx %s", (unsigned long)(r->addr[k] - start),
+			 r->use_txt[k]);
 		return r->use_reg[k];
 	}
 	return PS_REG_NONE;

@@ -42,7 +42,8 @@ static bool entry_decides(const cs_insn *in, const struct code_index *ci, unsign
 
 	if (x86emu_emulated(in->bytes, in->size, caps, &what)) {
 		out->emulated = true;
-		snprintf(out->why, sizeof(out->why), "the first instruction is emulated (%s)", what);
+		snprintf(out->why, sizeof(out->why), "the first instruction is emulated (%s)",
+			 what);
 		return true;
 	}
 	if (rules & SITE_FIXED) {
@@ -84,7 +85,8 @@ static bool prefix_stops(const struct x86dis_prefix *px, const cs_insn *in, unsi
 static void walk_ended(const struct x86dis_prefix *px, char *stop, size_t n)
 {
 	if (!x86dis_prefix__at_limit(px))
-		snprintf(stop, n, "undecodable bytes at +0x%lx", (unsigned long)(px->a - px->start));
+		snprintf(stop, n, "undecodable bytes at +0x%lx",
+			 (unsigned long)(px->a - px->start));
 }
 
 /*

@@ -134,9 +134,9 @@ static void choose_sites(struct pyrt *rt)
 		uint32_t disps[2] = { rt->off.fr_ip, rt->off.fr_code };
 
 		probesite_choose(rt->ef, ci, rt->handlers[i], 0, &rt->emu, &rt->handler_site[i]);
-		rt->handler_freg[i] = rt->off.fr_ip != PYOFF_NONE ?
+		rt->handler_freg[i] = rt->off.fr_ip == PYOFF_NONE ? 0 :
 			frame_reg_find(rt->ef, &rt->handler_site[i], disps, 2,
-				       rt->handler_freg_why[i], sizeof(rt->handler_freg_why[i])) : 0;
+				       rt->handler_freg_why[i], sizeof(rt->handler_freg_why[i]));
 	}
 	code_index__free(ci);
 	/* the uretprobe shares the entry probe: both must stay at the entry */
@@ -234,7 +234,8 @@ static int load_offsets(struct pyrt *rt, char *err, size_t errlen)
 	if (!ret)
 		ret = pyoff_from_debug(dbg, sizeof(dbg), tab, &rt->off, &vhex);
 	if (ret == -ENOTSUP && vhex && ((const uint64_t *)(dbg + 16))[0]) {
-		set_err(err, errlen, "Python %s is a free-threaded build: not supported", rt->version);
+		set_err(err, errlen, "Python %s is a free-threaded build: not supported",
+			rt->version);
 		return ret;
 	}
 	if (ret) {
@@ -329,8 +330,7 @@ int pyrt__from_file(const char *open_path, const char *target_path, struct pyrt 
 	return 0;
 }
 
-void pyrt__walker(const struct pyrt *rt, struct pywalk *w,
-		  int (*read)(void *ctx, struct mr_item *items, size_t n), void *ctx)
+void pyrt__walker(const struct pyrt *rt, struct pywalk *w, memsrc_read_fn read, void *ctx)
 {
 	memset(w, 0, sizeof(*w));
 	w->off = &rt->off;
@@ -492,7 +492,8 @@ static int process_exe(int pid, char *exe, size_t len, char *err, size_t errlen)
 	tgid = proc_tgid(pid);
 	if (tgid > 0 && tgid != pid) {
 		/* /proc/TID exists for every thread, but probes select whole processes */
-		set_err(err, errlen, "pid %d is a thread of process %d: give -p %d", pid, tgid, tgid);
+		set_err(err, errlen, "pid %d is a thread of process %d: give -p %d", pid, tgid,
+			tgid);
 		return -EINVAL;
 	}
 	n = proc_exe(pid, exe, len);

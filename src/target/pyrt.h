@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include "target/elf_file.h"
 #include "target/mech.h"
+#include "target/memsrc.h"
 #include "target/offsets.h"
 #include "target/probesite.h"
 #include "target/x86emu.h"
@@ -95,10 +96,8 @@ int pyrt__for_child(const struct pyrt *rt, int pid, struct pyrt **out);
 void pyrt__free(struct pyrt *rt);
 
 struct pywalk;
-struct mr_item;
 /* A walker over the live process's objects, reading through read/ctx. */
-void pyrt__walker(const struct pyrt *rt, struct pywalk *w,
-		  int (*read)(void *ctx, struct mr_item *items, size_t n), void *ctx);
+void pyrt__walker(const struct pyrt *rt, struct pywalk *w, memsrc_read_fn read, void *ctx);
 
 /* Does this process map a CPython interpreter?  (Cheap check for launch.) */
 bool pyrt_pid_has_python(int pid);

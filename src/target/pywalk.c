@@ -16,7 +16,7 @@
 
 static int rd(const struct pywalk *w, uint64_t addr, void *buf, uint32_t len)
 {
-	struct mr_item it = { .addr = addr, .len = len, .dst = buf };
+	struct memsrc_item it = { .addr = addr, .len = len, .dst = buf };
 	int ret;
 
 	if (!addr)
@@ -94,7 +94,7 @@ struct dict_scan {
 	uint32_t esize, koff;	/* an entry's size, and its key's offset in it */
 	uint32_t slen;		/* bytes read of each key: its header and klen+1 of data */
 	uint8_t *ent, *strs;
-	struct mr_item *items;
+	struct memsrc_item *items;
 };
 
 /* Is the str read into s a compact ASCII str with d->key's length and bytes? */
@@ -129,8 +129,8 @@ static int scan_chunk(struct dict_scan *d, size_t m, uint64_t *value)
 		if (!kp)
 			continue;
 		kptr[k] = j;
-		d->items[k] = (struct mr_item){ .addr = kp, .len = d->slen,
-						.dst = d->strs + k * d->slen };
+		d->items[k] = (struct memsrc_item){ .addr = kp, .len = d->slen,
+						    .dst = d->strs + k * d->slen };
 		k++;
 	}
 	if (k && (r = d->w->read(d->w->ctx, d->items, k)))
@@ -244,7 +244,8 @@ static int resume_unit(const struct pywalk *w, struct pw_target *t)
 	for (i = 0; i < 64; i++) {
 		unsigned op = units[i] & 0xff;
 
-		if (op == o->op_resume || op == o->op_resume_quick || op == o->op_instrumented_resume)
+		if (op == o->op_resume || op == o->op_resume_quick ||
+		    op == o->op_instrumented_resume)
 			break;
 	}
 	if (i == 64)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Finding live Python objects in a target: sys.modules -> module -> class ->
- * function -> code object, through a mem_read_fn (in production the BPF
+ * function -> code object, through a memsrc_read_fn (in production the BPF
  * reader, in tests a fake memory).  Only struct py_offsets is used for
  * layouts.
  */
@@ -23,7 +23,7 @@ struct pywalk {
 	const struct py_offsets *off;
 	uint64_t runtime;		/* &_PyRuntime in the target */
 	struct pywalk_types t;
-	mem_read_fn read;
+	memsrc_read_fn read;
 	void *ctx;
 };
 

@@ -67,7 +67,8 @@ int x86dis_prefix__open(struct x86dis_prefix *px, const struct elf_file *ef, uin
 
 const cs_insn *x86dis_prefix__next(struct x86dis_prefix *px)
 {
-	if (x86dis_prefix__at_limit(px) || !cs_disasm_iter(px->cs, &px->p, &px->avail, &px->a, px->in))
+	if (x86dis_prefix__at_limit(px) ||
+	    !cs_disasm_iter(px->cs, &px->p, &px->avail, &px->a, px->in))
 		return NULL;
 	px->n++;
 	return px->in;
