@@ -35,6 +35,19 @@ static int obj_type(const struct pywalk *w, uint64_t obj, uint64_t *type)
 	return rd_u64(w, obj + w->off->ob_type, type);
 }
 
+/* The tuple whose pointer is at addr, and its length. */
+static int tuple_at(const struct pywalk *w, uint64_t addr, uint64_t *tup, uint64_t *n)
+{
+	int ret = rd_u64(w, addr, tup);
+
+	return ret ? ret : rd_u64(w, *tup + w->off->tup_size, n);
+}
+
+static int tuple_item(const struct pywalk *w, uint64_t tup, uint64_t i, uint64_t *item)
+{
+	return rd_u64(w, tup + w->off->tup_item + 8 * i, item);
+}
+
 /* Where a combined dict's entries are, how many, their size and key offset. */
 static int dict_layout(const struct pywalk *w, uint64_t dict, uint64_t *entries, uint64_t *n,
 		       uint32_t *esize, uint32_t *koff)
@@ -319,21 +332,18 @@ static int start_unit(const struct pywalk *w, struct pw_target *t)
 static int mro_lookup(const struct pywalk *w, uint64_t cls, const char *name, uint64_t *value,
 		      uint64_t *owner)
 {
-	const struct py_offsets *o = w->off;
 	uint64_t mro, n, i;
 	int ret;
 
-	ret = rd_u64(w, cls + o->tp_mro, &mro);
-	if (!ret)
-		ret = rd_u64(w, mro + o->tup_size, &n);
+	ret = tuple_at(w, cls + w->off->tp_mro, &mro, &n);
 	if (ret)
 		return ret;
 	for (i = 0; i < n && i < 256; i++) {
 		uint64_t base, dict;
 
-		ret = rd_u64(w, mro + o->tup_item + 8 * i, &base);
+		ret = tuple_item(w, mro, i, &base);
 		if (!ret)
-			ret = rd_u64(w, base + o->tp_dict, &dict);
+			ret = rd_u64(w, base + w->off->tp_dict, &dict);
 		if (ret)
 			return ret;
 		ret = pywalk__dict_get(w, dict, name, value);
@@ -394,16 +404,14 @@ static int nested_code(const struct pywalk *w, uint64_t obj, const char *name, u
 		if (ret || !code)
 			return PW_NO_CODE;
 	}
-	ret = rd_u64(w, code + o->co_consts, &consts);
-	if (!ret)
-		ret = rd_u64(w, consts + o->tup_size, &n);
+	ret = tuple_at(w, code + o->co_consts, &consts, &n);
 	if (ret)
 		return ret;
 	for (i = 0; i < n && i < 4096; i++) {
 		uint64_t c, cname;
 		char cn[KEY_MAX];
 
-		if (rd_u64(w, consts + o->tup_item + 8 * i, &c) || obj_type(w, c, &type) ||
+		if (tuple_item(w, consts, i, &c) || obj_type(w, c, &type) ||
 		    type != w->t.code || rd_u64(w, c + o->co_name, &cname) ||
 		    read_str(w, cname, cn, sizeof(cn)))
 			continue;
