@@ -15,6 +15,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+/* The distinct RESUME handlers, from the opcode table (its symbol, or found by its shape). */
 static void find_handlers(struct pyrt *rt)
 {
 	const struct py_offsets *o = &rt->off;
