@@ -207,10 +207,14 @@ static int locate(const struct config *cfg, const struct pyrt *rt, struct locate
 		snprintf(err, errlen, "out of memory");
 		ret = -ENOMEM;
 	}
-	pyrt_walker(rt, &w, memread_fn, mr);
-	for (i = 0; !ret && i < l->ps.n; i++)
-		l->v[i].st = pywalk_resolve(&w, &l->ps.v[i], &l->v[i].t, l->v[i].why,
-					    sizeof(l->v[i].why));
+	pyrt__walker(rt, &w, memread_fn, mr);
+	for (i = 0; !ret && i < l->ps.n; i++) {
+		const struct pattern *p = &l->ps.v[i];
+		struct pw_query q = { p->module, p->qualname, p->kind == PAT_CLASS };
+
+		l->v[i].st = pywalk__resolve(&w, &q, &l->v[i].t, l->v[i].why,
+					     sizeof(l->v[i].why));
+	}
 	memread__close(mr);
 	return ret;
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "model/model.h"
 #include "target/linetable.h"
+#include "target/offsets.h"
 #include "target/srcscan.h"
 #include "util/util.h"
 
@@ -221,8 +222,8 @@ void model__add_stack(struct model *m, const struct ps_ev_stack *ev)
 /* Line of a byte offset in a code, or -1. */
 static int code_line(const struct model *m, const struct code_info *c, uint32_t off)
 {
-	return linetable_line(m->pyminor, c->lt, c->lt_len, c->lt_len >= c->lt_total,
-			      c->firstlineno, off);
+	return linetable_line(pyoff_linetable_fmt(m->pyminor), c->lt, c->lt_len,
+			      c->lt_len >= c->lt_total, c->firstlineno, off);
 }
 
 void model__frame_parts(const struct model *m, const struct ps_frame *f, char *func, size_t flen,

@@ -56,7 +56,7 @@ fail:
 }
 
 /* One iterator run over at most MR_MAX_REQ requests fitting MR_MAX_OUT bytes. */
-static int run_chunk(struct memread *mr, struct mr_item *items, size_t n)
+static int run_chunk(struct memread *mr, struct memsrc_item *items, size_t n)
 {
 	int fd, mfd = bpf_map__fd(mr->skel->maps.reqs), ret = 0;
 	size_t got = 0, pos = 0, i;
@@ -103,7 +103,7 @@ static int run_chunk(struct memread *mr, struct mr_item *items, size_t n)
 	return 0;
 }
 
-int memread__batch(struct memread *mr, struct mr_item *items, size_t n)
+int memread__batch(struct memread *mr, struct memsrc_item *items, size_t n)
 {
 	size_t start = 0;
 
@@ -128,7 +128,7 @@ int memread__batch(struct memread *mr, struct mr_item *items, size_t n)
 	return 0;
 }
 
-int memread_fn(void *ctx, struct mr_item *items, size_t n)
+int memread_fn(void *ctx, struct memsrc_item *items, size_t n)
 {
 	return memread__batch(ctx, items, n);
 }

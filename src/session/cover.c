@@ -220,6 +220,12 @@ static int arm_resolved(struct cover *c, size_t i, const struct pw_target *t)
 	return ret;
 }
 
+/* What the walk looks for, for pattern p. */
+static struct pw_query query_of(const struct pattern *p)
+{
+	return (struct pw_query){ p->module, p->qualname, p->kind == PAT_CLASS };
+}
+
 /* Resolve breakpoint patterns: arm the new ones, follow redefinitions. */
 static int resolve(struct cover *c, bool armed_too)
 {
@@ -228,13 +234,14 @@ static int resolve(struct cover *c, bool armed_too)
 
 	for (i = 0; i < c->ps->n; i++) {
 		struct bp_state *b = &c->bp[i];
+		struct pw_query query = query_of(&c->ps->v[i]);
 		struct pw_target t;
 		char why[256] = "";
 		int st;
 
 		if (!b->want || (b->armed && !armed_too))
 			continue;
-		st = pywalk_resolve(&c->walk, &c->ps->v[i], &t, why, sizeof(why));
+		st = pywalk__resolve(&c->walk, &query, &t, why, sizeof(why));
 		if (st < 0) {
 			/* exiting, or caught mid-update: the loop notices an exit, else retry */
 			debug(c->verbose, "resolving %s: %s", c->ps->v[i].name, strerror(-st));
@@ -303,7 +310,7 @@ static int bp_usable(struct cover *c, bool *try_bp, char *err, size_t errlen)
 	}
 	ret = memread__open(&c->mr, c->pid, err, errlen);
 	if (!ret) {
-		pyrt_walker(c->rt, &c->walk, memread_fn, c->mr);
+		pyrt__walker(c->rt, &c->walk, memread_fn, c->mr);
 		return 0;
 	}
 	*try_bp = false;
@@ -320,9 +327,10 @@ static bool auto_fits(struct cover *c)
 	size_t naddr = 0, i, k;
 
 	for (i = 0; i < c->ps->n; i++) {
+		struct pw_query query = query_of(&c->ps->v[i]);
 		struct pw_target t;
 
-		if (pywalk_resolve(&c->walk, &c->ps->v[i], &t, NULL, 0) != PW_OK || t.unsafe)
+		if (pywalk__resolve(&c->walk, &query, &t, NULL, 0) != PW_OK || t.unsafe)
 			return false;
 		for (k = 0; k < naddr; k++)
 			if (addrs[k] == t.watch)

@@ -11,7 +11,7 @@
 #include "session/cover.h"
 #include "session/session.h"
 #include "sink/outfile.h"
-#include "target/srcfile.h"
+#include "target/srcfiles.h"
 
 struct session {
 	struct session_opts o;

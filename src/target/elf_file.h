@@ -2,7 +2,8 @@
 /*
  * Read-only view of an ELF file: symbols (.symtab and .dynsym), sections,
  * loadable segments, relative relocations and SystemTap USDT notes.  Pure
- * file parsing; safe on hostile input (fuzzed in tests/fuzz).
+ * file parsing (target/elf_tables.c reads the file with libelf); safe on
+ * hostile input (fuzzed in tests/fuzz).
  */
 #ifndef PYSCOPE_ELF_H
 #define PYSCOPE_ELF_H
@@ -10,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "target/usdt.h"
 
 struct elf_sym {
 	char *name;
@@ -18,14 +20,6 @@ struct elf_sym {
 	uint8_t type;		/* STT_* */
 	uint8_t bind;		/* STB_* */
 	bool dynamic;		/* from .dynsym */
-};
-
-struct usdt_note {
-	char provider[64];
-	char name[64];
-	char args[256];
-	uint64_t pc;		/* virtual address of the probe site */
-	uint64_t sema;		/* virtual address of the semaphore, 0 if none */
 };
 
 struct elf_file;

@@ -134,16 +134,16 @@ static long long loc_line(const uint8_t *tab, size_t len, long long line, uint32
 	return -1;
 }
 
-int linetable_line(unsigned minor, const uint8_t *tab, size_t len, bool complete, int firstlineno,
-		   uint32_t off)
+int linetable_line(enum py_linetable_fmt fmt, const uint8_t *tab, size_t len, bool complete,
+		   int firstlineno, uint32_t off)
 {
 	long long line;
 
 	if (!tab && len)
 		return -1;
-	if (minor <= 9)
+	if (fmt == PY_LT_LNOTAB)
 		line = lnotab_line(tab, len, complete, firstlineno, off);
-	else if (minor == 10)
+	else if (fmt == PY_LT_PEP626)
 		line = pep626_line(tab, len, firstlineno, off);
 	else
 		line = loc_line(tab, len, firstlineno, off);

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct mr_item {
+struct memsrc_item {
 	uint64_t addr;
 	uint32_t len;
 	void *dst;
@@ -19,6 +19,6 @@ struct mr_item {
 };
 
 /* Reads items[i].len bytes at items[i].addr into items[i].dst, for each i. */
-typedef int (*mem_read_fn)(void *ctx, struct mr_item *items, size_t n);
+typedef int (*memsrc_read_fn)(void *ctx, struct memsrc_item *items, size_t n);
 
 #endif

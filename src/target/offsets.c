@@ -18,6 +18,28 @@ const char *pyoff_source_str(enum pyoff_source s)
 	}
 }
 
+bool pyoff_supported(struct pyver v)
+{
+	return v.major == 3 && v.minor >= 8 && v.minor <= 13;
+}
+
+bool pyoff_in_runtime(struct pyver v)
+{
+	return v.minor >= 13;
+}
+
+enum py_linetable_fmt pyoff_linetable_fmt(unsigned minor)
+{
+	if (minor <= 9)
+		return PY_LT_LNOTAB;
+	return minor == 10 ? PY_LT_PEP626 : PY_LT_LOCATIONS;
+}
+
+bool pyoff_has_qualname(unsigned minor)
+{
+	return minor >= 11;
+}
+
 const struct py_offsets *pyoff_lookup(struct pyver v, enum pyoff_source *src)
 {
 	const struct py_offsets *best = NULL;
@@ -81,10 +103,53 @@ static int set16(__u16 *dst, uint64_t v)
 	return 0;
 }
 
+#define DBG(field, member) { offsetof(struct py_offsets, field), offsetof(struct dbg313, member) }
+
+/* The py_offsets field each _Py_DebugOffsets field gives (gil_last_holder aside). */
+static const struct {
+	size_t dst, src;
+} dbg313_fields[] = {
+	DBG(rt_interp_head, rt.interpreters_head),
+	DBG(is_next, is.next),
+	DBG(is_threads_head, is.threads_head),
+	DBG(is_modules, is.imports_modules),
+	DBG(is_ceval_gil, is.ceval_gil),
+	DBG(ts_next, ts.next),
+	DBG(ts_interp, ts.interp),
+	DBG(ts_frame, ts.current_frame),
+	DBG(ts_thread_id, ts.thread_id),
+	DBG(ts_native_thread_id, ts.native_thread_id),
+	DBG(fr_back, fr.previous),
+	DBG(fr_code, fr.executable),
+	DBG(fr_ip, fr.instr_ptr),
+	DBG(fr_localsplus, fr.localsplus),
+	DBG(fr_owner, fr.owner),
+	DBG(co_filename, co.filename),
+	DBG(co_name, co.name),
+	DBG(co_qualname, co.qualname),
+	DBG(co_linetable, co.linetable),
+	DBG(co_firstlineno, co.firstlineno),
+	DBG(co_argcount, co.argcount),
+	DBG(co_code_adaptive, co.co_code_adaptive),
+	DBG(ob_type, ob.ob_type),
+	DBG(tp_name, tp.tp_name),
+	DBG(tp_flags, tp.tp_flags),
+	DBG(tup_item, tup.ob_item),
+	DBG(tup_size, tup.ob_size),
+	DBG(di_keys, dict.ma_keys),
+	DBG(di_values, dict.ma_values),
+	DBG(by_size, bytes.ob_size),
+	DBG(by_sval, bytes.ob_sval),
+	DBG(u_state, uni.state),
+	DBG(u_length, uni.length),
+	DBG(u_ascii_data, uni.asciiobject_size),
+};
+
 int pyoff_from_debug(const void *buf, size_t len, const struct py_offsets *base,
 		     struct py_offsets *out, uint64_t *version_hex)
 {
 	struct dbg313 d;
+	size_t i;
 	int err = 0;
 
 	if (len < 24 || memcmp(buf, "xdebugpy", 8))
@@ -102,43 +167,15 @@ int pyoff_from_debug(const void *buf, size_t len, const struct py_offsets *base,
 		return -ENOTSUP;	/* the fields it lacks must come from somewhere */
 	*out = *base;
 	out->version_hex = (__u32)d.version;
-	err |= set16(&out->rt_interp_head, d.rt.interpreters_head);
-	err |= set16(&out->is_next, d.is.next);
-	err |= set16(&out->is_threads_head, d.is.threads_head);
-	err |= set16(&out->is_modules, d.is.imports_modules);
-	err |= set16(&out->is_ceval_gil, d.is.ceval_gil);
 	/* interp-relative there; we follow interp->ceval.gil, so make it GIL-relative */
 	if (d.is.gil_holder < d.is.gil_runtime_state)
 		return -ERANGE;
 	err |= set16(&out->gil_last_holder, d.is.gil_holder - d.is.gil_runtime_state);
-	err |= set16(&out->ts_next, d.ts.next);
-	err |= set16(&out->ts_interp, d.ts.interp);
-	err |= set16(&out->ts_frame, d.ts.current_frame);
-	err |= set16(&out->ts_thread_id, d.ts.thread_id);
-	err |= set16(&out->ts_native_thread_id, d.ts.native_thread_id);
-	err |= set16(&out->fr_back, d.fr.previous);
-	err |= set16(&out->fr_code, d.fr.executable);
-	err |= set16(&out->fr_ip, d.fr.instr_ptr);
-	err |= set16(&out->fr_localsplus, d.fr.localsplus);
-	err |= set16(&out->fr_owner, d.fr.owner);
-	err |= set16(&out->co_filename, d.co.filename);
-	err |= set16(&out->co_name, d.co.name);
-	err |= set16(&out->co_qualname, d.co.qualname);
-	err |= set16(&out->co_linetable, d.co.linetable);
-	err |= set16(&out->co_firstlineno, d.co.firstlineno);
-	err |= set16(&out->co_argcount, d.co.argcount);
-	err |= set16(&out->co_code_adaptive, d.co.co_code_adaptive);
-	err |= set16(&out->ob_type, d.ob.ob_type);
-	err |= set16(&out->tp_name, d.tp.tp_name);
-	err |= set16(&out->tp_flags, d.tp.tp_flags);
-	err |= set16(&out->tup_item, d.tup.ob_item);
-	err |= set16(&out->tup_size, d.tup.ob_size);
-	err |= set16(&out->di_keys, d.dict.ma_keys);
-	err |= set16(&out->di_values, d.dict.ma_values);
-	err |= set16(&out->by_size, d.bytes.ob_size);
-	err |= set16(&out->by_sval, d.bytes.ob_sval);
-	err |= set16(&out->u_state, d.uni.state);
-	err |= set16(&out->u_length, d.uni.length);
-	err |= set16(&out->u_ascii_data, d.uni.asciiobject_size);
+	for (i = 0; i < sizeof(dbg313_fields) / sizeof(dbg313_fields[0]); i++) {
+		uint64_t v;
+
+		memcpy(&v, (const char *)&d + dbg313_fields[i].src, sizeof(v));
+		err |= set16((__u16 *)((char *)out + dbg313_fields[i].dst), v);
+	}
 	return err ? -ERANGE : 0;
 }

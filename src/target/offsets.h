@@ -11,25 +11,36 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "pyoffsets.h"
+#include "target/pyver.h"
 
 extern const struct py_offsets pyoff_table[];
 extern const unsigned pyoff_table_len;
 
-struct pyver {
-	unsigned major, minor, micro;
-	unsigned level;		/* 0xA alpha, 0xB beta, 0xC rc, 0xF final */
+/* The versions whose layout pyscope knows, as the user is told. */
+#define PYOFF_SUPPORTED "3.8-3.13"
+
+/* Does pyscope know the layout of this version? */
+bool pyoff_supported(struct pyver v);
+
+/*
+ * Does this version describe its own layout: the _Py_DebugOffsets at the
+ * start of _PyRuntime (3.13+), read with pyoff_from_debug()?
+ */
+bool pyoff_in_runtime(struct pyver v);
+
+/*
+ * Capabilities of the code objects of a 3.minor interpreter, for code that
+ * has only the minor version (the model, a replayed trace file).
+ */
+enum py_linetable_fmt {
+	PY_LT_LNOTAB = 1,	/* co_lnotab (3.8, 3.9) */
+	PY_LT_PEP626,		/* co_linetable, PEP 626 (3.10) */
+	PY_LT_LOCATIONS,	/* co_linetable, the location table (3.11+) */
 };
 
-static inline struct pyver pyver_from_hex(uint32_t hex)
-{
-	struct pyver v = { hex >> 24, (hex >> 16) & 0xff, (hex >> 8) & 0xff, (hex >> 4) & 0xf };
-	return v;
-}
-
-static inline uint32_t pyver_key(struct pyver v)
-{
-	return (v.major << 16) | (v.minor << 8) | v.micro;
-}
+enum py_linetable_fmt pyoff_linetable_fmt(unsigned minor);
+/* Does a code object carry its qualified name (co_qualname, 3.11+)? */
+bool pyoff_has_qualname(unsigned minor);
 
 enum pyoff_source {
 	PYOFF_SRC_NONE = 0,

@@ -6,61 +6,18 @@
  * known address (an opcode handler, a function), any later instruction of its
  * straight-line prefix executes exactly as often as the entry does, as long
  * as nothing else jumps into that prefix: such an instruction can stand for
- * the entry.  This module finds one with capstone, or says why it cannot.
- * Pure ELF analysis: no process, no BPF.
+ * the entry.  This module finds one with capstone (target/x86emu.h says what
+ * the kernel emulates, target/code_index.h where else control enters), or
+ * says why it cannot.  Pure ELF analysis: no process, no BPF.
  */
 #ifndef PYSCOPE_PROBESITE_H
 #define PYSCOPE_PROBESITE_H
 
 #include <stdbool.h>
-#include <stddef.h>
 #include <stdint.h>
+#include "target/code_index.h"
 #include "target/elf_file.h"
-
-/* What the running kernel's x86 uprobe code emulates beyond the always-emulated set. */
-struct emu_caps {
-	bool nopl;	/* multi-byte NOPs (0f 1f /0): emulated from Linux 6.18 */
-};
-
-/* The capabilities of the running kernel (from its release number). */
-void emu_caps_running(struct emu_caps *caps);
-
-/*
- * Would the kernel emulate the instruction in bytes[0..len) instead of
- * single-stepping it?  (arch/x86/kernel/uprobes.c: branch_setup_xol_ops and
- * push_setup_xol_ops.)  *what names the class ("jcc", "push", ...), or why
- * not ("bad prefix": the kernel refuses to probe it at all).
- */
-bool x86_uprobe_emulated(const uint8_t *bytes, size_t len, const struct emu_caps *caps,
-			 const char **what);
-/* Would the kernel refuse to place a uprobe there at all (cs/ds/es/ss/lock prefix)? */
-bool x86_uprobe_refused(const uint8_t *bytes, size_t len);
-
-/*
- * Every address control can reach inside a function other than by falling
- * through: direct branch targets, computed-goto table entries, jump-table
- * entries.  Built over the function's known spans plus the code reachable
- * from them (cold parts split off by the compiler, found by following
- * branches), so it works with only .dynsym.
- */
-struct code_index;
-
-struct code_span {
-	uint64_t lo, hi;	/* [lo, hi) */
-};
-
-/*
- * spans: the function's known extent (symbol ranges); entries: addresses
- * entered by computed jumps (the opcode table), which are also decoded.
- */
-int code_index__build(const struct elf_file *ef, const struct code_span *spans, size_t nspans,
-		      const uint64_t *entries, size_t nentries, struct code_index **out);
-void code_index__free(struct code_index *ci);
-/* A known entry in (lo, hi]: returns true and where it is and comes from. */
-bool code_index__entry_in(const struct code_index *ci, uint64_t lo, uint64_t hi, uint64_t *at,
-			  uint64_t *from);
-size_t code_index__ntargets(const struct code_index *ci);
-size_t code_index__ninsns(const struct code_index *ci);
+#include "target/x86emu.h"
 
 /* Constraints of the BPF program and probe kind at a site. */
 #define SITE_FIXED	0x1	/* stay at start: a uretprobe or a USDT site */
@@ -81,17 +38,6 @@ struct probe_site {
  * Never fails: on any doubt the site is start, and why says so.
  */
 void probesite_choose(const struct elf_file *ef, const struct code_index *ci, uint64_t start,
-		      unsigned rules, const struct emu_caps *caps, struct probe_site *out);
-
-/*
- * Which register holds a pointer the handler dereferences at one of disps
- * (the frame's instruction-pointer or code field, whose displacements are
- * distinctive), provided that register is not written between the handler's
- * start and both that use and the probe at site->addr.  Scans the
- * straight-line prefix only.  Returns an enum ps_reg (PS_REG_NONE if none);
- * why says which instruction proved it, or why none did.
- */
-int probesite_frame_reg(const struct elf_file *ef, const struct probe_site *site,
-			const uint32_t *disps, size_t ndisps, char *why, size_t whylen);
+		      unsigned rules, const struct x86emu_caps *caps, struct probe_site *out);
 
 #endif

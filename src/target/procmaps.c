@@ -32,7 +32,7 @@ static int parse_line(const char *line, size_t len, struct map_ent *e)
 	return e->path ? 0 : -ENOMEM;
 }
 
-int procmaps_parse(const char *text, struct procmaps *out)
+int procmaps__parse(const char *text, struct procmaps *out)
 {
 	size_t cap = 0;
 	const char *p = text;
@@ -64,11 +64,11 @@ int procmaps_parse(const char *text, struct procmaps *out)
 	}
 	return 0;
 fail:
-	procmaps_free(out);
+	procmaps__free(out);
 	return err;
 }
 
-int procmaps_read(int pid, struct procmaps *out)
+int procmaps__read(int pid, struct procmaps *out)
 {
 	char path[64], *text = NULL;
 	int err;
@@ -77,12 +77,12 @@ int procmaps_read(int pid, struct procmaps *out)
 	err = read_file(path, 64u << 20, &text, NULL);
 	if (err)
 		return err;
-	err = procmaps_parse(text, out);
+	err = procmaps__parse(text, out);
 	free(text);
 	return err;
 }
 
-void procmaps_free(struct procmaps *m)
+void procmaps__free(struct procmaps *m)
 {
 	size_t i;
 
@@ -92,7 +92,7 @@ void procmaps_free(struct procmaps *m)
 	memset(m, 0, sizeof(*m));
 }
 
-const struct map_ent *procmaps_find_base(const struct procmaps *m, const char *prefix)
+const struct map_ent *procmaps__find_base(const struct procmaps *m, const char *prefix)
 {
 	size_t i;
 
@@ -106,7 +106,7 @@ const struct map_ent *procmaps_find_base(const struct procmaps *m, const char *p
 	return NULL;
 }
 
-const struct map_ent *procmaps_find_path(const struct procmaps *m, const char *path)
+const struct map_ent *procmaps__find_path(const struct procmaps *m, const char *path)
 {
 	const struct map_ent *best = NULL;
 	size_t i;

@@ -18,13 +18,13 @@ struct procmaps {
 };
 
 /* Parse the text of a maps file.  Malformed lines give -EINVAL. */
-int procmaps_parse(const char *text, struct procmaps *out);
-int procmaps_read(int pid, struct procmaps *out);
-void procmaps_free(struct procmaps *m);
+int procmaps__parse(const char *text, struct procmaps *out);
+int procmaps__read(int pid, struct procmaps *out);
+void procmaps__free(struct procmaps *m);
 
 /* First mapping of a file whose basename starts with prefix, or NULL. */
-const struct map_ent *procmaps_find_base(const struct procmaps *m, const char *prefix);
+const struct map_ent *procmaps__find_base(const struct procmaps *m, const char *prefix);
 /* Lowest-offset mapping of path, or NULL. */
-const struct map_ent *procmaps_find_path(const struct procmaps *m, const char *path);
+const struct map_ent *procmaps__find_path(const struct procmaps *m, const char *path);
 
 #endif

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 #include "target/pyrt.h"
+#include "target/code_index.h"
+#include "target/frame_reg.h"
+#include "target/opcode_table.h"
 #include "target/procmaps.h"
 #include "target/pywalk.h"
 #include "util/util.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,187 +15,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#define SUPPORTED "3.8-3.13"
-
-const char *mech_name(enum ps_mech m)
-{
-	static const char *const names[MECH_COUNT] = {
-		[MECH_EVAL] = "eval",
-		[MECH_RESUME] = "resume",
-		[MECH_USDT] = "usdt",
-		[MECH_BREAKPOINT] = "breakpoint",
-	};
-	return m < MECH_COUNT ? names[m] : "?";
-}
-
-static void mech_set(struct pyrt *rt, enum ps_mech m, bool ok, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void mech_set(struct pyrt *rt, enum ps_mech m, bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	rt->mech[m].ok = ok;
-	va_start(ap, fmt);
-	vsnprintf(rt->mech[m].why, sizeof(rt->mech[m].why), fmt, ap);
-	va_end(ap);
-}
-
-/* "3.10.13", "3.8.0rc1", "2.7.18+" */
-static bool parse_version_str(const char *s, struct pyver *v)
-{
-	unsigned a, b, c;
-	int n = 0;
-
-	if (sscanf(s, "%u.%u.%u%n", &a, &b, &c, &n) != 3 || a < 2 || a > 3 || b > 99 || c > 99)
-		return false;
-	if (s[n] && !isalpha((unsigned char)s[n]) && s[n] != '+')
-		return false;
-	v->major = a;
-	v->minor = b;
-	v->micro = c;
-	v->level = 0xf;
-	return true;
-}
-
-/*
- * Before 3.11 the version is only a string literal that Py_GetVersion()
- * passes to snprintf; the linker may tail-merge it into a longer string, so
- * follow the addresses the function loads (lea rip-relative, or mov imm32
- * in non-PIE builds) and keep the one that reads as a version.
- */
-static int version_from_getversion(const struct elf_file *ef, struct pyver *v)
-{
-	const struct elf_sym *s = elf_file__sym(ef, "Py_GetVersion");
-	unsigned char code[192];
-	size_t len, i;
-
-	if (!s || !s->value)
-		return -ENOENT;
-	len = s->size && s->size < sizeof(code) ? s->size : sizeof(code);
-	if (elf_file__read(ef, s->value, code, len))
-		return -ENOENT;
-	for (i = 0; i + 5 <= len; i++) {
-		uint64_t cand[2] = { 0, 0 };
-		char str[24];
-		int32_t disp;
-		uint32_t imm;
-		int k;
-
-		if (i + 7 <= len && (code[i] == 0x48 || code[i] == 0x4c) && code[i + 1] == 0x8d &&
-		    (code[i + 2] & 0xc7) == 0x05) {
-			memcpy(&disp, &code[i + 3], 4);
-			cand[0] = s->value + i + 7 + (int64_t)disp;
-		}
-		if (code[i] >= 0xb8 && code[i] <= 0xbf) {
-			memcpy(&imm, &code[i + 1], 4);
-			cand[1] = imm;
-		}
-		for (k = 0; k < 2; k++) {
-			if (!cand[k] || elf_file__read_str(ef, cand[k], str, sizeof(str)))
-				continue;
-			if (parse_version_str(str, v))
-				return 0;
-		}
-	}
-	return -ENOENT;
-}
-
-int pyrt_detect_version(const struct elf_file *ef, struct pyver *v, char *how, size_t howlen)
-{
-	const struct elf_sym *s;
-	uint32_t hex;
-	char dbg[24];
-
-	memset(v, 0, sizeof(*v));
-	s = elf_file__sym(ef, "Py_Version");
-	if (s && s->value && !elf_file__read(ef, s->value, &hex, sizeof(hex)) && (hex >> 24) == 3) {
-		*v = pyver_from_hex(hex);
-		str_copy(how, "Py_Version symbol", howlen);
-		return 0;
-	}
-	s = elf_file__sym(ef, "_PyRuntime");
-	if (s && s->value && !elf_file__read(ef, s->value, dbg, sizeof(dbg)) &&
-	    !memcmp(dbg, "xdebugpy", 8)) {
-		uint64_t ver;
-
-		memcpy(&ver, dbg + 8, 8);
-		*v = pyver_from_hex((uint32_t)ver);
-		str_copy(how, "_Py_DebugOffsets", howlen);
-		return 0;
-	}
-	if (!version_from_getversion(ef, v)) {
-		str_copy(how, "Py_GetVersion string", howlen);
-		return 0;
-	}
-	return -ENOENT;
-}
-
-static bool op_defined(const __u64 defined[4], unsigned op)
-{
-	return (defined[op / 64] >> (op % 64)) & 1;
-}
-
-/*
- * Does this window have the shape of the opcode table: the undefined
- * opcodes (two at least) all share one label, "unknown opcode", that no
- * defined opcode uses, and every entry is code?  A window shifted by any
- * number of slots breaks the pattern.  Linear in the window, and cheap
- * checks first: the scan tries every 8-byte step of the data sections.
- */
-static bool table_shape_ok(const struct elf_file *ef, const uint64_t *ptrs,
-			   const __u64 defined[4])
-{
-	unsigned i, nundef = 0;
-	uint64_t unknown = 0;
-
-	for (i = 0; i < 256; i++) {
-		if (op_defined(defined, i))
-			continue;
-		if (!nundef++)
-			unknown = ptrs[i];
-		else if (ptrs[i] != unknown)
-			return false;
-	}
-	if (nundef < 2)
-		return false;
-	for (i = 0; i < 256; i++)
-		if (op_defined(defined, i) && ptrs[i] == unknown)
-			return false;
-	for (i = 0; i < 256; i++)
-		if (!elf_file__in_text(ef, ptrs[i]))
-			return false;
-	return true;
-}
-
-int pyrt_scan_opcode_table(const struct elf_file *ef, const __u64 defined[4], uint64_t *addr)
-{
-	static const char *const sects[] = { ".rodata", ".data.rel.ro", ".data" };
-	uint64_t ptrs[256];
-	size_t k;
-
-	if (!(defined[0] | defined[1] | defined[2] | defined[3]))
-		return -ENOENT;
-	for (k = 0; k < ARRAY_SIZE(sects); k++) {
-		uint64_t start, size, a;
-
-		/* only bytes the file holds: a header may claim a section of any size */
-		if (elf_file__section_data(ef, sects[k], &start, &size) || size < sizeof(ptrs))
-			continue;
-		for (a = (start + 7) & ~7ull; a >= start && a - start <= size - sizeof(ptrs); a += 8) {
-			if (elf_file__read_ptrs(ef, a, ptrs, 1) || !elf_file__in_text(ef, ptrs[0]))
-				continue;
-			if (elf_file__read_ptrs(ef, a, ptrs, 256))
-				continue;
-			if (table_shape_ok(ef, ptrs, defined)) {
-				*addr = a;
-				return 0;
-			}
-		}
-	}
-	return -ENOENT;
-}
-
+/* The distinct RESUME handlers, from the opcode table (its symbol, or found by its shape). */
 static void find_handlers(struct pyrt *rt)
 {
 	const struct py_offsets *o = &rt->off;
@@ -211,7 +33,7 @@ static void find_handlers(struct pyrt *rt)
 		rt->opcode_targets = s->value;
 		snprintf(rt->opcode_targets_how, sizeof(rt->opcode_targets_how), "symbol %s",
 			 s->name);
-	} else if (!pyrt_scan_opcode_table(rt->ef, rt->off.op_defined, &rt->opcode_targets)) {
+	} else if (!opcode_table_scan(rt->ef, rt->off.op_defined, &rt->opcode_targets)) {
 		str_copy(rt->opcode_targets_how, "found by its shape in the data sections",
 			 sizeof(rt->opcode_targets_how));
 	} else {
@@ -302,7 +124,7 @@ static void choose_sites(struct pyrt *rt)
 	struct code_index *ci = NULL;
 	unsigned i;
 
-	emu_caps_running(&rt->emu);
+	x86emu_running_caps(&rt->emu);
 	if (rt->nhandlers) {
 		ci = eval_index(rt);
 		rt->index_insns = code_index__ninsns(ci);
@@ -313,9 +135,9 @@ static void choose_sites(struct pyrt *rt)
 		uint32_t disps[2] = { rt->off.fr_ip, rt->off.fr_code };
 
 		probesite_choose(rt->ef, ci, rt->handlers[i], 0, &rt->emu, &rt->handler_site[i]);
-		rt->handler_freg[i] = rt->off.fr_ip != PYOFF_NONE ?
-			probesite_frame_reg(rt->ef, &rt->handler_site[i], disps, 2,
-					    rt->handler_freg_why[i], sizeof(rt->handler_freg_why[i])) : 0;
+		rt->handler_freg[i] = rt->off.fr_ip == PYOFF_NONE ? 0 :
+			frame_reg_find(rt->ef, &rt->handler_site[i], disps, 2,
+				       rt->handler_freg_why[i], sizeof(rt->handler_freg_why[i]));
 	}
 	code_index__free(ci);
 	/* the uretprobe shares the entry probe: both must stay at the entry */
@@ -343,112 +165,44 @@ static uint64_t type_dealloc_of(const struct pyrt *rt, const char *type_sym)
 	return elf_file__in_text(rt->ef, p) ? p : 0;
 }
 
-static void assess_mechanisms(struct pyrt *rt)
+/* What kind of file: stripped or not, libpython or an executable. */
+static int open_elf(struct pyrt *rt, const char *open_path, const char *target_path, char *err,
+		    size_t errlen)
 {
-	const struct py_offsets *o = &rt->off;
+	int ret = elf_file__open(open_path, &rt->ef);
 
-	if (o->frame_kind == PYFRAME_OBJECT && rt->eval)
-		mech_set(rt, MECH_EVAL, true,
-			 "every Python call enters _PyEval_EvalFrameDefault; entry uprobe plus "
-			 "uretprobe");
-	else if (o->frame_kind == PYFRAME_OBJECT)
-		mech_set(rt, MECH_EVAL, false, "_PyEval_EvalFrameDefault not found");
-	else
-		mech_set(rt, MECH_EVAL, false,
-			 "from 3.11 Python-to-Python calls are inlined and never re-enter "
-			 "_PyEval_EvalFrameDefault");
-
-	if (o->frame_kind != PYFRAME_INTERP)
-		mech_set(rt, MECH_RESUME, false, "no RESUME instruction before 3.11");
-	else if (!rt->opcode_targets)
-		mech_set(rt, MECH_RESUME, false,
-			 "opcode jump table not found (no symbol, and no table of the "
-			 "expected shape in the data sections)");
-	else if (!rt->nhandlers)
-		mech_set(rt, MECH_RESUME, false, "no RESUME handler in the opcode table");
-	else if (rt->frame_clear)
-		mech_set(rt, MECH_RESUME, true,
-			 "starts: %u RESUME handlers (opcode table: %s); ends: %s", rt->nhandlers,
-			 rt->opcode_targets_how, rt->frame_clear_sym);
-	else if (rt->has_usdt_return)
-		mech_set(rt, MECH_RESUME, true,
-			 "starts: %u RESUME handlers (opcode table: %s); ends: USDT "
-			 "python:function__return", rt->nhandlers, rt->opcode_targets_how);
-	else
-		mech_set(rt, MECH_RESUME, true,
-			 "starts: %u RESUME handlers (opcode table: %s); count only: no frame-end "
-			 "probe (stripped, no USDT)", rt->nhandlers, rt->opcode_targets_how);
-
-	if (!rt->nusdt)
-		mech_set(rt, MECH_USDT, false, "built without --with-dtrace: no USDT probes");
-	else if (o->frame_kind == PYFRAME_INTERP && rt->has_usdt_entry)
-		mech_set(rt, MECH_USDT, false,
-			 "%u probes; function__entry fires only for frames entered from C in "
-			 "3.11 (gh-98894); function__return is used to end frames", rt->nusdt);
-	else if (rt->has_usdt_entry)
-		mech_set(rt, MECH_USDT, false,
-			 "%u probes; the eval mechanism sees the same events without the "
-			 "semaphore cost", rt->nusdt);
-	else
-		mech_set(rt, MECH_USDT, false, "%u probes, but no function__entry/return",
-			 rt->nusdt);
-
-	if (!rt->function_type || !rt->module_type || !rt->code_type)
-		mech_set(rt, MECH_BREAKPOINT, false,
-			 "PyFunction_Type, PyModule_Type or PyCode_Type not found: cannot find "
-			 "code objects");
-	else
-		mech_set(rt, MECH_BREAKPOINT, true,
-			 "hardware watch on the argument byte of each target's start "
-			 "instruction; code objects found through sys.modules; count only");
-}
-
-int pyrt__from_file(const char *open_path, const char *target_path, struct pyrt **out,
-		    char *err, size_t errlen)
-{
-	const struct py_offsets *tab;
-	const struct usdt_note *notes, *u;
-	const struct elf_sym *s;
-	struct pyrt *rt;
-	const char *fc[] = { "_PyFrame_ClearExceptCode", "_PyFrame_Clear" };
-	size_t i;
-	int ret;
-
-	*out = NULL;
-	rt = calloc(1, sizeof(*rt));
-	if (!rt)
-		return -ENOMEM;
-	rt->pid = -1;
-	str_copy(rt->path, target_path, sizeof(rt->path));
-	str_copy(rt->open_path, open_path, sizeof(rt->open_path));
-	ret = elf_file__open(open_path, &rt->ef);
 	if (ret) {
 		set_err(err, errlen, "%s: cannot read ELF file: %s", target_path,
 			ret == -ENOEXEC ? "not an x86-64 ELF" : strerror(-ret));
-		goto fail;
+		return ret;
 	}
 	rt->stripped = !elf_file__has_symtab(rt->ef);
 	rt->is_lib = !elf_file__is_exec(rt->ef) && strstr(target_path, "libpython");
-	if (pyrt_detect_version(rt->ef, &rt->ver, rt->version_how, sizeof(rt->version_how))) {
+	return 0;
+}
+
+/* Is it a CPython interpreter, of a version and build pyscope can trace? */
+static int check_build(struct pyrt *rt, const char *target_path, char *err, size_t errlen)
+{
+	const struct elf_sym *s;
+
+	if (pyver_detect(rt->ef, &rt->ver, rt->version_how, sizeof(rt->version_how))) {
 		set_err(err, errlen, "%s is not a CPython interpreter (no version found)",
 			target_path);
-		ret = -ENOEXEC;
-		goto fail;
+		return -ENOEXEC;
 	}
 	snprintf(rt->version, sizeof(rt->version), "%u.%u.%u", rt->ver.major, rt->ver.minor,
 		 rt->ver.micro);
-	if (rt->ver.major != 3 || rt->ver.minor < 8 || rt->ver.minor > 13) {
-		set_err(err, errlen, "Python %s is not supported (pyscope supports " SUPPORTED ")",
-			rt->version);
-		ret = -ENOTSUP;
-		goto fail;
+	if (!pyoff_supported(rt->ver)) {
+		set_err(err, errlen, "Python %s is not supported (pyscope supports "
+			PYOFF_SUPPORTED ")", rt->version);
+		return -ENOTSUP;
 	}
 	s = elf_file__sym(rt->ef, "_PyRuntime");
 	if (!s || !s->value) {
 		set_err(err, errlen, "%s is not a CPython interpreter (no _PyRuntime symbol)",
 			target_path);
-		ret = -ENOEXEC;
-		goto fail;
+		return -ENOEXEC;
 	}
 	rt->runtime = s->value;
 	if (elf_file__sym(rt->ef, "_Py_NegativeRefcount") ||
@@ -456,36 +210,60 @@ int pyrt__from_file(const char *open_path, const char *target_path, struct pyrt 
 		set_err(err, errlen,
 			"Python %s is a debug build (Py_DEBUG): its object layout differs, "
 			"refusing rather than miscounting", rt->version);
-		ret = -ENOTSUP;
-		goto fail;
+		return -ENOTSUP;
 	}
+	return 0;
+}
 
-	tab = pyoff_lookup(rt->ver, &rt->off_src);
-	if (rt->ver.minor >= 13) {
-		unsigned char dbg[PY_DEBUG_OFFSETS_313_SIZE];
-		uint64_t vhex = 0;
+/* struct py_offsets: from the interpreter's _Py_DebugOffsets, or from the table. */
+static int load_offsets(struct pyrt *rt, char *err, size_t errlen)
+{
+	const struct py_offsets *tab = pyoff_lookup(rt->ver, &rt->off_src);
+	unsigned char dbg[PY_DEBUG_OFFSETS_313_SIZE];
+	uint64_t vhex = 0;
+	int ret;
 
-		ret = elf_file__read(rt->ef, rt->runtime, dbg, sizeof(dbg));
-		if (!ret)
-			ret = pyoff_from_debug(dbg, sizeof(dbg), tab, &rt->off, &vhex);
-		if (ret == -ENOTSUP && vhex && ((const uint64_t *)(dbg + 16))[0]) {
-			set_err(err, errlen,
-				"Python %s is a free-threaded build: not supported", rt->version);
-			goto fail;
+	if (!pyoff_in_runtime(rt->ver)) {
+		if (tab) {
+			rt->off = *tab;
+			return 0;
 		}
-		if (ret) {
-			set_err(err, errlen, "Python %s: cannot use its _Py_DebugOffsets (%s)",
-				rt->version, strerror(-ret));
-			goto fail;
-		}
-		rt->off_src = PYOFF_SRC_DEBUG;
-	} else if (tab) {
-		rt->off = *tab;
-	} else {
 		set_err(err, errlen, "Python %s: no offsets table for this version", rt->version);
-		ret = -ENOTSUP;
-		goto fail;
+		return -ENOTSUP;
 	}
+	ret = elf_file__read(rt->ef, rt->runtime, dbg, sizeof(dbg));
+	if (!ret)
+		ret = pyoff_from_debug(dbg, sizeof(dbg), tab, &rt->off, &vhex);
+	if (ret == -ENOTSUP && vhex && ((const uint64_t *)(dbg + 16))[0]) {
+		set_err(err, errlen, "Python %s is a free-threaded build: not supported",
+			rt->version);
+		return ret;
+	}
+	if (ret) {
+		set_err(err, errlen, "Python %s: cannot use its _Py_DebugOffsets (%s)", rt->version,
+			strerror(-ret));
+		return ret;
+	}
+	rt->off_src = PYOFF_SRC_DEBUG;
+	return 0;
+}
+
+/* Where the eval loop, the frame-end function and the type objects are. */
+static void find_symbols(struct pyrt *rt)
+{
+	static const char *const fc[] = { "_PyFrame_ClearExceptCode", "_PyFrame_Clear" };
+	const struct { const char *name; uint64_t *addr; } types[] = {
+		{ "PyCell_Type", &rt->cell_type },
+		{ "PyFunction_Type", &rt->function_type },
+		{ "PyClassMethod_Type", &rt->classmethod_type },
+		{ "PyStaticMethod_Type", &rt->staticmethod_type },
+		{ "PyModule_Type", &rt->module_type },
+		{ "PyCode_Type", &rt->code_type },
+		{ "PyUnicode_Type", &rt->str_type },
+		{ "PyLong_Type", &rt->long_type },
+	};
+	const struct elf_sym *s;
+	size_t i;
 
 	s = elf_file__sym(rt->ef, "_PyEval_EvalFrameDefault");
 	if (s && s->value) {
@@ -500,24 +278,18 @@ int pyrt__from_file(const char *open_path, const char *target_path, struct pyrt 
 			break;
 		}
 	}
-	s = elf_file__sym(rt->ef, "PyCell_Type");
-	rt->cell_type = s ? s->value : 0;
-	s = elf_file__sym(rt->ef, "PyFunction_Type");
-	rt->function_type = s ? s->value : 0;
-	s = elf_file__sym(rt->ef, "PyClassMethod_Type");
-	rt->classmethod_type = s ? s->value : 0;
-	s = elf_file__sym(rt->ef, "PyStaticMethod_Type");
-	rt->staticmethod_type = s ? s->value : 0;
-	s = elf_file__sym(rt->ef, "PyModule_Type");
-	rt->module_type = s ? s->value : 0;
-	s = elf_file__sym(rt->ef, "PyCode_Type");
-	rt->code_type = s ? s->value : 0;
-	s = elf_file__sym(rt->ef, "PyUnicode_Type");
-	rt->str_type = s ? s->value : 0;
-	s = elf_file__sym(rt->ef, "PyLong_Type");
-	rt->long_type = s ? s->value : 0;
+	for (i = 0; i < ARRAY_SIZE(types); i++) {
+		s = elf_file__sym(rt->ef, types[i].name);
+		*types[i].addr = s ? s->value : 0;
+	}
 	rt->code_dealloc = type_dealloc_of(rt, "PyCode_Type");
 	rt->type_dealloc = type_dealloc_of(rt, "PyType_Type");
+}
+
+static void find_usdt(struct pyrt *rt)
+{
+	const struct usdt_note *notes, *u;
+
 	rt->nusdt = (unsigned)elf_file__usdt(rt->ef, &notes);
 	u = elf_file__usdt_find(rt->ef, "python", "function__return");
 	if (u) {
@@ -525,19 +297,41 @@ int pyrt__from_file(const char *open_path, const char *target_path, struct pyrt 
 		rt->has_usdt_return = true;
 	}
 	rt->has_usdt_entry = elf_file__usdt_find(rt->ef, "python", "function__entry") != NULL;
+}
+
+int pyrt__from_file(const char *open_path, const char *target_path, struct pyrt **out,
+		    char *err, size_t errlen)
+{
+	struct pyrt *rt;
+	int ret;
+
+	*out = NULL;
+	rt = calloc(1, sizeof(*rt));
+	if (!rt)
+		return -ENOMEM;
+	rt->pid = -1;
+	str_copy(rt->path, target_path, sizeof(rt->path));
+	str_copy(rt->open_path, open_path, sizeof(rt->open_path));
+	ret = open_elf(rt, open_path, target_path, err, errlen);
+	if (!ret)
+		ret = check_build(rt, target_path, err, errlen);
+	if (!ret)
+		ret = load_offsets(rt, err, errlen);
+	if (ret) {
+		pyrt__free(rt);
+		return ret;
+	}
+	find_symbols(rt);
+	find_usdt(rt);
 	if (rt->off.frame_kind == PYFRAME_INTERP)
 		find_handlers(rt);
 	choose_sites(rt);
-	assess_mechanisms(rt);
+	mech_assess(rt, rt->mech);
 	*out = rt;
 	return 0;
-fail:
-	pyrt__free(rt);
-	return ret;
 }
 
-void pyrt_walker(const struct pyrt *rt, struct pywalk *w,
-		 int (*read)(void *ctx, struct mr_item *items, size_t n), void *ctx)
+void pyrt__walker(const struct pyrt *rt, struct pywalk *w, memsrc_read_fn read, void *ctx)
 {
 	memset(w, 0, sizeof(*w));
 	w->off = &rt->off;
@@ -581,9 +375,9 @@ bool pyrt_pid_has_python(int pid)
 	char root[PATH_MAX + 64];
 	bool ok = false;
 
-	if (procmaps_read(pid, &m))
+	if (procmaps__read(pid, &m))
 		return false;
-	if (procmaps_find_base(&m, "libpython")) {
+	if (procmaps__find_base(&m, "libpython")) {
 		ok = true;
 	} else {
 		if (proc_exe(pid, exe, sizeof(exe)) > 0) {
@@ -591,7 +385,7 @@ bool pyrt_pid_has_python(int pid)
 			ok = elf_is_python(root);
 		}
 	}
-	procmaps_free(&m);
+	procmaps__free(&m);
 	return ok;
 }
 
@@ -647,10 +441,10 @@ int pyrt__for_child(const struct pyrt *rt, int pid, struct pyrt **out)
 	if (strncmp(raw, "/proc/", 6) || !(raw = strchr(raw + 6, '/')) || strncmp(raw, "/root/", 6))
 		return -EINVAL;
 	raw += 5;
-	ret = procmaps_read(pid, &m);
+	ret = procmaps__read(pid, &m);
 	if (ret)
 		return ret;
-	ent = procmaps_find_path(&m, raw);
+	ent = procmaps__find_path(&m, raw);
 	if (!ent || (!elf_file__is_exec(rt->ef) &&
 		     (elf_file__off_to_vaddr(rt->ef, ent->offset, &vaddr) ||
 		      ent->start - vaddr != rt->bias))) {
@@ -671,7 +465,7 @@ int pyrt__for_child(const struct pyrt *rt, int pid, struct pyrt **out)
 	snprintf(c->open_path, sizeof(c->open_path), "/proc/%d/root%s", pid, raw);
 	*out = c;
 cleanup:
-	procmaps_free(&m);
+	procmaps__free(&m);
 	return ret;
 }
 
@@ -683,18 +477,14 @@ static int proc_tgid(int pid)
 	return proc_status(pid, "Tgid", val, sizeof(val)) ? -1 : atoi(val);
 }
 
-int pyrt__from_pid(int pid, struct pyrt **out, char *err, size_t errlen)
+/* Can pid be modelled: a process (not a thread) with an executable?  Its path in exe. */
+static int process_exe(int pid, char *exe, size_t len, char *err, size_t errlen)
 {
-	const struct map_ent *lib, *ent = NULL;
-	struct procmaps m = { 0 };
-	char link[64], exe[PATH_MAX], open_path[PATH_MAX + 64];
-	struct pyrt *rt = NULL;
-	uint64_t vaddr;
+	char link[64];
 	struct stat st;
 	ssize_t n;
 	int ret, tgid;
 
-	*out = NULL;
 	snprintf(link, sizeof(link), "/proc/%d", pid);
 	if (pid <= 0 || stat(link, &st)) {
 		set_err(err, errlen, "no process with pid %d", pid);
@@ -703,40 +493,82 @@ int pyrt__from_pid(int pid, struct pyrt **out, char *err, size_t errlen)
 	tgid = proc_tgid(pid);
 	if (tgid > 0 && tgid != pid) {
 		/* /proc/TID exists for every thread, but probes select whole processes */
-		set_err(err, errlen, "pid %d is a thread of process %d: give -p %d", pid, tgid, tgid);
+		set_err(err, errlen, "pid %d is a thread of process %d: give -p %d", pid, tgid,
+			tgid);
 		return -EINVAL;
 	}
-	n = proc_exe(pid, exe, sizeof(exe));
-	if (n < 0) {
-		ret = (int)n;
-		if (ret == -ENOENT && (proc_state(pid) == 'Z' || proc_state(pid) == 'X'))
-			set_err(err, errlen, "pid %d is a zombie: it has exited and has nothing left "
-				"to trace", pid);
-		else if (ret == -ENOENT)
-			set_err(err, errlen, "pid %d has no executable (a kernel thread)", pid);
-		else
-			set_err(err, errlen, "pid %d: cannot read /proc/%d/exe: %s", pid, pid,
-				strerror(-ret));
-		return ret == -ENOENT ? -ESRCH : ret;
+	n = proc_exe(pid, exe, len);
+	if (n >= 0)
+		return 0;
+	ret = (int)n;
+	if (ret == -ENOENT && (proc_state(pid) == 'Z' || proc_state(pid) == 'X'))
+		set_err(err, errlen, "pid %d is a zombie: it has exited and has nothing left "
+			"to trace", pid);
+	else if (ret == -ENOENT)
+		set_err(err, errlen, "pid %d has no executable (a kernel thread)", pid);
+	else
+		set_err(err, errlen, "pid %d: cannot read /proc/%d/exe: %s", pid, pid,
+			strerror(-ret));
+	return ret == -ENOENT ? -ESRCH : ret;
+}
+
+/* The interpreter: in the executable, or the libpython it maps (*ent: its mapping). */
+static int model_interpreter(int pid, const char *exe, const struct procmaps *m,
+			     struct pyrt **rt, const struct map_ent **ent, char *err, size_t errlen)
+{
+	char open_path[PATH_MAX + 64];
+	const struct map_ent *lib;
+
+	snprintf(open_path, sizeof(open_path), "/proc/%d/root%s", pid, exe);
+	if (elf_is_python(open_path)) {
+		*ent = procmaps__find_path(m, exe);
+		return pyrt__from_file(open_path, exe, rt, err, errlen);
 	}
-	ret = procmaps_read(pid, &m);
+	lib = procmaps__find_base(m, "libpython");
+	if (!lib) {
+		set_err(err, errlen, "pid %d (%s) is not a Python process: no libpython and no "
+			"interpreter in the executable", pid, exe);
+		return -ENOEXEC;
+	}
+	snprintf(open_path, sizeof(open_path), "/proc/%d/root%s", pid, lib->path);
+	*ent = procmaps__find_path(m, lib->path);
+	return pyrt__from_file(open_path, lib->path, rt, err, errlen);
+}
+
+/* The load bias, from the interpreter's mapping ent (a shared object's first). */
+static int place(struct pyrt *rt, const struct map_ent *ent, char *err, size_t errlen)
+{
+	uint64_t vaddr;
+
+	rt->bias = 0;
+	if (!ent || elf_file__is_exec(rt->ef))
+		return 0;
+	if (elf_file__off_to_vaddr(rt->ef, ent->offset, &vaddr)) {
+		set_err(err, errlen, "pid %d: cannot place %s in memory", rt->pid, rt->path);
+		return -ENOEXEC;
+	}
+	rt->bias = ent->start - vaddr;
+	return 0;
+}
+
+int pyrt__from_pid(int pid, struct pyrt **out, char *err, size_t errlen)
+{
+	const struct map_ent *ent = NULL;
+	struct procmaps m = { 0 };
+	char exe[PATH_MAX];
+	struct pyrt *rt = NULL;
+	int ret;
+
+	*out = NULL;
+	ret = process_exe(pid, exe, sizeof(exe), err, errlen);
+	if (ret)
+		return ret;
+	ret = procmaps__read(pid, &m);
 	if (ret) {
 		set_err(err, errlen, "pid %d: cannot read its memory map: %s", pid, strerror(-ret));
 		return ret;
 	}
-	snprintf(open_path, sizeof(open_path), "/proc/%d/root%s", pid, exe);
-	if (elf_is_python(open_path)) {
-		ret = pyrt__from_file(open_path, exe, &rt, err, errlen);
-		ent = procmaps_find_path(&m, exe);
-	} else if ((lib = procmaps_find_base(&m, "libpython"))) {
-		snprintf(open_path, sizeof(open_path), "/proc/%d/root%s", pid, lib->path);
-		ret = pyrt__from_file(open_path, lib->path, &rt, err, errlen);
-		ent = procmaps_find_path(&m, lib->path);
-	} else {
-		set_err(err, errlen, "pid %d (%s) is not a Python process: no libpython and no "
-			"interpreter in the executable", pid, exe);
-		ret = -ENOEXEC;
-	}
+	ret = model_interpreter(pid, exe, &m, &rt, &ent, err, errlen);
 	if (ret)
 		goto cleanup;
 	rt->pid = pid;
@@ -745,19 +577,13 @@ int pyrt__from_pid(int pid, struct pyrt **out, char *err, size_t errlen)
 	/* from here on both are only shown, and the target chose them */
 	str_sanitize(rt->exe);
 	str_sanitize(rt->path);
-	if (!ent || elf_file__is_exec(rt->ef)) {
-		rt->bias = 0;
-	} else if (elf_file__off_to_vaddr(rt->ef, ent->offset, &vaddr)) {
-		set_err(err, errlen, "pid %d: cannot place %s in memory", pid, rt->path);
-		ret = -ENOEXEC;
+	ret = place(rt, ent, err, errlen);
+	if (ret)
 		goto cleanup;
-	} else {
-		rt->bias = ent->start - vaddr;
-	}
 	*out = rt;
 	rt = NULL;
 cleanup:
 	pyrt__free(rt);
-	procmaps_free(&m);
+	procmaps__free(&m);
 	return ret;
 }

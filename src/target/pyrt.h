@@ -12,23 +12,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "target/elf_file.h"
+#include "target/mech.h"
+#include "target/memsrc.h"
 #include "target/offsets.h"
 #include "target/probesite.h"
-
-enum ps_mech {
-	MECH_EVAL = 0,		/* uprobe + uretprobe on _PyEval_EvalFrameDefault */
-	MECH_RESUME,		/* uprobes on the RESUME opcode handlers */
-	MECH_USDT,		/* the interpreter's own USDT probes */
-	MECH_BREAKPOINT,	/* hardware breakpoints on target bytecode */
-	MECH_COUNT,
-};
-
-const char *mech_name(enum ps_mech m);
-
-struct mech_status {
-	bool ok;
-	char why[200];
-};
+#include "target/x86emu.h"
 
 #define PYRT_MAX_HANDLERS 4
 
@@ -63,10 +51,10 @@ struct pyrt {
 	unsigned nusdt;
 
 	/*
-	 * Where each probe goes (src/probesite.h): an instruction the kernel
+	 * Where each probe goes (target/probesite.h): an instruction the kernel
 	 * emulates when one is provably equivalent to the entry, else the entry.
 	 */
-	struct emu_caps emu;
+	struct x86emu_caps emu;
 	struct probe_site handler_site[PYRT_MAX_HANDLERS];
 	/* the register holding the frame at each handler's probe (enum ps_reg), and why */
 	int handler_freg[PYRT_MAX_HANDLERS];
@@ -107,21 +95,9 @@ int pyrt__for_child(const struct pyrt *rt, int pid, struct pyrt **out);
 
 void pyrt__free(struct pyrt *rt);
 
-/* Version from an ELF: Py_Version, Py_GetVersion's string, or _Py_DebugOffsets. */
-int pyrt_detect_version(const struct elf_file *ef, struct pyver *v, char *how, size_t howlen);
-
-/*
- * Find the 256-entry computed-goto table in a binary without symbols: the
- * window whose entries are all code and whose shared "unknown opcode" label
- * sits exactly at the opcodes not set in defined[].
- */
-int pyrt_scan_opcode_table(const struct elf_file *ef, const __u64 defined[4], uint64_t *addr);
-
 struct pywalk;
-struct mr_item;
 /* A walker over the live process's objects, reading through read/ctx. */
-void pyrt_walker(const struct pyrt *rt, struct pywalk *w,
-		 int (*read)(void *ctx, struct mr_item *items, size_t n), void *ctx);
+void pyrt__walker(const struct pyrt *rt, struct pywalk *w, memsrc_read_fn read, void *ctx);
 
 /* Does this process map a CPython interpreter?  (Cheap check for launch.) */
 bool pyrt_pid_has_python(int pid);

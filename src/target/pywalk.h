@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Finding live Python objects in a target: sys.modules -> module -> class ->
- * function -> code object, through a mem_read_fn (in production the BPF
+ * function -> code object, through a memsrc_read_fn (in production the BPF
  * reader, in tests a fake memory).  Only struct py_offsets is used for
  * layouts.
  */
@@ -12,7 +12,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "target/memsrc.h"
-#include "model/pattern.h"
 #include "pyoffsets.h"
 
 /* Runtime addresses of the type objects the walk recognises. */
@@ -24,7 +23,7 @@ struct pywalk {
 	const struct py_offsets *off;
 	uint64_t runtime;		/* &_PyRuntime in the target */
 	struct pywalk_types t;
-	mem_read_fn read;
+	memsrc_read_fn read;
 	void *ctx;
 };
 
@@ -33,6 +32,13 @@ enum pw_status {
 	PW_NO_MODULE = 1,	/* the module is not imported (yet) */
 	PW_NOT_FOUND = 2,	/* the module has no such attribute */
 	PW_NO_CODE = 3,		/* it exists but runs no Python code (a C type, a builtin) */
+};
+
+/* What to resolve: a function (nested ones through "<locals>") or a class. */
+struct pw_query {
+	const char *module;
+	const char *qualname;	/* "Qual.name", "f.<locals>.g", or the class's */
+	bool is_class;		/* then the code of its __init__, else its __new__ */
 };
 
 struct pw_target {
@@ -46,14 +52,14 @@ struct pw_target {
 };
 
 /*
- * Resolve a pattern to the code object that runs for it.  Returns PW_* (>= 0)
+ * Resolve a query to the code object that runs for it.  Returns PW_* (>= 0)
  * or a negative errno when the target's memory could not be read; why gets
- * a short reason for PW_NOT_FOUND / PW_NO_CODE.
+ * a short reason for PW_NO_MODULE / PW_NOT_FOUND / PW_NO_CODE.
  */
-int pywalk_resolve(const struct pywalk *w, const struct pattern *p, struct pw_target *out,
-		   char *why, size_t whylen);
+int pywalk__resolve(const struct pywalk *w, const struct pw_query *q, struct pw_target *out,
+		    char *why, size_t whylen);
 
 /* Look a str key up in a dict object (0 and *value, or PW_NOT_FOUND). */
-int pywalk_dict_get(const struct pywalk *w, uint64_t dict, const char *key, uint64_t *value);
+int pywalk__dict_get(const struct pywalk *w, uint64_t dict, const char *key, uint64_t *value);
 
 #endif

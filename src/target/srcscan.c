@@ -59,6 +59,69 @@ static bool header(const struct logical *l, const char **kind, char *out, size_t
 	return true;
 }
 
+/* What carries from one physical line to the next. */
+struct scan_state {
+	int depth;		/* open brackets */
+	char quote;		/* open string delimiter */
+	bool triple;		/* ... of a triple-quoted string */
+	bool cont;		/* a backslash continuation */
+};
+
+/* Inside a string at *q: step over an escape, or close the string. */
+static void string_char(struct scan_state *st, const char **q, const char *eol)
+{
+	char c = **q;
+
+	if (c == '\\' && *q + 1 < eol) {
+		(*q)++;
+		return;
+	}
+	if (c != st->quote)
+		return;
+	if (!st->triple) {
+		st->quote = 0;
+	} else if (*q + 2 < eol && (*q)[1] == st->quote && (*q)[2] == st->quote) {
+		st->quote = 0;
+		*q += 2;
+	}
+}
+
+/* Follow strings, brackets, comments and a final backslash through [first, eol). */
+static void scan_line(struct scan_state *st, const char *first, const char *eol, const char *end)
+{
+	const char *q;
+
+	st->cont = false;
+	for (q = first; q < eol; q++) {
+		char c = *q;
+
+		if (st->quote) {
+			string_char(st, &q, eol);
+			continue;
+		}
+		if (c == '#')
+			break;
+		if (c == '\'' || c == '"') {
+			st->quote = c;
+			st->triple = q + 2 < end && q[1] == c && q[2] == c;
+			if (st->triple)
+				q += 2;
+			continue;
+		}
+		if (c == '(' || c == '[' || c == '{')
+			st->depth += st->depth < 1000;
+		else if ((c == ')' || c == ']' || c == '}') && st->depth > 0)
+			st->depth--;
+		else if (c == '\\' && q + 1 == eol)
+			st->cont = true;
+		else if (c == '\\' && q + 2 == eol && q[1] == '\r')
+			st->cont = true;
+	}
+	/* a single-quoted string cannot span lines (without a backslash) */
+	if (st->quote && !st->triple && !(eol > first && eol[-1] == '\\'))
+		st->quote = 0;
+}
+
 /*
  * Split into logical lines.  State carried across physical lines: open
  * brackets, an open triple-quoted string, a backslash continuation.
@@ -67,14 +130,13 @@ static int scan(const char *src, size_t len, struct logical **out, size_t *nout)
 {
 	const char *p = src, *end = src + len;
 	struct logical *v = NULL, *nv;
+	struct scan_state st = { 0 };
 	size_t n = 0, cap = 0;
-	int depth = 0, line = 1;
-	char quote = 0;		/* open string delimiter */
-	bool triple = false, cont = false;
+	int line = 1;
 
 	while (p < end) {
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
-		const char *q, *first;
+		const char *first;
 		int indent = 0;
 
 		if (!eol)
@@ -84,7 +146,8 @@ static int scan(const char *src, size_t len, struct logical **out, size_t *nout)
 			indent = *first == '\t' ? (indent / 8 + 1) * 8 : indent + 1;
 			first++;
 		}
-		if (!quote && !depth && !cont && first < eol && *first != '#' && *first != '\r') {
+		if (!st.quote && !st.depth && !st.cont && first < eol && *first != '#' &&
+		    *first != '\r') {
 			if (n == cap) {
 				cap = cap ? cap * 2 : 256;
 				nv = realloc(v, cap * sizeof(*v));
@@ -96,46 +159,7 @@ static int scan(const char *src, size_t len, struct logical **out, size_t *nout)
 			}
 			v[n++] = (struct logical){ line, indent, first, eol };
 		}
-		cont = false;
-		for (q = first; q < eol; q++) {
-			char c = *q;
-
-			if (quote) {
-				if (c == '\\' && q + 1 < eol) {
-					q++;
-					continue;
-				}
-				if (c != quote)
-					continue;
-				if (!triple) {
-					quote = 0;
-				} else if (q + 2 < eol && q[1] == quote && q[2] == quote) {
-					quote = 0;
-					q += 2;
-				}
-				continue;
-			}
-			if (c == '#')
-				break;
-			if (c == '\'' || c == '"') {
-				quote = c;
-				triple = q + 2 < end && q[1] == c && q[2] == c;
-				if (triple)
-					q += 2;
-				continue;
-			}
-			if (c == '(' || c == '[' || c == '{')
-				depth += depth < 1000;
-			else if ((c == ')' || c == ']' || c == '}') && depth > 0)
-				depth--;
-			else if (c == '\\' && q + 1 == eol)
-				cont = true;
-			else if (c == '\\' && q + 2 == eol && q[1] == '\r')
-				cont = true;
-		}
-		/* a single-quoted string cannot span lines (without a backslash) */
-		if (quote && !triple && !(eol > first && eol[-1] == '\\'))
-			quote = 0;
+		scan_line(&st, first, eol, end);
 		p = eol < end ? eol + 1 : end;
 		line++;
 	}

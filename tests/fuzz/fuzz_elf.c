@@ -8,7 +8,8 @@
  */
 #include "target/elf_file.h"
 #include "target/offsets.h"
-#include "target/pyrt.h"
+#include "target/opcode_table.h"
+#include "target/pyver.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -80,14 +81,14 @@ static void exercise(const struct elf_file *ef)
 	(void)elf_file__has_symtab(ef);
 	(void)elf_file__is_exec(ef);
 
-	if (pyrt_detect_version(ef, &v, how, sizeof(how)))
+	if (pyver_detect(ef, &v, how, sizeof(how)))
 		v.minor = 12;	/* still scan, with a mask from the table */
 	else
 		terminated(how, sizeof(how));
 	tab = pyoff_lookup((struct pyver){ 3, v.minor, v.micro, 0xf }, &src);
 	if (!tab)
 		tab = &pyoff_table[pyoff_table_len - 1];
-	if (!pyrt_scan_opcode_table(ef, tab->op_defined, &found)) {
+	if (!opcode_table_scan(ef, tab->op_defined, &found)) {
 		uint64_t t[256];
 
 		/* a table it reports is readable and points into code */

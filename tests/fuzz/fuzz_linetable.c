@@ -14,6 +14,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	unsigned minor;
+	enum py_linetable_fmt fmt;
 	int32_t first;
 	uint32_t off, limit, step;
 	const uint8_t *tab;
@@ -23,6 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 6 || size > 6 + 4096)
 		return 0;
 	minor = 8 + data[0] % 6;
+	fmt = pyoff_linetable_fmt(minor);
 	memcpy(&first, data + 2, 4);
 	if (data[1] & 1)
 		first &= 0xffff;	/* mostly realistic first lines, sometimes extremes */
@@ -35,8 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* about 256 offsets per input: every one for short tables */
 	step = 2 * (limit / 512 + 1);
 	for (off = 0; off < limit; off += step) {
-		int full = linetable_line(minor, tab, len, true, first, off);
-		int part = linetable_line(minor, tab, len / 2, false, first, off);
+		int full = linetable_line(fmt, tab, len, true, first, off);
+		int part = linetable_line(fmt, tab, len / 2, false, first, off);
 
 		if (full < -1 || part < -1)
 			abort();
@@ -44,6 +46,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (part != -1 && part != full)
 			abort();
 	}
-	(void)linetable_line(minor, tab, len, true, first, UINT32_MAX);
+	(void)linetable_line(fmt, tab, len, true, first, UINT32_MAX);
 	return 0;
 }

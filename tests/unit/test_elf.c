@@ -2,7 +2,9 @@
 /* ELF reading and the interpreter model, on the real interpreters of this machine. */
 #include "testutil.h"
 #include "target/elf_file.h"
+#include "target/opcode_table.h"
 #include "target/pyrt.h"
+#include "target/pyver.h"
 #include "util/util.h"
 
 #include <elf.h>
@@ -80,7 +82,7 @@ static void test_opcode_scan_matches_symbol(void **state)
 		assert_int_equal(pyrt__from_file(interps[i].path, interps[i].path, &rt, err,
 						 sizeof(err)), 0);
 		assert_true(strstr(rt->opcode_targets_how, "symbol") != NULL);
-		assert_int_equal(pyrt_scan_opcode_table(rt->ef, rt->off.op_defined, &found), 0);
+		assert_int_equal(opcode_table_scan(rt->ef, rt->off.op_defined, &found), 0);
 		assert_int_equal(found, rt->opcode_targets);
 		checked++;
 		pyrt__free(rt);
@@ -217,14 +219,14 @@ static void test_trimmed_images(void **state)
 
 		snprintf(path, sizeof(path), SEEDS "%s", seeds[i].file);
 		assert_int_equal(elf_file__open(path, &ef), 0);
-		assert_int_equal(pyrt_detect_version(ef, &v, how, sizeof(how)), 0);
+		assert_int_equal(pyver_detect(ef, &v, how, sizeof(how)), 0);
 		snprintf(ver, sizeof(ver), "%u.%u.%u", v.major, v.minor, v.micro);
 		assert_string_equal(ver, seeds[i].version);
 		assert_string_equal(how, seeds[i].how);
 		tab = pyoff_lookup(v, &src);
 		assert_non_null(tab);
 		if (seeds[i].table) {
-			assert_int_equal(pyrt_scan_opcode_table(ef, tab->op_defined, &found), 0);
+			assert_int_equal(opcode_table_scan(ef, tab->op_defined, &found), 0);
 			assert_int_equal(found, seeds[i].table);
 		}
 		assert_int_equal(elf_file__usdt(ef, &notes), seeds[i].notes);
@@ -279,10 +281,10 @@ static void test_scan_claimed_size(void **state)
 	assert_true(i < eh.e_shnum);
 	alarm(30);	/* the old scan would run for years */
 	assert_int_equal(elf_file__open_mem(img, len, &ef), 0);
-	assert_int_equal(pyrt_scan_opcode_table(ef, pyoff_lookup(v, &src)->op_defined, &found), 0);
+	assert_int_equal(opcode_table_scan(ef, pyoff_lookup(v, &src)->op_defined, &found), 0);
 	assert_int_equal(found, 0x73af00);
 	/* a table that is not there: the whole claimed range would be walked */
-	assert_int_equal(pyrt_scan_opcode_table(ef, other, &found), -ENOENT);
+	assert_int_equal(opcode_table_scan(ef, other, &found), -ENOENT);
 	alarm(0);
 	elf_file__free(ef);
 	free(img);
@@ -335,11 +337,11 @@ static void test_scan_is_linear(void **state)
 			      .sh_offset = sizeof(*eh) + data, .sh_size = sizeof(names) };
 	assert_int_equal(elf_file__open_mem(img, len, &ef), 0);
 	alarm(20);
-	assert_int_equal(pyrt_scan_opcode_table(ef, defined, &found), -ENOENT);
+	assert_int_equal(opcode_table_scan(ef, defined, &found), -ENOENT);
 	/* and a table planted at the end is still found */
 	for (i = 0; i < 256; i++)
 		p[data / 8 - 256 + i] = (defined[i / 64] >> (i % 64)) & 1 ? 0x2000 + i * 8 : 0x1008;
-	assert_int_equal(pyrt_scan_opcode_table(ef, defined, &found), 0);
+	assert_int_equal(opcode_table_scan(ef, defined, &found), 0);
 	assert_int_equal(found, (1ull << 41) + data - 2048);
 	alarm(0);
 	elf_file__free(ef);

@@ -27,6 +27,36 @@ static void test_lookup(void **state)
 	assert_null(pyoff_lookup((struct pyver){ 2, 7, 18, 0xf }, &src));
 }
 
+/*
+ * What the offsets layer tells the rest about a version, so that nothing else
+ * tests version numbers; it agrees with the generated table.
+ */
+static void test_capabilities(void **state)
+{
+	unsigned i, minor;
+
+	(void)state;
+	assert_true(pyoff_supported((struct pyver){ 3, 8, 0, 0xf }));
+	assert_true(pyoff_supported((struct pyver){ 3, 13, 0, 0xf }));
+	assert_false(pyoff_supported((struct pyver){ 3, 7, 16, 0xf }));
+	assert_false(pyoff_supported((struct pyver){ 3, 14, 0, 0xf }));
+	assert_false(pyoff_supported((struct pyver){ 2, 7, 18, 0xf }));
+	assert_false(pyoff_in_runtime((struct pyver){ 3, 12, 1, 0xf }));
+	assert_true(pyoff_in_runtime((struct pyver){ 3, 13, 0, 0xf }));
+	assert_int_equal(pyoff_linetable_fmt(8), PY_LT_LNOTAB);
+	assert_int_equal(pyoff_linetable_fmt(9), PY_LT_LNOTAB);
+	assert_int_equal(pyoff_linetable_fmt(10), PY_LT_PEP626);
+	for (minor = 11; minor <= 13; minor++)
+		assert_int_equal(pyoff_linetable_fmt(minor), PY_LT_LOCATIONS);
+	for (i = 0; i < pyoff_table_len; i++) {
+		struct pyver v = pyver_from_hex(pyoff_table[i].version_hex);
+
+		assert_true(pyoff_supported(v));
+		assert_int_equal(pyoff_has_qualname(v.minor),
+				 pyoff_table[i].co_qualname != PYOFF_NONE);
+	}
+}
+
 /* Generated facts the kernel side relies on, checked against probe-points.md. */
 static void test_table_facts(void **state)
 {
@@ -113,6 +143,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lookup),
+		cmocka_unit_test(test_capabilities),
 		cmocka_unit_test(test_table_facts),
 		cmocka_unit_test(test_debug_offsets_313),
 	};

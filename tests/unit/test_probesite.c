@@ -1,66 +1,21 @@
 // SPDX-License-Identifier: MIT
 /*
- * Probe-site choice: the kernel's emulation rules on encoded instructions,
- * then the choice on hand-written code in this test binary (assembled below,
- * read back from /proc/self/exe), then on the installed interpreters.
+ * Probe-site choice, the code index and the frame register: on hand-written
+ * code in this test binary (assembled below, read back from /proc/self/exe),
+ * then on the installed interpreters.  The emulation rules: test_x86emu.c.
  */
 #include "testutil.h"
+#include "target/code_index.h"
 #include "target/elf_file.h"
+#include "target/frame_reg.h"
 #include "target/probesite.h"
 #include "target/pyrt.h"
+#include "target/x86dis.h"
 #include "pyscope.h"
 
-static const struct emu_caps old_kernel = { .nopl = false };
-static const struct emu_caps new_kernel = { .nopl = true };
+#include <errno.h>
 
-static bool emu(const char *hex, const struct emu_caps *caps)
-{
-	uint8_t b[16];
-	size_t n = 0;
-	const char *what;
-	unsigned v;
-
-	while (*hex && n < sizeof(b) && sscanf(hex, "%2x", &v) == 1) {
-		b[n++] = (uint8_t)v;
-		hex += 2;
-		while (*hex == ' ')
-			hex++;
-	}
-	return x86_uprobe_emulated(b, n, caps, &what);
-}
-
-static void test_emulation_rules(void **state)
-{
-	(void)state;
-	/* branch_setup_xol_ops: jmp, call, jcc, short and near */
-	assert_true(emu("eb 05", &old_kernel));
-	assert_true(emu("e9 00 01 00 00", &old_kernel));
-	assert_true(emu("e8 00 01 00 00", &old_kernel));
-	assert_true(emu("74 12", &old_kernel));
-	assert_true(emu("0f 85 00 01 00 00", &old_kernel));
-	/* 16-bit branches are refused outright */
-	assert_false(emu("66 e9 00 01", &old_kernel));
-	/* push_setup_xol_ops: 1 byte, or exactly REX 0x41 */
-	assert_true(emu("53", &old_kernel));
-	assert_true(emu("41 57", &old_kernel));
-	assert_false(emu("48 53", &old_kernel));
-	assert_false(emu("66 53", &old_kernel));
-	/* nops: 0x90 always, 0f 1f /0 only where the kernel emulates every NOP */
-	assert_true(emu("90", &old_kernel));
-	assert_false(emu("41 90", &old_kernel));	/* xchg %eax,%r8d */
-	assert_false(emu("0f 1f 00", &old_kernel));
-	assert_true(emu("0f 1f 00", &new_kernel));
-	assert_true(emu("0f 1f 44 00 00", &new_kernel));
-	assert_false(emu("0f 1f 48 00", &new_kernel));	/* reg field 1: not NOPL */
-	/* cs prefix: the kernel refuses to probe it */
-	assert_false(emu("66 2e 0f 1f 84 00 00 00 00 00", &new_kernel));
-	/* what the RESUME handlers start with: single-stepped */
-	assert_false(emu("48 8b 7b 20", &new_kernel));	/* mov 0x20(%rbx),%rdi */
-	assert_false(emu("49 8d 46 02", &new_kernel));	/* lea 0x2(%r14),%rax */
-	assert_false(emu("4c 89 7d 38", &new_kernel));	/* mov %r15,0x38(%rbp) */
-	assert_false(emu("ff e0", &new_kernel));		/* jmp *%rax */
-	assert_false(emu("c3", &new_kernel));
-}
+static const struct x86emu_caps new_kernel = { .nopl = true };
 
 /*
  * A miniature eval loop: "handlers" entered through a table, one entered
@@ -224,6 +179,35 @@ static void test_choose_on_fixture(void **state)
 	assert_int_equal(s.addr, g + 9);
 }
 
+/* The prefix walk: instructions in order, as objdump prints them, to the first branch. */
+static void test_prefix_walk(void **state)
+{
+	struct fixture *f = *state;
+	struct x86dis_prefix px;
+	const cs_insn *in;
+	uint64_t a = sym(f, "ps_fix_a");
+	char d[64];
+	unsigned n = 0;
+
+	assert_int_equal(x86dis_prefix__open(&px, f->ef, a), 0);
+	in = x86dis_prefix__next(&px);
+	assert_non_null(in);
+	assert_int_equal(in->address, a);
+	x86dis_describe(in, d, sizeof(d));
+	assert_string_equal(d, "movq 0x20(%rbx), %rdi");
+	while (in && !x86dis_is_flow(px.cs, in)) {
+		in = x86dis_prefix__next(&px);
+		n++;
+	}
+	assert_non_null(in);
+	assert_int_equal(n, 2);
+	assert_int_equal(in->address, a + 8);	/* the je */
+	assert_false(x86dis_prefix__at_limit(&px));
+	x86dis_prefix__close(&px);
+	/* no executable section holds address 0 */
+	assert_int_equal(x86dis_prefix__open(&px, f->ef, 0), -EFAULT);
+}
+
 static void test_frame_reg(void **state)
 {
 	struct fixture *f = *state;
@@ -233,20 +217,20 @@ static void test_frame_reg(void **state)
 
 	/* ps_fix_a: movq 0x20(%rbx) at the entry, probe at the je: %rbx */
 	probesite_choose(f->ef, f->ci, sym(f, "ps_fix_a"), 0, &new_kernel, &s);
-	assert_int_equal(probesite_frame_reg(f->ef, &s, disps, 2, why, sizeof(why)), PS_REG_RBX);
+	assert_int_equal(frame_reg_find(f->ef, &s, disps, 2, why, sizeof(why)), PS_REG_RBX);
 	assert_non_null(strstr(why, "0x20(%rbx)"));
 	/* only displacements that are asked for count */
-	assert_int_equal(probesite_frame_reg(f->ef, &s, (const uint32_t[]){ 0x99 }, 1, why,
-					     sizeof(why)), PS_REG_NONE);
+	assert_int_equal(frame_reg_find(f->ef, &s, (const uint32_t[]){ 0x99 }, 1, why, sizeof(why)),
+			 PS_REG_NONE);
 	/* %rbx is overwritten before the probe at the jne: no register */
 	s = (struct probe_site){ .start = sym(f, "ps_fix_h"), .addr = sym(f, "ps_fix_h") + 8 };
-	assert_int_equal(probesite_frame_reg(f->ef, &s, disps, 2, why, sizeof(why)), PS_REG_NONE);
+	assert_int_equal(frame_reg_find(f->ef, &s, disps, 2, why, sizeof(why)), PS_REG_NONE);
 	/* the same probe at the entry: %rbx still holds the frame there */
 	s.addr = s.start;
-	assert_int_equal(probesite_frame_reg(f->ef, &s, disps, 2, why, sizeof(why)), PS_REG_RBX);
+	assert_int_equal(frame_reg_find(f->ef, &s, disps, 2, why, sizeof(why)), PS_REG_RBX);
 	/* a use past the probe, in another straight-line block, is not seen */
 	s = (struct probe_site){ .start = sym(f, "ps_fix_i"), .addr = sym(f, "ps_fix_i") + 4 };
-	assert_int_equal(probesite_frame_reg(f->ef, &s, disps, 2, why, sizeof(why)), PS_REG_NONE);
+	assert_int_equal(frame_reg_find(f->ef, &s, disps, 2, why, sizeof(why)), PS_REG_NONE);
 }
 
 static const char *const interps[] = {
@@ -313,9 +297,9 @@ static void test_real_handlers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_emulation_rules),
 		cmocka_unit_test_setup_teardown(test_choose_on_fixture, fixture_setup,
 						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_prefix_walk, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_frame_reg, fixture_setup, fixture_teardown),
 		cmocka_unit_test(test_real_handlers),
 	};

@@ -17,27 +17,27 @@ static void test_parse(void **state)
 	const struct map_ent *e;
 
 	(void)state;
-	assert_int_equal(procmaps_parse(text, &m), 0);
+	assert_int_equal(procmaps__parse(text, &m), 0);
 	assert_int_equal(m.n, 5);
-	e = procmaps_find_base(&m, "libpython");
+	e = procmaps__find_base(&m, "libpython");
 	assert_non_null(e);
 	assert_int_equal(e->start, 0x7f0a00000000ull);
 	assert_int_equal(e->offset, 0);
-	e = procmaps_find_path(&m, "/opt/py/lib/libpython3.12.so.1.0");
+	e = procmaps__find_path(&m, "/opt/py/lib/libpython3.12.so.1.0");
 	assert_int_equal(e->offset, 0);
 	assert_string_equal(m.ents[3].path, "[stack]");
 	assert_string_equal(m.ents[4].path, "");
-	assert_null(procmaps_find_base(&m, "stack"));
-	procmaps_free(&m);
-	assert_int_equal(procmaps_parse("garbage line\n", &m), -EINVAL);
-	assert_int_equal(procmaps_parse("2000-1000 r--p 0 0:0 0 x\n", &m), -EINVAL);
-	assert_int_equal(procmaps_parse("", &m), 0);
+	assert_null(procmaps__find_base(&m, "stack"));
+	procmaps__free(&m);
+	assert_int_equal(procmaps__parse("garbage line\n", &m), -EINVAL);
+	assert_int_equal(procmaps__parse("2000-1000 r--p 0 0:0 0 x\n", &m), -EINVAL);
+	assert_int_equal(procmaps__parse("", &m), 0);
 	assert_int_equal(m.n, 0);
-	procmaps_free(&m);
+	procmaps__free(&m);
 	/* our own maps parse */
-	assert_int_equal(procmaps_read(getpid(), &m), 0);
+	assert_int_equal(procmaps__read(getpid(), &m), 0);
 	assert_true(m.n > 5);
-	procmaps_free(&m);
+	procmaps__free(&m);
 }
 
 /* "Key:" lines of /proc/PID/status */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The traced program's source files, read for 3.8-3.10 qualified names
- * (src/srcscan.c) as the target sees them and may read them.  The file
+ * (target/srcscan.c) as the target sees them and may read them.  The file
  * names come from its code objects, so the target chooses them:
  *  - a path resolves inside the target's root directory, kept open so that
  *    it still works once the target has exited;
@@ -10,14 +10,14 @@
  *    pyscope, often root, does not read for it what it could not read;
  *  - only a regular file is read, at most 16 MiB (a FIFO would block).
  */
-#ifndef PYSCOPE_SRCFILE_H
-#define PYSCOPE_SRCFILE_H
+#ifndef PYSCOPE_SRCFILES_H
+#define PYSCOPE_SRCFILES_H
 
 #include <limits.h>
 #include <stddef.h>
 #include <sys/types.h>
 
-#define SRCFILE_MAX (16u << 20)
+#define SRCFILES_MAX (16u << 20)
 
 struct srcfiles {
 	int pid;			/* 0: fixed ids (tests) */

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "target/srcfile.h"
+#include "target/srcfiles.h"
 #include "util/util.h"
 
 #include <errno.h>
@@ -114,7 +114,7 @@ int srcfiles__read(void *ctx, const char *filename, char **text, size_t *len)
 	else if (!S_ISREG(st.st_mode))
 		ret = -EINVAL;
 	else
-		ret = read_fd(fd, SRCFILE_MAX, text, len);
+		ret = read_fd(fd, SRCFILES_MAX, text, len);
 	close(fd);
 	return ret;
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Source files are read inside the target's root, with its ids, regular files only. */
 #include "testutil.h"
-#include "target/srcfile.h"
+#include "target/srcfiles.h"
 #include "util/util.h"
 
 #include <errno.h>
@@ -51,7 +51,7 @@ static int setup(void **state)
 	have_openat2 = fd >= 0 || errno != ENOSYS;
 	if (fd >= 0)
 		close(fd);
-	strcpy(root, "/tmp/pyscope-srcfile-XXXXXX");
+	strcpy(root, "/tmp/pyscope-srcfiles-XXXXXX");
 	if (!mkdtemp(root))
 		return -1;
 	chmod(root, 0755);
@@ -170,7 +170,7 @@ static void test_of_a_process(void **state)
 	assert_string_equal(sf.cwd, path);
 	assert_int_equal(sf.fsuid, geteuid());
 	if (have_openat2) {
-		assert_int_equal(srcfiles__read(&sf, SRCDIR "/tests/unit/test_srcfile.c", &text,
+		assert_int_equal(srcfiles__read(&sf, SRCDIR "/tests/unit/test_srcfiles.c", &text,
 						&len), 0);
 		assert_non_null(strstr(text, "test_of_a_process"));
 		free(text);
