@@ -671,11 +671,11 @@ static bool agg_matches(const struct model *m, const struct agg_info *a, const s
 			return false;
 		if (ci->module[0] && strcmp(ci->module, p->module))
 			return false;
-		return pattern_sig_matches(p, &sig);
+		return pattern__sig_matches(p, &sig);
 	}
 	if (!class_call(ci, a, p, false) && (has_init || !class_call(ci, a, p, true)))
 		return false;
-	return pattern_sig_matches(p, &sig);
+	return pattern__sig_matches(p, &sig);
 }
 
 bool model__pattern_matched_code(const struct model *m, size_t pidx)

@@ -182,7 +182,7 @@ static int set_names(struct tracer *t, const struct patterns *ps, char *err, siz
 		__u32 k;
 		__u64 h;
 
-		if (t->opts.rules && patterns_in_rule(ps, i, &key)) {
+		if (t->opts.rules && patterns__in_rule(ps, i, &key)) {
 			v |= PS_NAME_RULE;
 			for (k = 0; key[0] && k < nkeys; k++)
 				if (!strcmp(keynames[k], key))
@@ -201,14 +201,14 @@ static int set_names(struct tracer *t, const struct patterns *ps, char *err, siz
 			if (key[0])
 				v |= (__u8)((k + 1) << PS_NAME_KEY_SHIFT);
 		}
-		h = ps_hash_str(p->kind == PAT_FUNC ? pattern_kernel_name(p, qual) :
-				pattern_class_name(p));
+		h = ps_hash_str(p->kind == PAT_FUNC ? pattern__kernel_name(p, qual) :
+				pattern__class_name(p));
 		if (!bpf_map_lookup_elem(fd, &h, &old)) {
 			if ((old >> PS_NAME_KEY_SHIFT) && (v >> PS_NAME_KEY_SHIFT) &&
 			    (old >> PS_NAME_KEY_SHIFT) != (v >> PS_NAME_KEY_SHIFT)) {
 				snprintf(err, errlen, "pattern %s: another pattern with the same name "
 					 "(%s) is keyed by another argument", p->name,
-					 pattern_kernel_name(p, qual));
+					 pattern__kernel_name(p, qual));
 				return -EINVAL;
 			}
 			v |= old;

@@ -303,7 +303,7 @@ bool rules__wants(const struct rules *r, size_t pidx)
 {
 	const char *key;
 
-	return patterns_in_rule(r->ps, pidx, &key);
+	return patterns__in_rule(r->ps, pidx, &key);
 }
 
 static uint64_t follow_of(const struct crule *c, uint64_t set, bool reach)

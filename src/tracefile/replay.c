@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "tracefile/replay.h"
+#include "model/pattern_json.h"
+#include "model/pattern_spec.h"
 #include "util/util.h"
 
 #include <cJSON.h>
@@ -319,14 +321,14 @@ static int load_header(struct replay *r, const uint8_t *raw, size_t len, char *e
 			snprintf(err, errlen, "a recorded pattern is not a string");
 			goto cleanup;
 		}
-		ret = patterns_add_expr(&r->ps, e->valuestring, perr, sizeof(perr));
+		ret = pattern_spec__add_expr(&r->ps, e->valuestring, perr, sizeof(perr));
 		if (ret)
 			goto bad_pattern;
 	}
 	if (jstr(pat, "file")) {
 		const char *text = jstr(pat, "file_text");
 
-		ret = patterns_parse_json(&r->ps, text ? text : "", text ? strlen(text) : 0,
+		ret = pattern_json__parse(&r->ps, text ? text : "", text ? strlen(text) : 0,
 					  "recorded pattern file", perr, sizeof(perr));
 		if (ret)
 			goto bad_pattern;
@@ -643,6 +645,6 @@ void replay__free(struct replay *r)
 	if (!r)
 		return;
 	model__free(r->m);
-	patterns_free(&r->ps);
+	patterns__free(&r->ps);
 	free(r);
 }

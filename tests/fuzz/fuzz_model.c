@@ -7,6 +7,7 @@
  * report may hold a control character the target supplied.
  */
 #include "model/model.h"
+#include "model/pattern_spec.h"
 #include "sink/report.h"
 
 #include <cJSON.h>
@@ -43,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	for (i = 0; i < sizeof(exprs) / sizeof(exprs[0]); i++)
-		if (patterns_add_expr(&ps, exprs[i], err, sizeof(err)))
+		if (pattern_spec__add_expr(&ps, exprs[i], err, sizeof(err)))
 			abort();
 	m = model__new(&ps, 8 + data[0] % 6);
 	if (!m)
@@ -106,6 +107,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(text);
 out:
 	model__free(m);
-	patterns_free(&ps);
+	patterns__free(&ps);
 	return 0;
 }

@@ -5,6 +5,7 @@
  */
 #include "testutil.h"
 #include "model/model.h"
+#include "model/pattern_spec.h"
 #include "sink/report.h"
 #include "util/util.h"
 
@@ -75,7 +76,7 @@ static struct model *build(struct patterns *ps)
 	char err[128];
 	struct model *m;
 
-	assert_int_equal(patterns_add_expr(ps, "ctor=class:app:Engine", err, sizeof(err)), 0);
+	assert_int_equal(pattern_spec__add_expr(ps, "ctor=class:app:Engine", err, sizeof(err)), 0);
 	m = model__new(ps, 11);
 	add_code(m, 1, "Engine.__init__", "/app/engine.py", 10);
 	add_code(m, 2, "handle", "/app/server.py", 20);
@@ -131,7 +132,7 @@ static void test_folded(void **state)
 	golden("paths.latency.folded", buf);
 	free(buf);
 	model__free(m);
-	patterns_free(&ps);
+	patterns__free(&ps);
 }
 
 static void test_speedscope(void **state)
@@ -157,7 +158,7 @@ static void test_speedscope(void **state)
 	cJSON_Delete(doc);
 	free(buf);
 	model__free(m);
-	patterns_free(&ps);
+	patterns__free(&ps);
 }
 
 int main(void)

@@ -10,6 +10,7 @@
 #include "tracefile/tfwriter.h"
 #include "tracefile/tracefile.h"
 #include "util/util.h"
+#include "model/pattern_spec.h"
 
 #include <cJSON.h>
 #include <errno.h>
@@ -351,7 +352,7 @@ static void test_wall_clock_wraps(void **state)
 	cJSON *j;
 
 	(void)state;
-	assert_int_equal(patterns_add_expr(&ps, "f=m:f", err, sizeof(err)), 0);
+	assert_int_equal(pattern_spec__add_expr(&ps, "f=m:f", err, sizeof(err)), 0);
 	ps.v[0].legacy = true;
 	m = model__new(&ps, 12);
 	assert_non_null(m);
@@ -381,7 +382,7 @@ static void test_wall_clock_wraps(void **state)
 	fclose(f);
 	free(text);
 	model__free(m);
-	patterns_free(&ps);
+	patterns__free(&ps);
 }
 
 /* Chunks of 32 MiB of zeros, ~32 KiB each in the file: decompression stops at the budget. */
