@@ -6,6 +6,8 @@
 #include "session/launch.h"
 #include "probes/memread.h"
 #include "model/pattern.h"
+#include "model/pattern_spec.h"
+#include "model/pattern_json.h"
 #include "target/pyrt.h"
 #include "target/pywalk.h"
 #include "util/util.h"
@@ -262,9 +264,9 @@ static int resolve_patterns(const struct config *cfg, const struct pyrt *rt, cJS
 	int ret = 0;
 
 	for (i = 0; i < (size_t)cfg->nexprs && !ret; i++)
-		ret = patterns_add_expr(&ps, cfg->exprs[i], err, sizeof(err));
+		ret = pattern_spec__add_expr(&ps, cfg->exprs[i], err, sizeof(err));
 	if (!ret && cfg->pattern_file)
-		ret = patterns_load_file(&ps, cfg->pattern_file, err, sizeof(err));
+		ret = pattern_json__load(&ps, cfg->pattern_file, err, sizeof(err));
 	if (!ret)
 		ret = memread__open(&mr, rt->pid, err, sizeof(err));
 	if (ret) {
@@ -307,7 +309,7 @@ static int resolve_patterns(const struct config *cfg, const struct pyrt *rt, cJS
 	}
 cleanup:
 	memread__close(mr);
-	patterns_free(&ps);
+	patterns__free(&ps);
 	return ret;
 }
 

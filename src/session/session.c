@@ -7,6 +7,8 @@
 #include "probes/tracer.h"
 #include "probes/memread.h"
 #include "model/pattern.h"
+#include "model/pattern_spec.h"
+#include "model/pattern_json.h"
 #include "plan/plan.h"
 #include "target/pyrt.h"
 #include "target/pywalk.h"
@@ -90,12 +92,12 @@ static int load_patterns(const struct config *cfg, struct patterns *ps, char *er
 	int i, ret;
 
 	for (i = 0; i < cfg->nexprs; i++) {
-		ret = patterns_add_expr(ps, cfg->exprs[i], err, errlen);
+		ret = pattern_spec__add_expr(ps, cfg->exprs[i], err, errlen);
 		if (ret)
 			return ret;
 	}
 	if (cfg->pattern_file)
-		return patterns_load_file(ps, cfg->pattern_file, err, errlen);
+		return pattern_json__load(ps, cfg->pattern_file, err, errlen);
 	return 0;
 }
 
@@ -893,7 +895,7 @@ int session__close(struct session *s)
 	srcfiles__close(&s->sf);
 	model__free(s->m);
 	pyrt__free(s->rt);
-	patterns_free(&s->ps);
+	patterns__free(&s->ps);
 	free(s->bp);
 	recorder__close(s->rec, s->failed);
 	/* a failed run removes the report file it created */
