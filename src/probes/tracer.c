@@ -4,6 +4,7 @@
 #include "pyscope.skel.h"
 #include "probes/ulink.h"
 #include "util/util.h"
+#include "model/model_samples.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>

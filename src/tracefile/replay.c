@@ -2,7 +2,9 @@
 #include "tracefile/replay.h"
 #include "model/pattern_json.h"
 #include "model/pattern_spec.h"
+#include "target/offsets.h"
 #include "util/util.h"
+#include "model/model_stacks.h"
 
 #include <cJSON.h>
 #include <errno.h>
@@ -255,10 +257,34 @@ static uint64_t ju64(const cJSON *o, const char *name)
 	return s ? strtoull(s, NULL, 10) : 0;
 }
 
+/*
+ * The interpreter as the live model knew it.  The header records its minor
+ * version; what that version has, the offsets table says, as it did in the
+ * live run (its nearest minor, for one it does not know).
+ */
+static struct model_interp recorded_interp(unsigned minor)
+{
+	const struct py_offsets *near = NULL;
+	unsigned best = ~0u, i;
+
+	for (i = 0; i < pyoff_table_len; i++) {
+		struct pyver v = pyver_from_hex(pyoff_table[i].version_hex);
+		unsigned d = v.minor > minor ? v.minor - minor : minor - v.minor;
+
+		if (v.major == 3 && d < best) {
+			best = d;
+			near = &pyoff_table[i];
+		}
+	}
+	return (struct model_interp){ .pyminor = minor,
+				      .qualnames = near && near->co_qualname != PYOFF_NONE };
+}
+
 static int load_header(struct replay *r, const uint8_t *raw, size_t len, char *err, size_t errlen)
 {
 	cJSON *root = cJSON_ParseWithLength((const char *)raw, len);
 	const cJSON *t, *run, *pat, *rec, *e;
+	struct model_interp py;
 	char perr[256] = "";
 	double minor;
 	int ret = -EINVAL;
@@ -338,7 +364,8 @@ static int load_header(struct replay *r, const uint8_t *raw, size_t len, char *e
 		snprintf(err, errlen, "the header chunk holds no pattern");
 		goto cleanup;
 	}
-	r->m = model__new(&r->ps, (unsigned)minor);
+	py = recorded_interp((unsigned)minor);
+	r->m = model__new(&r->ps, &py);
 	ret = r->m ? 0 : -ENOMEM;
 	if (ret) {
 		snprintf(err, errlen, "out of memory");

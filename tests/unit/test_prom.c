@@ -174,7 +174,7 @@ static void test_render(void **state)
 	(void)state;
 	assert_int_equal(pattern_spec__add_expr(&ps, "legacy.path-1=app:old", err, sizeof(err)), 0);
 	assert_int_equal(pattern_spec__add_expr(&ps, "unused=app:never", err, sizeof(err)), 0);
-	m = model__new(&ps, 12);
+	m = model__new(&ps, &(struct model_interp){ .pyminor = 12, .qualnames = true });
 	assert_non_null(m);
 	add_code(m, 1, "old");
 	add_calls(m, 0, 1, ns, ARRAY_SIZE(ns));

@@ -5,6 +5,7 @@
  */
 #include "testutil.h"
 #include "model/model.h"
+#include "model/model_stacks.h"
 #include "model/pattern_spec.h"
 #include "sink/report.h"
 #include "util/util.h"
@@ -77,7 +78,7 @@ static struct model *build(struct patterns *ps)
 	struct model *m;
 
 	assert_int_equal(pattern_spec__add_expr(ps, "ctor=class:app:Engine", err, sizeof(err)), 0);
-	m = model__new(ps, 11);
+	m = model__new(ps, &(struct model_interp){ .pyminor = 11, .qualnames = true });
 	add_code(m, 1, "Engine.__init__", "/app/engine.py", 10);
 	add_code(m, 2, "handle", "/app/server.py", 20);
 	add_code(m, 3, "serve", "/app/server.py", 40);

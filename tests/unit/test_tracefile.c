@@ -11,6 +11,7 @@
 #include "tracefile/tracefile.h"
 #include "util/util.h"
 #include "model/pattern_spec.h"
+#include "model/model_result.h"
 
 #include <cJSON.h>
 #include <errno.h>
@@ -133,7 +134,7 @@ static void test_sample_matches_oracle(void **state)
 			if (pr.count != (uint64_t)e->valuedouble)
 				fail_msg("%s: file %lu, oracle %.0f", e->string,
 					 (unsigned long)pr.count, e->valuedouble);
-			pat_result_free(&pr);
+			pat_result__free(&pr);
 			matched++;
 		}
 	}
@@ -354,7 +355,7 @@ static void test_wall_clock_wraps(void **state)
 	(void)state;
 	assert_int_equal(pattern_spec__add_expr(&ps, "f=m:f", err, sizeof(err)), 0);
 	ps.v[0].legacy = true;
-	m = model__new(&ps, 12);
+	m = model__new(&ps, &(struct model_interp){ .pyminor = 12, .qualnames = true });
 	assert_non_null(m);
 	code.type = PS_EV_CODE;
 	code.code_id = 1;
