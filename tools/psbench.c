@@ -374,7 +374,7 @@ static int cmd_flood(uint64_t n, uint32_t code_every, uint32_t codes)
 	int status = 2;
 	size_t k = 0;
 
-	f.m = model__new(&ps, 13);
+	f.m = model__new(&ps, &(struct model_interp){ .pyminor = 13, .qualnames = true });
 	skel = psflood_bpf__open_and_load();
 	if (!f.m || !skel) {
 		fprintf(stderr, "psbench: cannot set up the flood\n");

@@ -10,6 +10,9 @@
  */
 #include "cmd/cmds.h"
 #include "model/model.h"
+#include "model/model_result.h"
+#include "model/model_stacks.h"
+#include "model/model_text.h"
 #include "sink/report.h"
 #include "sink/rules.h"
 #include "session/session.h"
@@ -429,7 +432,7 @@ int cmd_check(const struct config *cfg)
 					(double)cv->armed_ns / 1e9);
 			fprintf(session__out(s), "\n");
 		}
-		pat_result_free(&r);
+		pat_result__free(&r);
 	}
 	for (i = 0; c.rules && i < c.ps->nrules; i++) {
 		const struct rule *r = &c.ps->rules[i];

@@ -13,6 +13,7 @@
 #include "sink/report.h"
 #include "session/session.h"
 #include "util/util.h"
+#include "model/model_result.h"
 
 #include <cJSON.h>
 #include <errno.h>
@@ -304,7 +305,7 @@ static bool totals(const struct multi *g, uint64_t *count, uint64_t *timed, size
 				continue;
 			count[p] += r.count;
 			timed[p] += r.timed;
-			pat_result_free(&r);
+			pat_result__free(&r);
 		}
 	}
 	return exact;

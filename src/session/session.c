@@ -16,6 +16,7 @@
 #include "sink/outfile.h"
 #include "target/srcfile.h"
 #include "util/util.h"
+#include "model/model_result.h"
 
 #include <bpf/libbpf.h>
 #include <errno.h>
@@ -574,7 +575,8 @@ static int open_target(struct session **out, const struct config *cfg,
 		goto fail;
 	if (count_only)
 		s->plan.exit = EXIT_NONE;
-	s->m = model__new(&s->ps, s->rt->ver.minor);
+	s->m = model__new(&s->ps, &(struct model_interp){ .pyminor = s->rt->ver.minor,
+			  .qualnames = s->rt->off.co_qualname != PYOFF_NONE });
 	if (!s->m) {
 		ret = -ENOMEM;
 		snprintf(err, errlen, "out of memory");

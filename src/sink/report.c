@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "sink/report.h"
 #include "util/util.h"
+#include "model/hist.h"
+#include "model/model_result.h"
+#include "model/model_stacks.h"
+#include "model/model_text.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -135,7 +139,7 @@ void report_text(FILE *out, const struct model *m, const struct run_meta *meta,
 		ns(e, sizeof(e), r.lat.max_ns, r.timed);
 		fprintf(out, "%-28.28s %10" PRIu64 " %10" PRIu64 " %9s %9s %9s %9s %9s\n",
 			ps->v[i].name, r.count, r.timed, a, b, c, d, e);
-		pat_result_free(&r);
+		pat_result__free(&r);
 	}
 	if (o->sigs || o->sites) {
 		for (i = 0; i < ps->n; i++) {
@@ -146,7 +150,7 @@ void report_text(FILE *out, const struct model *m, const struct run_meta *meta,
 			if (model__result(m, i, &r))
 				continue;
 			if (!r.count) {
-				pat_result_free(&r);
+				pat_result__free(&r);
 				continue;
 			}
 			fprintf(out, "\n%s  (%s)\n", ps->v[i].name, ps->v[i].spec);
@@ -188,7 +192,7 @@ void report_text(FILE *out, const struct model *m, const struct run_meta *meta,
 					fprintf(out, "      %.92s\n", fr);
 				}
 			}
-			pat_result_free(&r);
+			pat_result__free(&r);
 		}
 	}
 	if (!o->final)
@@ -376,7 +380,7 @@ cJSON *report_json(const struct model *m, const struct run_meta *meta, const str
 			cJSON_AddItemToArray(ca, so);
 		}
 		cJSON_AddItemToArray(arr, po);
-		pat_result_free(&r);
+		pat_result__free(&r);
 	}
 	return root;
 }
