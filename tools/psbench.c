@@ -442,10 +442,10 @@ static int tf_records(const char *path, struct tf_buf *recs, uint64_t *nrec)
 
 		if (ch.type != TF_CH_EVENTS)
 			continue;
-		tf_put(recs, ch.raw, ch.raw_len);
+		tf_buf__put(recs, ch.raw, ch.raw_len);
 		while (c.left && !c.bad) {
-			tf_get_u32(&c);
-			tf_get_bytes(&c, tf_get_u32(&c));
+			tf_cur__get_u32(&c);
+			tf_cur__get_bytes(&c, tf_cur__get_u32(&c));
 			(*nrec)++;
 		}
 	}
@@ -482,12 +482,12 @@ static int cmd_tfwrite(const char *in, const char *out, uint64_t n)
 
 		if (!last) {
 			struct tf_cur c = { .p = recs.p + off, .left = recs.len - off };
-			uint16_t type = tf_get_u16(&c);
+			uint16_t type = tf_cur__get_u16(&c);
 			uint32_t len;
 
-			tf_get_u16(&c);
-			len = tf_get_u32(&c);
-			tf_put_record(&cur, type, tf_get_bytes(&c, len), len);
+			tf_cur__get_u16(&c);
+			len = tf_cur__get_u32(&c);
+			tf_buf__put_record(&cur, type, tf_cur__get_bytes(&c, len), len);
 			off = recs.len - c.left;
 			if (off >= recs.len)
 				off = 0;
@@ -519,8 +519,8 @@ static int cmd_tfwrite(const char *in, const char *out, uint64_t n)
 cleanup:
 	if (fd >= 0)
 		close(fd);
-	tf_buf_free(&recs);
-	tf_buf_free(&cur);
+	tf_buf__free(&recs);
+	tf_buf__free(&cur);
 	tf_zip__free(z);
 	return ret ? 2 : 0;
 }
