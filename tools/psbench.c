@@ -202,10 +202,10 @@ static int cmd_floor(char **argv, const char *via, const char *outpath)
 		goto fail;
 	}
 	skel->rodata->targ_tgid = (__u32)t.pid;
-	links.multi = ulink_multi_supported();
+	links.multi = ulink__multi_supported();
 	if (links.multi) {
-		ulink_prepare_multi(skel->progs.floor_entry);
-		ulink_prepare_multi(skel->progs.floor_return);
+		ulink__prepare_multi(skel->progs.floor_entry);
+		ulink__prepare_multi(skel->progs.floor_return);
 	}
 	if (psfloor_bpf__load(skel)) {
 		snprintf(err, sizeof(err), "cannot load the floor program");
@@ -222,7 +222,7 @@ static int cmd_floor(char **argv, const char *via, const char *outpath)
 			.off = off, .ref_ctr_off = ref, .cookie = i, .ret = t.probes[i].ret,
 			.what = t.probes[i].what };
 	}
-	if (ulinks_attach(&links, t.rt->open_path, t.pid, up, t.nprobes, err, sizeof(err)))
+	if (ulink__attach(&links, t.rt->open_path, t.pid, up, t.nprobes, err, sizeof(err)))
 		goto fail;
 	armed = now_ns() - t0;
 	ret = launch_release(t.pid);
@@ -243,9 +243,9 @@ static int cmd_floor(char **argv, const char *via, const char *outpath)
 			hits[i] += per[c];
 		total += hits[i];
 	}
-	ulink_run_stats(skel->obj, &runs, &run_ns);
+	ulink__run_stats(skel->obj, &runs, &run_ns);
 	d0 = now_ns();
-	ulinks_detach(&links);
+	ulink__detach(&links);
 	detach_ms = (double)(now_ns() - d0) / 1e6;
 	out = fopen(outpath, "w");
 	if (!out) {
@@ -270,7 +270,7 @@ fail:
 	else if (released)
 		launch_wait(t.pid);
 cleanup:
-	ulinks_detach(&links);
+	ulink__detach(&links);
 	psfloor_bpf__destroy(skel);
 	pyrt__free(t.rt);
 	free(per);
@@ -390,7 +390,7 @@ static int cmd_flood(uint64_t n, uint32_t code_every, uint32_t codes)
 	started = !pthread_create(&th, NULL, produce, &f);
 	if (!started)
 		goto cleanup;
-	/* the collector's loop, as in tracer__poll: wait for data, consume it all */
+	/* the collector's loop, as in collector__poll: wait for data, consume it all */
 	while (f.consumed < n && !f.err) {
 		struct pollfd pfd = { .fd = ring_buffer__epoll_fd(rb), .events = POLLIN };
 

@@ -273,7 +273,7 @@ static int resolve_patterns(const struct config *cfg, const struct pyrt *rt, cJS
 		report_error(cfg, err);
 		goto cleanup;
 	}
-	pyrt_walker(rt, &w, memread_fn, mr);
+	pyrt_walker(rt, &w, memread__read, mr);
 	if (!arr)
 		printf("patterns:\n");
 	for (i = 0; i < ps.n; i++) {

@@ -5,6 +5,9 @@
 #include "probes/hwbp.h"
 #include "session/launch.h"
 #include "probes/tracer.h"
+#include "probes/breakpoints.h"
+#include "probes/collector.h"
+#include "probes/profiler.h"
 #include "probes/memread.h"
 #include "model/pattern.h"
 #include "model/pattern_spec.h"
@@ -197,11 +200,11 @@ static int arm(struct session *s, size_t i, const struct pw_target *t, bool rear
 	char how[320];
 	int ret;
 
-	ret = tracer__bp_code(s->t, t->code, true);
+	ret = breakpoints__set_code(s->t, t->code, true);
 	if (!ret)
-		ret = tracer__watch(s->t, t->watch, err, errlen);
+		ret = breakpoints__watch(s->t, t->watch, err, errlen);
 	if (ret) {
-		tracer__bp_code(s->t, t->code, false);
+		breakpoints__set_code(s->t, t->code, false);
 		return ret;
 	}
 	b->armed = true;
@@ -254,9 +257,9 @@ static void disarm(struct session *s, size_t i)
 		return;
 	b->armed = false;
 	if (!watch_used(s, b->watch, i))
-		tracer__unwatch(s->t, b->watch);
+		breakpoints__unwatch(s->t, b->watch);
 	if (!code_used(s, b->code, i))
-		tracer__bp_code(s->t, b->code, false);
+		breakpoints__set_code(s->t, b->code, false);
 }
 
 /* A breakpoint pattern that cannot be watched goes to the uprobes. */
@@ -395,7 +398,7 @@ static int cover(struct session *s, char *err, size_t errlen)
 			debug(cfg->verbose, "no breakpoints: %s", err);
 			try_bp = false;
 		} else {
-			pyrt_walker(s->rt, &s->walk, memread_fn, s->mr);
+			pyrt_walker(s->rt, &s->walk, memread__read, s->mr);
 		}
 	}
 	if (try_bp && cfg->via == VIA_AUTO) {
@@ -607,7 +610,7 @@ static int open_target(struct session **out, const struct config *cfg,
 	if (ret)
 		goto fail;
 	if (cfg->cmd == CMD_PROFILE) {
-		ret = tracer__profile(s->t, err, errlen);
+		ret = profiler__start(s->t, err, errlen);
 		if (ret)
 			goto fail;
 	}
@@ -648,7 +651,7 @@ static bool check_exec(struct session *s, uint64_t now)
 	uint32_t nforks;
 	bool execd;
 
-	tracer__procs(s->t, &nforks, &execd);
+	collector__procs(s->t, &nforks, &execd);
 	s->meta.children = nforks;
 	if (!execd)
 		return false;
@@ -728,7 +731,7 @@ int session__step(struct session *s, int timeout_ms)
 
 	if (s->ended || !s->t)
 		return 1;
-	ret = tracer__poll(s->t, timeout_ms, s->pidfd);
+	ret = collector__poll(s->t, timeout_ms, s->pidfd);
 	if (ret < 0) {
 		char err[128];
 
@@ -748,7 +751,7 @@ int session__step(struct session *s, int timeout_ms)
 		session__stop(s);
 		return 1;
 	}
-	if (s->exits_lazy && !s->exits_on && tracer__bp_starts(s->t)) {
+	if (s->exits_lazy && !s->exits_on && breakpoints__starts(s->t)) {
 		char err[256];
 
 		ret = exits_now(s, err, sizeof(err));
@@ -810,7 +813,7 @@ int session__run(struct session *s, session_tick_fn tick, void *ctx)
 size_t session__children(struct session *s, int *pids, uint64_t *ts, size_t max,
 			 uint32_t *dropped)
 {
-	return tracer__take_children(s->t, pids, ts, max, dropped);
+	return collector__take_children(s->t, pids, ts, max, dropped);
 }
 
 int session__pid(const struct session *s)
@@ -835,7 +838,7 @@ void session__refresh(struct session *s)
 	if (!s->t)
 		return;		/* detached: the model keeps the final statistics */
 	s->meta.duration_ns = now_ns() - s->start;
-	tracer__refresh(s->t);
+	collector__refresh(s->t);
 }
 
 void session__finish(struct session *s)
@@ -843,9 +846,9 @@ void session__finish(struct session *s)
 	bool execd;
 
 	if (s->t) {
-		tracer__poll(s->t, 0, -1);
-		tracer__refresh(s->t);
-		tracer__procs(s->t, &s->meta.children, &execd);
+		collector__poll(s->t, 0, -1);
+		collector__refresh(s->t);
+		collector__procs(s->t, &s->meta.children, &execd);
 	}
 	if (s->rec)
 		recorder__finish(s->rec, s->m, &s->meta);
