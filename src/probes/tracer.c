@@ -14,7 +14,6 @@
 #include <string.h>
 #include <sys/resource.h>
 
-
 /* The program for each probe role. */
 static struct bpf_program *role_prog(struct pyscope_bpf *s, enum probe_role r)
 {
@@ -226,7 +225,6 @@ static void ringbuf_size(struct tracer *t)
 	}
 	t->skel->rodata->call_wake_bytes = size / 16;
 }
-
 
 /* The programs' constants: the target, the interpreter's layout and addresses, the options. */
 static void set_rodata(struct tracer *t, const struct patterns *ps, const struct tracer_opts *o)

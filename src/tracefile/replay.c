@@ -424,6 +424,30 @@ static void load_trailer(struct replay *r, const uint8_t *raw, size_t len)
 	r->t_chunks = chunks;
 }
 
+/* One good chunk; only a bad header is an error. */
+static int load_chunk(struct replay *r, const struct tf_chunk *ch, char *err, size_t errlen)
+{
+	if (ch->type == TF_CH_HEADER)	/* one header per file; a copy is ignored */
+		return r->m ? 0 : load_header(r, ch->raw, ch->raw_len, err, errlen);
+	if (!r->m)
+		return 0;		/* without the header nothing can be interpreted */
+	switch (ch->type) {
+	case TF_CH_EVENTS:
+		load_events(r, ch->raw, ch->raw_len);
+		break;
+	case TF_CH_CHECKPOINT:
+		load_checkpoint(r, ch->raw, ch->raw_len);
+		break;
+	case TF_CH_TRAILER:
+		load_trailer(r, ch->raw, ch->raw_len);
+		break;
+	default:
+		r->chunks_unknown++;
+		break;
+	}
+	return 0;
+}
+
 int replay__load(struct replay **out, const uint8_t *data, size_t len, char *err, size_t errlen)
 {
 	struct tf_reader *rd = NULL;
@@ -439,34 +463,10 @@ int replay__load(struct replay **out, const uint8_t *data, size_t len, char *err
 	ret = tf_reader__new(&rd, data, len, err, errlen);
 	if (ret)
 		goto fail;
-	while (tf_reader__next(rd, &ch) == 1) {
-		if (ch.type == TF_CH_HEADER) {
-			if (r->m)
-				continue;	/* one header per file; a copy is ignored */
-			ret = load_header(r, ch.raw, ch.raw_len, err, errlen);
-			if (ret)
-				goto fail;
-			continue;
-		}
-		if (!r->m) {
-			/* without the header nothing can be interpreted */
-			continue;
-		}
-		switch (ch.type) {
-		case TF_CH_EVENTS:
-			load_events(r, ch.raw, ch.raw_len);
-			break;
-		case TF_CH_CHECKPOINT:
-			load_checkpoint(r, ch.raw, ch.raw_len);
-			break;
-		case TF_CH_TRAILER:
-			load_trailer(r, ch.raw, ch.raw_len);
-			break;
-		default:
-			r->chunks_unknown++;
-			break;
-		}
-	}
+	while (!ret && tf_reader__next(rd, &ch) == 1)
+		ret = load_chunk(r, &ch, err, errlen);
+	if (ret)
+		goto fail;
 	r->dmg = *tf_reader__damage(rd);
 	if (!r->m) {
 		ret = -EINVAL;
