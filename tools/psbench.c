@@ -26,6 +26,7 @@
 #include "tracefile/tracefile.h"
 #include "probes/ulink.h"
 #include "util/util.h"
+#include "probes/collector.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -202,10 +203,10 @@ static int cmd_floor(char **argv, const char *via, const char *outpath)
 		goto fail;
 	}
 	skel->rodata->targ_tgid = (__u32)t.pid;
-	links.multi = ulink_multi_supported();
+	links.multi = ulink__multi_supported();
 	if (links.multi) {
-		ulink_prepare_multi(skel->progs.floor_entry);
-		ulink_prepare_multi(skel->progs.floor_return);
+		ulink__prepare_multi(skel->progs.floor_entry);
+		ulink__prepare_multi(skel->progs.floor_return);
 	}
 	if (psfloor_bpf__load(skel)) {
 		snprintf(err, sizeof(err), "cannot load the floor program");
@@ -222,7 +223,7 @@ static int cmd_floor(char **argv, const char *via, const char *outpath)
 			.off = off, .ref_ctr_off = ref, .cookie = i, .ret = t.probes[i].ret,
 			.what = t.probes[i].what };
 	}
-	if (ulinks_attach(&links, t.rt->open_path, t.pid, up, t.nprobes, err, sizeof(err)))
+	if (ulink__attach(&links, t.rt->open_path, t.pid, up, t.nprobes, err, sizeof(err)))
 		goto fail;
 	armed = now_ns() - t0;
 	ret = launch_release(t.pid);
@@ -243,9 +244,9 @@ static int cmd_floor(char **argv, const char *via, const char *outpath)
 			hits[i] += per[c];
 		total += hits[i];
 	}
-	ulink_run_stats(skel->obj, &runs, &run_ns);
+	ulink__run_stats(skel->obj, &runs, &run_ns);
 	d0 = now_ns();
-	ulinks_detach(&links);
+	ulink__detach(&links);
 	detach_ms = (double)(now_ns() - d0) / 1e6;
 	out = fopen(outpath, "w");
 	if (!out) {
@@ -270,7 +271,7 @@ fail:
 	else if (released)
 		launch_wait(t.pid);
 cleanup:
-	ulinks_detach(&links);
+	ulink__detach(&links);
 	psfloor_bpf__destroy(skel);
 	pyrt__free(t.rt);
 	free(per);
@@ -374,7 +375,7 @@ static int cmd_flood(uint64_t n, uint32_t code_every, uint32_t codes)
 	int status = 2;
 	size_t k = 0;
 
-	f.m = model__new(&ps, 13);
+	f.m = model__new(&ps, &(struct model_interp){ .pyminor = 13, .qualnames = true });
 	skel = psflood_bpf__open_and_load();
 	if (!f.m || !skel) {
 		fprintf(stderr, "psbench: cannot set up the flood\n");
@@ -390,7 +391,7 @@ static int cmd_flood(uint64_t n, uint32_t code_every, uint32_t codes)
 	started = !pthread_create(&th, NULL, produce, &f);
 	if (!started)
 		goto cleanup;
-	/* the collector's loop, as in tracer__poll: wait for data, consume it all */
+	/* the collector's loop, as in collector__poll: wait for data, consume it all */
 	while (f.consumed < n && !f.err) {
 		struct pollfd pfd = { .fd = ring_buffer__epoll_fd(rb), .events = POLLIN };
 
@@ -442,10 +443,10 @@ static int tf_records(const char *path, struct tf_buf *recs, uint64_t *nrec)
 
 		if (ch.type != TF_CH_EVENTS)
 			continue;
-		tf_put(recs, ch.raw, ch.raw_len);
+		tf_buf__put(recs, ch.raw, ch.raw_len);
 		while (c.left && !c.bad) {
-			tf_get_u32(&c);
-			tf_get_bytes(&c, tf_get_u32(&c));
+			tf_cur__get_u32(&c);
+			tf_cur__get_bytes(&c, tf_cur__get_u32(&c));
 			(*nrec)++;
 		}
 	}
@@ -482,12 +483,12 @@ static int cmd_tfwrite(const char *in, const char *out, uint64_t n)
 
 		if (!last) {
 			struct tf_cur c = { .p = recs.p + off, .left = recs.len - off };
-			uint16_t type = tf_get_u16(&c);
+			uint16_t type = tf_cur__get_u16(&c);
 			uint32_t len;
 
-			tf_get_u16(&c);
-			len = tf_get_u32(&c);
-			tf_put_record(&cur, type, tf_get_bytes(&c, len), len);
+			tf_cur__get_u16(&c);
+			len = tf_cur__get_u32(&c);
+			tf_buf__put_record(&cur, type, tf_cur__get_bytes(&c, len), len);
 			off = recs.len - c.left;
 			if (off >= recs.len)
 				off = 0;
@@ -519,8 +520,8 @@ static int cmd_tfwrite(const char *in, const char *out, uint64_t n)
 cleanup:
 	if (fd >= 0)
 		close(fd);
-	tf_buf_free(&recs);
-	tf_buf_free(&cur);
+	tf_buf__free(&recs);
+	tf_buf__free(&cur);
 	tf_zip__free(z);
 	return ret ? 2 : 0;
 }

@@ -15,6 +15,7 @@
 #include "sink/rules.h"
 #include "session/session.h"
 #include "util/util.h"
+#include "model/model_result.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -204,7 +205,7 @@ static uint64_t pattern_verdicts(const struct check *c, const struct model *m)
 			continue;
 		hit += r.count > 0;
 		output__verdict(c->out, p, &r, model__coverage(m, i));
-		pat_result_free(&r);
+		pat_result__free(&r);
 	}
 	return hit;
 }

@@ -10,6 +10,8 @@
 #include "target/pywalk.h"
 #include "util/json.h"
 #include "util/util.h"
+#include "model/pattern_spec.h"
+#include "model/pattern_json.h"
 
 #include <cJSON.h>
 #include <errno.h>
@@ -181,7 +183,7 @@ struct located {
 
 static void located_free(struct located *l)
 {
-	patterns_free(&l->ps);
+	patterns__free(&l->ps);
 	free(l->v);
 }
 
@@ -195,9 +197,9 @@ static int locate(const struct config *cfg, const struct pyrt *rt, struct locate
 
 	memset(l, 0, sizeof(*l));
 	for (i = 0; i < (size_t)cfg->nexprs && !ret; i++)
-		ret = patterns_add_expr(&l->ps, cfg->exprs[i], err, errlen);
+		ret = pattern_spec__add_expr(&l->ps, cfg->exprs[i], err, errlen);
 	if (!ret && cfg->pattern_file)
-		ret = patterns_load_file(&l->ps, cfg->pattern_file, err, errlen);
+		ret = pattern_json__load(&l->ps, cfg->pattern_file, err, errlen);
 	if (!ret)
 		ret = memread__open(&mr, rt->pid, err, errlen);
 	if (ret)
@@ -207,7 +209,7 @@ static int locate(const struct config *cfg, const struct pyrt *rt, struct locate
 		snprintf(err, errlen, "out of memory");
 		ret = -ENOMEM;
 	}
-	pyrt__walker(rt, &w, memread_fn, mr);
+	pyrt__walker(rt, &w, memread__read, mr);
 	for (i = 0; !ret && i < l->ps.n; i++) {
 		const struct pattern *p = &l->ps.v[i];
 		struct pw_query q = { p->module, p->qualname, p->kind == PAT_CLASS };

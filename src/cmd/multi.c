@@ -14,6 +14,7 @@
 #include "session/session.h"
 #include "session/signals.h"
 #include "util/util.h"
+#include "model/model_result.h"
 
 #include <errno.h>
 #include <inttypes.h>

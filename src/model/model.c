@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "model/model.h"
-#include "target/linetable.h"
-#include "target/offsets.h"
+#include "model/model_priv.h"
 #include "target/srcscan.h"
 #include "util/util.h"
 
@@ -10,54 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SRC_CACHE 64
-
-struct src_ent {
-	char *filename;
-	char *text;		/* NULL: could not be read */
-	size_t len;
-};
-
-struct model {
-	const struct patterns *pats;
-	unsigned pyminor;
-	/* codes: open addressing on id */
-	struct code_info **codes;
-	size_t codes_cap, ncodes;
-	struct agg_info **aggs;		/* PS_MAX_AGGS slots, each allocated when its id comes */
-	uint32_t max_agg;		/* one past the highest known id */
-	uint64_t counters[PS_CNT_MAX];
-	source_reader_fn read_source;
-	void *src_ctx;
-	struct src_ent src[SRC_CACHE];
-	size_t nsrc;
-	struct coverage *cover;		/* one per pattern */
-	agg_hook_fn hook;
-	void *hook_ctx;
-	call_hook_fn call_hook;
-	void *call_ctx;
-	struct sample_row *samples;
-	size_t nsamples, samples_cap;
-	struct await_row *awaits;
-	size_t nawaits, awaits_cap;
-	struct stack_info **stacks;	/* open addressing on id */
-	size_t stacks_cap, nstacks;
-	struct resolved {
-		uint64_t addr;
-		char module[PS_QUAL_LEN], qualname[PS_QUAL_LEN];
-	} resolved[64];
-	size_t nresolved;
-	char *note;			/* an extra reason the counts are not exact */
-};
-
-struct model *model__new(const struct patterns *ps, unsigned pyminor)
+struct model *model__new(const struct patterns *ps, const struct model_interp *py)
 {
 	struct model *m = calloc(1, sizeof(*m));
 
 	if (!m)
 		return NULL;
 	m->pats = ps;
-	m->pyminor = pyminor;
+	m->py = *py;
 	m->codes_cap = 1024;
 	m->codes = calloc(m->codes_cap, sizeof(*m->codes));
 	/* ~3 KB each: allocated as ids come rather than 8192 of them up front */
@@ -113,144 +71,6 @@ void model__set_note(struct model *m, const char *note)
 const char *model__note(const struct model *m)
 {
 	return m->note;
-}
-
-void model__clear_samples(struct model *m)
-{
-	m->nsamples = 0;
-	m->nawaits = 0;
-}
-
-void model__add_sample(struct model *m, const struct ps_sample_key *k, const struct ps_sample_val *v)
-{
-	if (m->nsamples == m->samples_cap) {
-		size_t cap = m->samples_cap ? m->samples_cap * 2 : 256;
-		struct sample_row *n = realloc(m->samples, cap * sizeof(*n));
-
-		if (!n)
-			return;
-		m->samples = n;
-		m->samples_cap = cap;
-	}
-	m->samples[m->nsamples].key = *k;
-	m->samples[m->nsamples].val = *v;
-	m->nsamples++;
-}
-
-void model__add_await(struct model *m, const struct ps_await_key *k, uint64_t n)
-{
-	if (m->nawaits == m->awaits_cap) {
-		size_t cap = m->awaits_cap ? m->awaits_cap * 2 : 64;
-		struct await_row *r = realloc(m->awaits, cap * sizeof(*r));
-
-		if (!r)
-			return;
-		m->awaits = r;
-		m->awaits_cap = cap;
-	}
-	m->awaits[m->nawaits].key = *k;
-	m->awaits[m->nawaits].count = n;
-	m->nawaits++;
-}
-
-size_t model__samples(const struct model *m, const struct sample_row **rows)
-{
-	*rows = m->samples;
-	return m->nsamples;
-}
-
-size_t model__awaits(const struct model *m, const struct await_row **rows)
-{
-	*rows = m->awaits;
-	return m->nawaits;
-}
-
-static size_t stack_slot(uint64_t id, size_t cap)
-{
-	return (size_t)((id * 0x9e3779b97f4a7c15ull) >> 17) & (cap - 1);
-}
-
-const struct stack_info *model__stack(const struct model *m, uint64_t id)
-{
-	size_t i;
-
-	if (!id)
-		return NULL;
-	for (i = stack_slot(id, m->stacks_cap); m->stacks[i]; i = (i + 1) & (m->stacks_cap - 1))
-		if (m->stacks[i]->id == id)
-			return m->stacks[i];
-	return NULL;
-}
-
-void model__add_stack(struct model *m, const struct ps_ev_stack *ev)
-{
-	struct stack_info *si;
-	size_t i;
-
-	if (!ev->stack || model__stack(m, ev->stack))
-		return;
-	if ((m->nstacks + 1) * 2 > m->stacks_cap) {
-		size_t ncap = m->stacks_cap * 2, j;
-		struct stack_info **ns = calloc(ncap, sizeof(*ns));
-
-		if (!ns)
-			return;
-		for (j = 0; j < m->stacks_cap; j++) {
-			if (!m->stacks[j])
-				continue;
-			for (i = stack_slot(m->stacks[j]->id, ncap); ns[i]; i = (i + 1) & (ncap - 1))
-				;
-			ns[i] = m->stacks[j];
-		}
-		free(m->stacks);
-		m->stacks = ns;
-		m->stacks_cap = ncap;
-	}
-	si = calloc(1, sizeof(*si));
-	if (!si)
-		return;
-	si->id = ev->stack;
-	si->n = ev->nframes > PS_MAX_DEPTH ? PS_MAX_DEPTH : ev->nframes;
-	si->truncated = ev->truncated;
-	memcpy(si->frames, ev->frames, si->n * sizeof(si->frames[0]));
-	for (i = stack_slot(si->id, m->stacks_cap); m->stacks[i]; i = (i + 1) & (m->stacks_cap - 1))
-		;
-	m->stacks[i] = si;
-	m->nstacks++;
-}
-
-/* Line of a byte offset in a code, or -1. */
-static int code_line(const struct model *m, const struct code_info *c, uint32_t off)
-{
-	return linetable_line(pyoff_linetable_fmt(m->pyminor), c->lt, c->lt_len,
-			      c->lt_len >= c->lt_total, c->firstlineno, off);
-}
-
-void model__frame_parts(const struct model *m, const struct ps_frame *f, char *func, size_t flen,
-			char *where, size_t wlen)
-{
-	const struct code_info *c = model__code(m, f->code_id);
-	int line;
-
-	if (!c) {
-		str_copy(func, "?", flen);
-		str_copy(where, "?", wlen);
-		return;
-	}
-	line = code_line(m, c, f->offset);
-	str_copy(func, c->qualname, flen);
-	if (line > 0)
-		snprintf(where, wlen, "%s:%d", c->filename, line);
-	else
-		snprintf(where, wlen, "%s:?", c->filename);
-}
-
-void model__frame_text(const struct model *m, const struct ps_frame *f, char *buf, size_t n)
-{
-	char func[PS_QUAL_LEN], where[PS_FILE_LEN + 16];
-
-	model__frame_parts(m, f, func, sizeof(func), where, sizeof(where));
-	snprintf(buf, n, "%s (%s)", func, where);
 }
 
 void model__set_coverage(struct model *m, size_t pidx, const struct coverage *c)
@@ -403,13 +223,13 @@ void model__set_resolved(struct model *m, uint64_t addr, const char *module, con
 			apply_resolved(r, m->codes[i]);
 }
 
-uint32_t model__add_code(struct model *m, const struct ps_ev_code *ev)
+/* A new code_info from the kernel's record, its text made printable; NULL without memory. */
+static struct code_info *code_from_event(const struct ps_ev_code *ev)
 {
-	size_t k;
 	struct code_info *ci = calloc(1, sizeof(*ci));
 
 	if (!ci)
-		return ev->kind;
+		return NULL;
 	ci->id = ev->code_id;
 	ci->addr = ev->code_addr;
 	ci->kind = ev->kind;
@@ -432,10 +252,20 @@ uint32_t model__add_code(struct model *m, const struct ps_ev_code *ev)
 			ci->lt_len = ev->lt_len;
 		}
 	}
-	if (m->pyminor >= 11) {
+	return ci;
+}
+
+uint32_t model__add_code(struct model *m, const struct ps_ev_code *ev)
+{
+	struct code_info *ci = code_from_event(ev);
+	size_t k;
+
+	if (!ci)
+		return ev->kind;
+	if (m->py.qualnames) {
 		ci->qual_known = true;
 	} else if (ci->kind != PS_CODE_IGNORE || ev->kind == PS_CODE_IGNORE) {
-		/* <= 3.10: the qualified name comes from the source */
+		/* no co_qualname (<= 3.10): the qualified name comes from the source */
 		const struct src_ent *s = source(m, ci->filename);
 		char q[PS_QUAL_LEN];
 
@@ -601,111 +431,7 @@ const struct patterns *model__patterns(const struct model *m)
 
 unsigned model__pyminor(const struct model *m)
 {
-	return m->pyminor;
-}
-
-static void sig_of(const struct agg_info *a, struct call_sig *sig)
-{
-	int i;
-
-	memset(sig, 0, sizeof(*sig));
-	sig->ntypes = a->key.nargs;
-	for (i = 0; i < PS_MAX_SIG; i++)
-		sig->types[i] = a->types[i];
-	sig->nkw = a->nkw;
-	for (i = 0; i < a->nkw; i++)
-		sig->kw[i] = a->kw[i];
-	sig->kw_truncated = a->key.flags & PS_AGG_KW_TRUNC;
-}
-
-/* Is this aggregate a construction of p's class (before signature checks)? */
-static bool class_call(const struct code_info *ci, const struct agg_info *a,
-		       const struct pattern *p, bool is_new)
-{
-	size_t ql = strlen(p->qualname);
-
-	if (strcmp(ci->name, is_new ? "__new__" : "__init__"))
-		return false;
-	if (is_new != !!(a->key.flags & PS_AGG_NEW))
-		return false;
-	if (a->key.flags & PS_AGG_CHAINED)
-		return false;
-	if (strcmp(a->types[0], p->qualname))
-		return false;
-	/* the class's own __init__: its module must be the pattern's */
-	if (ci->qual_known && ci->module[0] && !strncmp(ci->qualname, p->qualname, ql) &&
-	    ci->qualname[ql] == '.' && !strcmp(ci->qualname + ql + 1, ci->name) &&
-	    strcmp(ci->module, p->module))
-		return false;
-	return true;
-}
-
-/* Did any __init__ of p's class run?  Then __new__ calls are not constructions. */
-static bool class_has_init(const struct model *m, const struct pattern *p)
-{
-	uint32_t i;
-
-	for (i = 0; i < m->max_agg; i++) {
-		const struct agg_info *a = m->aggs[i];
-		const struct code_info *ci;
-
-		if (!a || !a->known || !(ci = model__code(m, a->key.code_id)))
-			continue;
-		if (class_call(ci, a, p, false))
-			return true;
-	}
-	return false;
-}
-
-static bool agg_matches(const struct model *m, const struct agg_info *a, const struct pattern *p,
-			bool has_init)
-{
-	const struct code_info *ci = model__code(m, a->key.code_id);
-	struct call_sig sig;
-
-	if (!ci)
-		return false;
-	sig_of(a, &sig);
-	if (p->kind == PAT_FUNC) {
-		if (!ci->qual_known || strcmp(ci->qualname, p->qualname) ||
-		    strcmp(ci->name, p->leaf))
-			return false;
-		if (ci->module[0] && strcmp(ci->module, p->module))
-			return false;
-		return pattern_sig_matches(p, &sig);
-	}
-	if (!class_call(ci, a, p, false) && (has_init || !class_call(ci, a, p, true)))
-		return false;
-	return pattern_sig_matches(p, &sig);
-}
-
-bool model__pattern_matched_code(const struct model *m, size_t pidx)
-{
-	const struct pattern *p = &m->pats->v[pidx];
-	uint32_t i;
-
-	for (i = 0; i < m->max_agg; i++) {
-		const struct agg_info *a = m->aggs[i];
-		const struct code_info *ci;
-
-		if (!a || !a->known || !(ci = model__code(m, a->key.code_id)))
-			continue;
-		if (p->kind == PAT_CLASS) {
-			if (class_call(ci, a, p, false) || class_call(ci, a, p, true))
-				return true;
-			continue;
-		}
-		if (strcmp(ci->name, p->leaf) || (ci->module[0] && strcmp(ci->module, p->module)))
-			continue;
-		if (!ci->qual_known || !strcmp(ci->qualname, p->qualname))
-			return true;
-	}
-	return false;
-}
-
-bool model__agg_matches(const struct model *m, const struct agg_info *a, const struct pattern *p)
-{
-	return agg_matches(m, a, p, p->kind == PAT_CLASS ? class_has_init(m, p) : true);
+	return m->py.pyminor;
 }
 
 uint64_t model__unresolved(const struct model *m)
@@ -730,227 +456,4 @@ uint64_t model__lost(const struct model *m)
 {
 	return m->counters[PS_CNT_RB_LOST] + m->counters[PS_CNT_AGG_FULL] +
 	       m->counters[PS_CNT_TSTATE_MISS] + m->counters[PS_CNT_FREG_BAD];
-}
-
-void model__agg_sig(const struct agg_info *a, bool skip_self, char *buf, size_t n)
-{
-	struct strbuf sb;
-	int i, first = skip_self ? 1 : 0;
-
-	sb_init(&sb);
-	sb_printf(&sb, "(");
-	for (i = first; i < a->key.nargs && i < PS_MAX_SIG; i++)
-		sb_printf(&sb, "%s%s", i > first ? ", " : "", a->types[i][0] ? a->types[i] : "?");
-	if (a->nkw) {
-		sb_printf(&sb, "%s**{", a->key.nargs > first ? ", " : "");
-		for (i = 0; i < a->nkw; i++)
-			sb_printf(&sb, "%s%s", i ? ", " : "", a->kw[i]);
-		sb_printf(&sb, "%s}", (a->key.flags & PS_AGG_KW_TRUNC) ? ", ..." : "");
-	}
-	sb_printf(&sb, ")");
-	str_copy(buf, sb.buf && !sb.oom ? sb.buf : "(?)", n);
-	sb_free(&sb);
-}
-
-static void site_where(const struct model *m, const struct agg_info *a, struct site_row *r);
-
-void model__agg_site(const struct model *m, const struct agg_info *a, char *where, size_t wlen,
-		     char *func, size_t flen)
-{
-	struct site_row r;
-
-	site_where(m, a, &r);
-	str_copy(where, r.where, wlen);
-	str_copy(func, r.func, flen);
-}
-
-/* Rows with more calls first (the comparators' first key). */
-static int most_first(uint64_t a, uint64_t b)
-{
-	return a == b ? 0 : a < b ? 1 : -1;
-}
-
-static int sig_cmp(const void *x, const void *y)
-{
-	const struct sig_row *a = x, *b = y;
-
-	return most_first(a->count, b->count) ?: strcmp(a->text, b->text);
-}
-
-static int path_cmp(const void *x, const void *y)
-{
-	const struct path_row *a = x, *b = y;
-
-	return most_first(a->count, b->count) ?: a->stack < b->stack ? -1 : a->stack > b->stack;
-}
-
-static int cap_cmp(const void *x, const void *y)
-{
-	const struct cap_row *a = x, *b = y;
-
-	return most_first(a->count, b->count) ?: strcmp(a->value, b->value);
-}
-
-static int site_cmp(const void *x, const void *y)
-{
-	const struct site_row *a = x, *b = y;
-
-	return most_first(a->count, b->count) ?: strcmp(a->where, b->where);
-}
-
-static void site_where(const struct model *m, const struct agg_info *a, struct site_row *r)
-{
-	const struct code_info *c = model__code(m, a->key.caller_id);
-	int line;
-
-	if (a->key.flags & PS_AGG_NO_CALLER) {
-		str_copy(r->where, "<called from C>", sizeof(r->where));
-		r->func[0] = '\0';
-		return;
-	}
-	if (!c) {
-		str_copy(r->where, "<unknown caller>", sizeof(r->where));
-		r->func[0] = '\0';
-		return;
-	}
-	line = code_line(m, c, a->key.caller_off);
-	if (line > 0)
-		snprintf(r->where, sizeof(r->where), "%s:%d", c->filename, line);
-	else
-		snprintf(r->where, sizeof(r->where), "%s:?", c->filename);
-	str_copy(r->func, c->qualname, sizeof(r->func));
-}
-
-int model__result(const struct model *m, size_t pidx, struct pat_result *out)
-{
-	const struct pattern *p = &m->pats->v[pidx];
-	bool has_init = p->kind == PAT_CLASS ? class_has_init(m, p) : true;
-	uint64_t sum = 0, max = 0;
-	uint32_t i;
-	size_t j;
-
-	memset(out, 0, sizeof(*out));
-	for (i = 0; i < m->max_agg; i++) {
-		const struct agg_info *a = m->aggs[i];
-		struct site_row *site = NULL;
-		char text[sizeof(out->sigs[0].text)];
-		struct site_row tmp;
-
-		if (!a || !a->known || !agg_matches(m, a, p, has_init))
-			continue;
-		out->count += a->st.count;
-		out->timed += a->st.timed;
-		sum += a->st.sum_ns;
-		max = MAX(max, a->st.max_ns);
-		hist_add(out->hist, a->st.hist);
-
-		model__agg_sig(a, p->skip_self, text, sizeof(text));
-		for (j = 0; j < out->nsigs; j++)
-			if (!strcmp(out->sigs[j].text, text))
-				break;
-		if (j == out->nsigs) {
-			struct sig_row *n = realloc(out->sigs, (out->nsigs + 1) * sizeof(*n));
-
-			if (!n)
-				goto oom;
-			out->sigs = n;
-			memset(&n[j], 0, sizeof(n[j]));
-			str_copy(n[j].text, text, sizeof(n[j].text));
-			out->nsigs++;
-		}
-		out->sigs[j].count += a->st.count;
-
-		/* one row per file:line and function: a line may hold several calls */
-		memset(&tmp, 0, sizeof(tmp));
-		site_where(m, a, &tmp);
-		for (j = 0; j < out->nsites; j++)
-			if (!strcmp(out->sites[j].where, tmp.where) &&
-			    !strcmp(out->sites[j].func, tmp.func))
-				break;
-		if (j == out->nsites) {
-			struct site_row *n = realloc(out->sites, (out->nsites + 1) * sizeof(*n));
-
-			if (!n)
-				goto oom;
-			out->sites = n;
-			n[j] = tmp;
-			n[j].caller_id = a->key.caller_id;
-			n[j].caller_off = (a->key.flags & PS_AGG_NO_CALLER) ? ~0u : a->key.caller_off;
-			out->nsites++;
-		}
-		site = &out->sites[j];
-		if (!site->first_ns || a->first_ns < site->first_ns)
-			site->first_ns = a->first_ns;
-		if (a->st.last_ns > site->last_ns)
-			site->last_ns = a->st.last_ns;
-		if (!site->example_stack)
-			site->example_stack = a->key.stack;
-		site->count += a->st.count;
-		site->timed += a->st.timed;
-		site->sum_ns += a->st.sum_ns;
-		site->max_ns = MAX(site->max_ns, a->st.max_ns);
-		hist_add(site->hist, a->st.hist);
-
-		if (a->key.stack) {
-			for (j = 0; j < out->npaths; j++)
-				if (out->paths[j].stack == a->key.stack)
-					break;
-			if (j == out->npaths) {
-				struct path_row *n = realloc(out->paths, (j + 1) * sizeof(*n));
-
-				if (!n)
-					goto oom;
-				out->paths = n;
-				memset(&n[j], 0, sizeof(n[j]));
-				n[j].stack = a->key.stack;
-				out->npaths++;
-			}
-			out->paths[j].count += a->st.count;
-			out->paths[j].timed += a->st.timed;
-			out->paths[j].sum_ns += a->st.sum_ns;
-			out->paths[j].max_ns = MAX(out->paths[j].max_ns, a->st.max_ns);
-		}
-		if (a->capture[0]) {
-			for (j = 0; j < out->ncaps; j++)
-				if (!strcmp(out->caps[j].value, a->capture))
-					break;
-			if (j == out->ncaps) {
-				struct cap_row *n = realloc(out->caps, (j + 1) * sizeof(*n));
-
-				if (!n)
-					goto oom;
-				out->caps = n;
-				memset(&n[j], 0, sizeof(n[j]));
-				str_copy(n[j].value, a->capture, sizeof(n[j].value));
-				out->ncaps++;
-			}
-			out->caps[j].count += a->st.count;
-		}
-	}
-	hist_summary(out->hist, sum, max, &out->lat);
-	if (out->nsigs)
-		qsort(out->sigs, out->nsigs, sizeof(*out->sigs), sig_cmp);
-	if (out->nsites)
-		qsort(out->sites, out->nsites, sizeof(*out->sites), site_cmp);
-	if (out->npaths)
-		qsort(out->paths, out->npaths, sizeof(*out->paths), path_cmp);
-	if (out->ncaps)
-		qsort(out->caps, out->ncaps, sizeof(*out->caps), cap_cmp);
-	return 0;
-oom:
-	pat_result_free(out);
-	return -ENOMEM;
-}
-
-void pat_result_free(struct pat_result *r)
-{
-	free(r->sigs);
-	free(r->sites);
-	free(r->paths);
-	free(r->caps);
-	r->sigs = NULL;
-	r->sites = NULL;
-	r->paths = NULL;
-	r->caps = NULL;
-	r->nsigs = r->nsites = r->npaths = r->ncaps = 0;
 }

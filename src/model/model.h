@@ -3,7 +3,11 @@
  * The collector model: every code object and aggregate the kernel has
  * announced, their latest statistics, and the patterns.  Attribution of
  * aggregates to patterns happens here and only here; every sink (text,
- * JSON, later trace files) reads the model, never BPF.
+ * JSON, trace files) reads the model, never BPF.  This header is the core:
+ * codes, aggregates, counters, coverage.  By concern, the rest is
+ * model_stacks.h (call paths), model_samples.h (profile samples),
+ * model_result.h (per-pattern results, attribution) and model_text.h (names
+ * and places as text).
  */
 #ifndef PYSCOPE_MODEL_H
 #define PYSCOPE_MODEL_H
@@ -11,7 +15,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "model/hist.h"
 #include "model/pattern.h"
 #include "pyscope.h"
 
@@ -47,7 +50,16 @@ typedef int (*source_reader_fn)(void *ctx, const char *filename, char **text, si
 
 struct model;
 
-struct model *model__new(const struct patterns *ps, unsigned pyminor);
+/*
+ * What the model knows of the interpreter: from the offsets layer in a live
+ * run, from the trace file's header in a replay.
+ */
+struct model_interp {
+	unsigned pyminor;	/* 3.minor: the line-table format, recorded in trace files */
+	bool qualnames;		/* code objects carry co_qualname; else names come from source */
+};
+
+struct model *model__new(const struct patterns *ps, const struct model_interp *py);
 void model__free(struct model *m);
 void model__set_source_reader(struct model *m, source_reader_fn fn, void *ctx);
 
@@ -61,32 +73,12 @@ void model__set_resolved(struct model *m, uint64_t addr, const char *module, con
 uint32_t model__add_code(struct model *m, const struct ps_ev_code *ev);
 void model__add_agg(struct model *m, const struct ps_ev_agg *ev);
 
-/* Call paths, as announced by the kernel (innermost caller first). */
-struct stack_info {
-	uint64_t id;
-	uint32_t n;
-	bool truncated;
-	struct ps_frame frames[PS_MAX_DEPTH];
-};
-
-void model__add_stack(struct model *m, const struct ps_ev_stack *ev);
-const struct stack_info *model__stack(const struct model *m, uint64_t id);
-/* "qualname (file:line)" of frame i of a path. */
-void model__frame_text(const struct model *m, const struct ps_frame *f, char *buf, size_t n);
-/* qualname and file:line of a code at a byte offset, separately. */
-void model__frame_parts(const struct model *m, const struct ps_frame *f, char *func, size_t flen,
-			char *where, size_t wlen);
 /* Called after each new aggregate is added (e.g. pyscope check's evidence). */
 typedef void (*agg_hook_fn)(void *ctx, const struct model *m, uint32_t agg_id);
 void model__set_agg_hook(struct model *m, agg_hook_fn fn, void *ctx);
 /* Called for each per-call record (PS_EV_CALL, pyscope check's rules). */
 typedef void (*call_hook_fn)(void *ctx, const struct model *m, const struct ps_ev_call *ev);
 void model__set_call_hook(struct model *m, call_hook_fn fn, void *ctx);
-/* file:line and function of an aggregate's call site. */
-void model__agg_site(const struct model *m, const struct agg_info *a, char *where, size_t wlen,
-		     char *func, size_t flen);
-/* "(T1, T2, **{k})" for an aggregate, leaving out self when skip_self. */
-void model__agg_sig(const struct agg_info *a, bool skip_self, char *buf, size_t n);
 /*
  * One ring-buffer record from the kernel, whatever its type.  Returns 1 when
  * it is a code record whose kind the model lowered (*kind: the new one, for
@@ -103,50 +95,6 @@ const struct agg_info *model__agg(const struct model *m, uint32_t id);
 const struct code_info *model__code(const struct model *m, uint32_t id);
 const struct patterns *model__patterns(const struct model *m);
 unsigned model__pyminor(const struct model *m);
-
-/* One distinct argument signature of a pattern's calls. */
-struct sig_row {
-	char text[PS_MAX_SIG * (PS_TYPE_LEN + 2) + PS_MAX_KW * (PS_KW_LEN + 2) + 8];
-	uint64_t count;
-};
-
-/* One distinct call site of a pattern's calls. */
-struct site_row {
-	uint32_t caller_id, caller_off;
-	char where[PS_FILE_LEN + 16];	/* file:line */
-	char func[PS_QUAL_LEN];
-	uint64_t count, timed, sum_ns, max_ns;
-	uint64_t first_ns, last_ns;	/* CLOCK_MONOTONIC of the first and latest call */
-	uint64_t example_stack;		/* a path through this site, 0 if none */
-	__u64 hist[PS_NBUCKETS];
-};
-
-/* One distinct call path of a pattern's calls. */
-struct path_row {
-	uint64_t stack;
-	uint64_t count, timed, sum_ns, max_ns;
-};
-
-/* Calls per captured value. */
-struct cap_row {
-	char value[PS_CAP_LEN + 24];
-	uint64_t count;
-};
-
-struct pat_result {
-	uint64_t count;
-	uint64_t timed;
-	struct latency lat;
-	__u64 hist[PS_NBUCKETS];
-	struct sig_row *sigs;
-	size_t nsigs;
-	struct site_row *sites;
-	size_t nsites;
-	struct path_row *paths;
-	size_t npaths;
-	struct cap_row *caps;
-	size_t ncaps;
-};
 
 /* How a pattern was covered during the trace. */
 enum cover_mech {
@@ -166,39 +114,6 @@ struct coverage {
 
 void model__set_coverage(struct model *m, size_t pidx, const struct coverage *c);
 const struct coverage *model__coverage(const struct model *m, size_t pidx);
-
-/* pyscope profile: samples and awaits, replaced at each refresh. */
-void model__clear_samples(struct model *m);
-void model__add_sample(struct model *m, const struct ps_sample_key *k, const struct ps_sample_val *v);
-void model__add_await(struct model *m, const struct ps_await_key *k, uint64_t n);
-
-struct sample_row {
-	struct ps_sample_key key;
-	struct ps_sample_val val;
-};
-
-struct await_row {
-	struct ps_await_key key;
-	uint64_t count;
-};
-
-size_t model__samples(const struct model *m, const struct sample_row **rows);
-size_t model__awaits(const struct model *m, const struct await_row **rows);
-
-/* Per-pattern totals, signatures (by count) and call sites (by count). */
-int model__result(const struct model *m, size_t pidx, struct pat_result *out);
-void pat_result_free(struct pat_result *r);
-
-/* Does aggregate a count towards pattern p? */
-bool model__agg_matches(const struct model *m, const struct agg_info *a, const struct pattern *p);
-
-/*
- * Did any code the target ran match pattern pidx by name (a function with its
- * module and qualified name, a construction of its class), whatever the
- * arguments?  False means the pattern is probably misspelt or the code never
- * ran: worth a warning.  Unresolved <=3.10 code with the right name counts.
- */
-bool model__pattern_matched_code(const struct model *m, size_t pidx);
 
 /*
  * Replay of a trace file: what the live model made of code id (its names

@@ -3,7 +3,9 @@
  * Patterns: what to count.  A pattern names a function or method
  * (module:Qual.name) or the construction of a class (class:module:Class),
  * optionally constrained by argument types and keyword arguments.
- * docs/patterns.md is the user-facing description.
+ * docs/patterns.md is the user-facing description.  This module holds the
+ * set of patterns and rules, and the matching of a pattern; the parsers are
+ * pattern_spec.h (-e), pattern_json.h (-f) and rule_parse.h (its rules).
  */
 #ifndef PYSCOPE_PATTERN_H
 #define PYSCOPE_PATTERN_H
@@ -93,18 +95,13 @@ struct patterns {
 	size_t nrules;
 };
 
+/* Append p; -EEXIST if its name is taken, -E2BIG past PAT_MAX. */
+int patterns__add(struct patterns *ps, const struct pattern *p, char *err, size_t errlen);
+/* Index of the pattern named name, or -1. */
+int patterns__find(const struct patterns *ps, const char *name);
 /* Is pattern pidx named by a rule?  *key: the key parameter name, "" for self only. */
-bool patterns_in_rule(const struct patterns *ps, size_t pidx, const char **key);
-
-/* "NAME=SPEC" or "SPEC"; SPEC is [func:]module:Qual.name or class:module:Class. */
-int patterns_add_expr(struct patterns *ps, const char *expr, char *err, size_t errlen);
-int patterns_load_file(struct patterns *ps, const char *path, char *err, size_t errlen);
-int patterns_parse_json(struct patterns *ps, const char *text, size_t len, const char *src,
-			char *err, size_t errlen);
-void patterns_free(struct patterns *ps);
-
-/* Parse SPEC into p's kind, module, qualname and leaf. */
-int pattern_parse_spec(const char *spec, struct pattern *p, char *err, size_t errlen);
+bool patterns__in_rule(const struct patterns *ps, size_t pidx, const char **key);
+void patterns__free(struct patterns *ps);
 
 /* A call's signature, as the model knows it. */
 struct call_sig {
@@ -116,14 +113,14 @@ struct call_sig {
 };
 
 /* Does a type name satisfy a constraint ("Qual.Name" or its last part)? */
-bool pattern_type_matches(const char *want, const char *have);
+bool pattern__type_matches(const char *want, const char *have);
 /* Do the signature constraints hold?  ("skip" = slots to ignore at the front) */
-bool pattern_sig_matches(const struct pattern *p, const struct call_sig *sig);
+bool pattern__sig_matches(const struct pattern *p, const struct call_sig *sig);
 /* Is module:qualname the function p names? */
-bool pattern_func_matches(const struct pattern *p, const char *module, const char *qualname);
+bool pattern__func_matches(const struct pattern *p, const char *module, const char *qualname);
 /* The name hashed in the kernel for FUNC patterns: qualname, or leaf if qual_names is false. */
-const char *pattern_kernel_name(const struct pattern *p, bool qual_names);
+const char *pattern__kernel_name(const struct pattern *p, bool qual_names);
 /* The class's __name__ (last component), as tp_name holds it for heap types. */
-const char *pattern_class_name(const struct pattern *p);
+const char *pattern__class_name(const struct pattern *p);
 
 #endif

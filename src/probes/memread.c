@@ -128,7 +128,7 @@ int memread__batch(struct memread *mr, struct memsrc_item *items, size_t n)
 	return 0;
 }
 
-int memread_fn(void *ctx, struct memsrc_item *items, size_t n)
+int memread__read(void *ctx, struct memsrc_item *items, size_t n)
 {
 	return memread__batch(ctx, items, n);
 }

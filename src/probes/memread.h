@@ -16,7 +16,7 @@ struct memread;
 int memread__open(struct memread **out, int pid, char *err, size_t errlen);
 int memread__batch(struct memread *mr, struct memsrc_item *items, size_t n);
 /* The memsrc_read_fn for a struct memread. */
-int memread_fn(void *ctx, struct memsrc_item *items, size_t n);
+int memread__read(void *ctx, struct memsrc_item *items, size_t n);
 void memread__close(struct memread *mr);
 
 #endif

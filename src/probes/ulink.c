@@ -65,7 +65,7 @@ static int multi_link(int prog_fd, const char *path, const __u64 *offs, const __
  * a directory: a kernel that knows uprobe_multi refuses the path (EBADF);
  * an older one refuses the attach type before looking at it.
  */
-bool ulink_multi_supported(void)
+bool ulink__multi_supported(void)
 {
 	const struct bpf_insn insns[] = {
 		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
@@ -89,7 +89,7 @@ bool ulink_multi_supported(void)
 	return link == -EBADF;
 }
 
-void ulink_prepare_multi(struct bpf_program *prog)
+void ulink__prepare_multi(struct bpf_program *prog)
 {
 	bpf_program__set_expected_attach_type(prog, (enum bpf_attach_type)PS_TRACE_UPROBE_MULTI);
 }
@@ -166,7 +166,7 @@ static int attach_perf(struct ulinks *ls, const char *path, int pid, const struc
 	return 0;
 }
 
-int ulinks_attach(struct ulinks *ls, const char *path, int pid, const struct ulink_probe *p,
+int ulink__attach(struct ulinks *ls, const char *path, int pid, const struct ulink_probe *p,
 		  size_t n, char *err, size_t errlen)
 {
 	struct ulinks added = { .multi = ls->multi };
@@ -186,7 +186,7 @@ int ulinks_attach(struct ulinks *ls, const char *path, int pid, const struct uli
 			added.links[added.nlinks++] = ls->links[i];
 		ls->nfds = nfds;
 		ls->nlinks = nlinks;
-		ulinks_detach(&added);
+		ulink__detach(&added);
 	}
 	return ret;
 }
@@ -212,7 +212,7 @@ static void *remove_link(void *arg)
  * an RCU tasks-trace grace period (40-70 ms here) before returning.  One
  * thread per link lets those waits overlap.
  */
-int ulinks_detach(struct ulinks *ls)
+int ulink__detach(struct ulinks *ls)
 {
 	struct detach_job jobs[2 * ULINK_MAX];
 	pthread_t th[2 * ULINK_MAX];
@@ -235,7 +235,7 @@ int ulinks_detach(struct ulinks *ls)
 	return n;
 }
 
-void ulink_run_stats(const struct bpf_object *obj, uint64_t *runs, uint64_t *ns)
+void ulink__run_stats(const struct bpf_object *obj, uint64_t *runs, uint64_t *ns)
 {
 	struct bpf_program *prog;
 

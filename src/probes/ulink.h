@@ -17,13 +17,13 @@
 #define ULINK_MAX 16
 
 /* Does the running kernel have uprobe_multi links?  (Loads a probe program.) */
-bool ulink_multi_supported(void);
+bool ulink__multi_supported(void);
 
 /*
  * Programs attached with uprobe_multi links must be loaded for them: call
  * between open and load, on every program that will be attached.
  */
-void ulink_prepare_multi(struct bpf_program *prog);
+void ulink__prepare_multi(struct bpf_program *prog);
 
 struct ulink_probe {
 	struct bpf_program *prog;
@@ -47,16 +47,16 @@ struct ulinks {
  * multi, adding to the links already there.  On failure nothing of this call
  * stays attached and err says which probe failed.
  */
-int ulinks_attach(struct ulinks *ls, const char *path, int pid, const struct ulink_probe *p,
+int ulink__attach(struct ulinks *ls, const char *path, int pid, const struct ulink_probe *p,
 		  size_t n, char *err, size_t errlen);
 /* Remove everything attached; returns the number of links removed. */
-int ulinks_detach(struct ulinks *ls);
+int ulink__detach(struct ulinks *ls);
 
 /*
  * The kernel's run statistics of obj's programs, summed: runs and total run
  * time.  They are kept only while kernel.bpf_stats_enabled is 1 (its cost is
  * two clock reads per run); otherwise both are 0.
  */
-void ulink_run_stats(const struct bpf_object *obj, uint64_t *runs, uint64_t *ns);
+void ulink__run_stats(const struct bpf_object *obj, uint64_t *runs, uint64_t *ns);
 
 #endif

@@ -4,6 +4,7 @@
 #include "probes/tracer.h"
 #include "sink/recorder.h"
 #include "util/util.h"
+#include "probes/breakpoints.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -128,11 +129,11 @@ static int arm(struct cover *c, size_t i, const struct pw_target *t, bool rearm,
 	char how[320];
 	int ret;
 
-	ret = tracer__bp_code(c->t, t->code, true);
+	ret = breakpoints__set_code(c->t, t->code, true);
 	if (!ret)
-		ret = tracer__watch(c->t, t->watch, err, errlen);
+		ret = breakpoints__watch(c->t, t->watch, err, errlen);
 	if (ret) {
-		tracer__bp_code(c->t, t->code, false);
+		breakpoints__set_code(c->t, t->code, false);
 		return ret;
 	}
 	b->armed = true;
@@ -171,9 +172,9 @@ static void disarm(struct cover *c, size_t i)
 		return;
 	b->armed = false;
 	if (!needed(c, i, false, b->watch))
-		tracer__unwatch(c->t, b->watch);
+		breakpoints__unwatch(c->t, b->watch);
 	if (!needed(c, i, true, b->code))
-		tracer__bp_code(c->t, b->code, false);
+		breakpoints__set_code(c->t, b->code, false);
 }
 
 /* A breakpoint pattern that cannot be watched goes to the uprobes. */
@@ -310,7 +311,7 @@ static int bp_usable(struct cover *c, bool *try_bp, char *err, size_t errlen)
 	}
 	ret = memread__open(&c->mr, c->pid, err, errlen);
 	if (!ret) {
-		pyrt__walker(c->rt, &c->walk, memread_fn, c->mr);
+		pyrt__walker(c->rt, &c->walk, memread__read, c->mr);
 		return 0;
 	}
 	*try_bp = false;
@@ -403,7 +404,7 @@ int cover__poll(struct cover *c, uint64_t now)
 	bool armed_too;
 	int ret;
 
-	if (c->exits_lazy && !c->exits_on && tracer__bp_starts(c->t)) {
+	if (c->exits_lazy && !c->exits_on && breakpoints__starts(c->t)) {
 		char err[256];
 
 		ret = exits_now(c, err, sizeof(err));

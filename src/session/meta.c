@@ -3,6 +3,7 @@
 #include "session/internal.h"
 #include "probes/tracer.h"
 #include "util/util.h"
+#include "probes/collector.h"
 
 #include <stdio.h>
 
@@ -49,7 +50,7 @@ bool meta__execd(struct session *s, uint64_t now)
 	uint32_t nforks;
 	bool execd;
 
-	tracer__procs(s->t, &nforks, &execd);
+	collector__procs(s->t, &nforks, &execd);
 	mt->children = nforks;
 	if (!execd)
 		return false;

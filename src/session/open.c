@@ -13,6 +13,9 @@
 #include "target/caps.h"
 #include "target/pyrt.h"
 #include "util/util.h"
+#include "model/pattern_spec.h"
+#include "model/pattern_json.h"
+#include "probes/profiler.h"
 
 #include <bpf/libbpf.h>
 #include <errno.h>
@@ -65,12 +68,12 @@ static int load_patterns(const struct session_opts *o, struct patterns *ps, char
 	int ret;
 
 	for (i = 0; i < o->nexprs; i++) {
-		ret = patterns_add_expr(ps, o->exprs[i], err, errlen);
+		ret = pattern_spec__add_expr(ps, o->exprs[i], err, errlen);
 		if (ret)
 			return ret;
 	}
 	if (o->pattern_file)
-		return patterns_load_file(ps, o->pattern_file, err, errlen);
+		return pattern_json__load(ps, o->pattern_file, err, errlen);
 	return 0;
 }
 
@@ -169,7 +172,8 @@ static int build_model(struct session *s, const struct session_target *tg, bool 
 		return ret;
 	if (s->o.count_only)
 		s->plan.exit = EXIT_NONE;
-	s->m = model__new(&s->ps, s->rt->ver.minor);
+	s->m = model__new(&s->ps, &(struct model_interp){ .pyminor = s->rt->ver.minor,
+			  .qualnames = s->rt->off.co_qualname != PYOFF_NONE });
 	if (!s->m) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
@@ -220,7 +224,7 @@ static int arm(struct session *s, char *err, size_t errlen)
 		snprintf(err, errlen, "pid %d exited while pyscope was attaching (%s); "
 			 "nothing was left attached", s->pid, strerror(-ret));
 	if (!ret && s->o.profile)
-		ret = tracer__profile(s->t, err, errlen);
+		ret = profiler__start(s->t, err, errlen);
 	return ret;
 }
 

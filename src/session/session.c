@@ -8,6 +8,9 @@
 #include "sink/recorder.h"
 #include "target/pyrt.h"
 #include "util/util.h"
+#include "model/model_result.h"
+#include "tracefile/tfbuild.h"
+#include "probes/collector.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -83,7 +86,7 @@ int session__step(struct session *s, int timeout_ms)
 
 	if (s->ended || !s->t)
 		return 1;
-	ret = tracer__poll(s->t, timeout_ms, s->pidfd);
+	ret = collector__poll(s->t, timeout_ms, s->pidfd);
 	if (ret < 0) {
 		char err[128];
 
@@ -146,7 +149,7 @@ int session__run(struct session *s, session_tick_fn tick, void *ctx)
 size_t session__children(struct session *s, int *pids, uint64_t *ts, size_t max,
 			 uint32_t *dropped)
 {
-	return tracer__take_children(s->t, pids, ts, max, dropped);
+	return collector__take_children(s->t, pids, ts, max, dropped);
 }
 
 void session__refresh(struct session *s)
@@ -154,7 +157,7 @@ void session__refresh(struct session *s)
 	if (!s->t)
 		return;		/* detached: the model keeps the final statistics */
 	s->meta.duration_ns = now_ns() - s->start;
-	tracer__refresh(s->t);
+	collector__refresh(s->t);
 }
 
 void session__finish(struct session *s)
@@ -162,9 +165,9 @@ void session__finish(struct session *s)
 	bool execd;
 
 	if (s->t) {
-		tracer__poll(s->t, 0, -1);
-		tracer__refresh(s->t);
-		tracer__procs(s->t, &s->meta.children, &execd);
+		collector__poll(s->t, 0, -1);
+		collector__refresh(s->t);
+		collector__procs(s->t, &s->meta.children, &execd);
 	}
 	if (s->rec)
 		recorder__finish(s->rec, s->m, &s->meta);
@@ -215,7 +218,7 @@ int session__close(struct session *s)
 	srcfiles__close(&s->sf);
 	model__free(s->m);
 	pyrt__free(s->rt);
-	patterns_free(&s->ps);
+	patterns__free(&s->ps);
 	recorder__close(s->rec, s->failed);
 	/* a failed run removes the report file it created */
 	outfile_close(&s->of, s->failed);

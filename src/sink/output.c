@@ -2,6 +2,8 @@
 /* The output interface: one implementation per format, chosen once. */
 #include "sink/output_ops.h"
 #include "util/util.h"
+#include "model/model_result.h"
+#include "model/model_text.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -170,7 +172,7 @@ bool output_multi_totals(const struct multi_report *mr, uint64_t *count, uint64_
 				continue;
 			count[p] += r.count;
 			timed[p] += r.timed;
-			pat_result_free(&r);
+			pat_result__free(&r);
 		}
 	}
 	return exact;

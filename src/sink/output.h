@@ -20,6 +20,7 @@
 #include "sink/report.h"
 #include "sink/report_profile.h"
 #include "sink/rules.h"
+#include "model/model_result.h"
 
 enum output_format {
 	FMT_TEXT = 0,

@@ -4,6 +4,9 @@
 #include "model/cover_name.h"
 #include "util/json.h"
 #include "util/util.h"
+#include "model/model_stacks.h"
+#include "model/model_result.h"
+#include "model/model_text.h"
 
 #include <stdlib.h>
 

@@ -8,6 +8,7 @@
 
 #include <cJSON.h>
 #include "sink/output.h"
+#include "model/model_result.h"
 
 struct output_ops {
 	void (*report)(struct output *o, const struct model *m, const struct run_meta *meta,

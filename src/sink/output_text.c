@@ -3,6 +3,9 @@
 #include "sink/output_ops.h"
 #include "model/cover_name.h"
 #include "util/util.h"
+#include "model/model_stacks.h"
+#include "model/model_result.h"
+#include "model/model_text.h"
 
 #include <inttypes.h>
 #include <stdlib.h>

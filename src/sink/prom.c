@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "sink/prom.h"
 #include "pshist.h"
+#include "model/model_result.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -130,7 +131,7 @@ static void calls(struct strbuf *sb, const struct prom_target *t, size_t n)
 				continue;
 			u64_str(v, sizeof(v), r.count);
 			sample(sb, &t[k], i, "pyscope_calls_total", NULL, v);
-			pat_result_free(&r);
+			pat_result__free(&r);
 		}
 	}
 }
@@ -155,7 +156,7 @@ static void histogram(struct strbuf *sb, const struct prom_target *t, size_t i)
 	prom_seconds(le, sizeof(le), r.lat.sum_ns);
 	sample(sb, t, i, "pyscope_call_duration_seconds_sum", NULL, le);
 	sample(sb, t, i, "pyscope_call_duration_seconds_count", NULL, v);
-	pat_result_free(&r);
+	pat_result__free(&r);
 }
 
 static void durations(struct strbuf *sb, const struct prom_target *t, size_t n)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "sink/recorder.h"
 #include "sink/outfile.h"
-#include "tracefile/replay.h"
+#include "tracefile/tfbuild.h"
 #include "tracefile/tfwriter.h"
 #include "util/util.h"
 #include "util/version.h"
@@ -79,7 +79,7 @@ int recorder__start(struct recorder *r, const struct tf_source *req, const struc
 		}
 		src.pattern_text = text;
 	}
-	json = tf_header_build(&src, m, meta);
+	json = tf_build__header(&src, m, meta);
 	if (!json) {
 		ret = -ENOMEM;
 		snprintf(err, errlen, "out of memory");
@@ -114,7 +114,7 @@ void recorder__event(struct recorder *r, const struct model *m, const void *data
 			return;
 		r->tmp.len = 0;
 		r->tmp.oom = false;
-		tf_code_name_build(&r->tmp, ci);
+		tf_build__code_name(&r->tmp, ci);
 		if (!r->tmp.oom)
 			tf_writer__record(r->w, TF_REC_CODE_NAME, r->tmp.p, r->tmp.len);
 	}
@@ -126,7 +126,7 @@ void recorder__resolved(struct recorder *r, uint64_t addr, const char *module, c
 		return;
 	r->tmp.len = 0;
 	r->tmp.oom = false;
-	tf_resolved_build(&r->tmp, addr, module, qual);
+	tf_build__resolved(&r->tmp, addr, module, qual);
 	if (!r->tmp.oom)
 		tf_writer__record(r->w, TF_REC_RESOLVED, r->tmp.p, r->tmp.len);
 }
@@ -147,7 +147,7 @@ void recorder__checkpoint(struct recorder *r, const struct model *m, const struc
 	tf_writer__stats(r->w, &ws);
 	r->tmp.len = 0;
 	r->tmp.oom = false;
-	if (!tf_checkpoint_build(&r->tmp, m, meta, &ws))
+	if (!tf_build__checkpoint(&r->tmp, m, meta, &ws))
 		tf_writer__checkpoint(r->w, r->tmp.p, r->tmp.len);
 }
 
@@ -162,7 +162,7 @@ int recorder__finish(struct recorder *r, const struct model *m, const struct run
 	tf_writer__stats(r->w, &ws);
 	r->tmp.len = 0;
 	r->tmp.oom = false;
-	tf_trailer_build(&r->tmp, m, meta, &ws);
+	tf_build__trailer(&r->tmp, m, meta, &ws);
 	ret = tf_writer__close(r->w, r->tmp.oom ? NULL : r->tmp.p, r->tmp.len, &ws);
 	r->w = NULL;
 	r->finished = true;
@@ -192,6 +192,6 @@ void recorder__close(struct recorder *r, bool failed)
 	/* a run that failed before it finished: what was written stays (it is readable) */
 	tf_writer__close(r->w, NULL, 0, NULL);
 	outfile_close(&r->of, failed && !r->finished);
-	tf_buf_free(&r->tmp);
+	tf_buf__free(&r->tmp);
 	free(r);
 }

@@ -14,6 +14,7 @@
 #include "model/meta.h"
 #include "model/model.h"
 #include "tracefile/replay.h"
+#include "tracefile/tfbuild.h"
 
 #define RECORD_CHECKPOINT_NS (1000ull * 1000000)
 

@@ -3,6 +3,9 @@
 #include "model/cover_name.h"
 #include "util/json.h"
 #include "util/util.h"
+#include "model/model_stacks.h"
+#include "model/model_result.h"
+#include "model/model_text.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -134,7 +137,7 @@ static void text_table(FILE *out, const struct model *m)
 		ns(e, sizeof(e), r.lat.max_ns, r.timed);
 		fprintf(out, "%-28.28s %10" PRIu64 " %10" PRIu64 " %9s %9s %9s %9s %9s\n",
 			ps->v[i].name, r.count, r.timed, a, b, c, d, e);
-		pat_result_free(&r);
+		pat_result__free(&r);
 	}
 }
 
@@ -212,7 +215,7 @@ static void text_details(FILE *out, const struct model *m, const struct report_o
 			if (o->all_details)
 				text_paths(out, m, &r, o->top);
 		}
-		pat_result_free(&r);
+		pat_result__free(&r);
 	}
 }
 
@@ -457,7 +460,7 @@ static cJSON *patterns_json(const struct model *m, const struct run_meta *meta)
 		}
 		pattern_json(po, m, meta, i, &r);
 		cJSON_AddItemToArray(arr, po);
-		pat_result_free(&r);
+		pat_result__free(&r);
 	}
 	return arr;
 }

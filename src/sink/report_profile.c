@@ -7,6 +7,10 @@
  */
 #include "sink/report_profile.h"
 #include "util/util.h"
+#include "model/model_result.h"
+#include "model/model_samples.h"
+#include "model/model_stacks.h"
+#include "model/model_text.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -372,7 +376,7 @@ void report_profile_text(FILE *out, const struct model *m, const struct prof_opt
 		awaits_text(out, m, p);
 		if (!any)
 			fprintf(out, "  (no samples inside its calls)\n");
-		pat_result_free(&pr);
+		pat_result__free(&pr);
 	}
 }
 

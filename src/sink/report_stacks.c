@@ -6,6 +6,9 @@
 #include "sink/report.h"
 #include "util/json.h"
 #include "util/util.h"
+#include "model/model_stacks.h"
+#include "model/model_result.h"
+#include "model/model_text.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -53,7 +56,7 @@ int report_folded(FILE *out, const struct model *m, bool by_latency)
 			fold_clean(fr);
 			fprintf(out, "[%s] %s %" PRIu64 "\n", fr, p->qualname, w);
 		}
-		pat_result_free(&r);
+		pat_result__free(&r);
 	}
 	return 0;
 }
@@ -171,7 +174,7 @@ int report_speedscope(FILE *out, const struct model *m, const struct run_meta *m
 			break;
 		cJSON_AddItemToArray(profiles, speedscope_profile(m, &ps->v[i], &r, frames,
 								   by_latency));
-		pat_result_free(&r);
+		pat_result__free(&r);
 	}
 	if (ret) {
 		cJSON_Delete(root);
@@ -233,7 +236,7 @@ void report_migration_text(FILE *out, const struct model *m, const struct run_me
 			if (si && si->n > 8)
 				fprintf(out, "              ... %u more frames\n", si->n - 8);
 		}
-		pat_result_free(&r);
+		pat_result__free(&r);
 	}
 	if (!any)
 		fprintf(out, "  (no pattern is marked \"legacy\" or \"forbid\")\n");
@@ -280,7 +283,7 @@ cJSON *report_migration_json(const struct model *m, const struct run_meta *meta)
 			cJSON_AddItemToArray(sites, so);
 		}
 		cJSON_AddItemToArray(arr, po);
-		pat_result_free(&r);
+		pat_result__free(&r);
 	}
 	return arr;
 }

@@ -8,6 +8,7 @@
  * subsequence of an allowed prefix: some calls may have been dropped).
  */
 #include "sink/rules.h"
+#include "sink/rules_table.h"
 #include "util/util.h"
 
 #include <errno.h>
@@ -43,17 +44,6 @@ struct obj {
 	bool reported;
 };
 
-/* Open addressing on a 64-bit id, backward-shift deletion (no tombstones). */
-struct slot {
-	uint64_t id;
-	void *v;			/* NULL: empty */
-};
-
-struct table {
-	struct slot *s;
-	size_t cap, n;
-};
-
 struct crule {
 	const struct rule *r;
 	/* sequence automaton */
@@ -63,7 +53,7 @@ struct crule {
 	uint64_t follow[MAX_POS];
 	uint64_t reach[MAX_POS];	/* positions reachable in >= 1 step */
 	uint64_t reach0;		/* positions reachable from the start */
-	struct table runs;		/* sequence: key -> struct run; isolation: self -> obj */
+	struct rules_table runs;		/* sequence: key -> struct run; isolation: self -> obj */
 	struct rule_stats st;
 };
 
@@ -75,103 +65,6 @@ struct rules {
 	void *ctx;
 	uint64_t attached_ns;		/* 0: launched, every run seen from its start */
 };
-
-static uint64_t mix(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	return x;
-}
-
-/* The slot holding id, or t->cap if none. */
-static size_t table_slot(const struct table *t, uint64_t id)
-{
-	size_t i;
-
-	if (!t->cap)
-		return 0;
-	for (i = mix(id) & (t->cap - 1); t->s[i].v; i = (i + 1) & (t->cap - 1))
-		if (t->s[i].id == id)
-			return i;
-	return t->cap;
-}
-
-static void **table_find(struct table *t, uint64_t id)
-{
-	size_t i = table_slot(t, id);
-
-	return i < t->cap ? &t->s[i].v : NULL;
-}
-
-static int table_put(struct table *t, uint64_t id, void *v)
-{
-	size_t i;
-
-	if ((t->n + 1) * 2 > t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 64, k;
-		struct slot *ns = calloc(cap, sizeof(*ns));
-
-		if (!ns)
-			return -ENOMEM;
-		for (k = 0; k < t->cap; k++) {
-			if (!t->s[k].v)
-				continue;
-			for (i = mix(t->s[k].id) & (cap - 1); ns[i].v; i = (i + 1) & (cap - 1))
-				;
-			ns[i] = t->s[k];
-		}
-		free(t->s);
-		t->s = ns;
-		t->cap = cap;
-	}
-	for (i = mix(id) & (t->cap - 1); t->s[i].v; i = (i + 1) & (t->cap - 1))
-		;
-	t->s[i].id = id;
-	t->s[i].v = v;
-	t->n++;
-	return 0;
-}
-
-/* Remove slot i, moving later entries of its cluster back. */
-static void table_del_at(struct table *t, size_t i)
-{
-	size_t j = i, k;
-
-	free(t->s[i].v);
-	t->s[i].v = NULL;
-	t->n--;
-	for (;;) {
-		j = (j + 1) & (t->cap - 1);
-		if (!t->s[j].v)
-			return;
-		k = mix(t->s[j].id) & (t->cap - 1);
-		/* can the entry at j move to the hole at i? (k not cyclically in (i, j]) */
-		if ((j > i && (k <= i || k > j)) || (j < i && (k <= i && k > j))) {
-			t->s[i] = t->s[j];
-			t->s[j].v = NULL;
-			i = j;
-		}
-	}
-}
-
-static void table_del(struct table *t, uint64_t id)
-{
-	size_t i = table_slot(t, id);
-
-	if (i < t->cap)
-		table_del_at(t, i);
-}
-
-static void table_free(struct table *t)
-{
-	size_t i;
-
-	for (i = 0; i < t->cap; i++)
-		free(t->s[i].v);
-	free(t->s);
-	memset(t, 0, sizeof(*t));
-}
 
 /* First and last positions of each step; follow edges; first and final sets. */
 static void compile_seq(struct crule *c)
@@ -265,7 +158,7 @@ void rules__free(struct rules *r)
 	if (!r)
 		return;
 	for (i = 0; i < r->n; i++)
-		table_free(&r->c[i].runs);
+		rules_table__free(&r->c[i].runs);
 	free(r->c);
 	free(r);
 }
@@ -303,7 +196,7 @@ bool rules__wants(const struct rules *r, size_t pidx)
 {
 	const char *key;
 
-	return patterns_in_rule(r->ps, pidx, &key);
+	return patterns__in_rule(r->ps, pidx, &key);
 }
 
 static uint64_t follow_of(const struct crule *c, uint64_t set, bool reach)
@@ -380,53 +273,44 @@ static uint64_t run_id(enum rule_key_kind kind, uint64_t key)
 	return key ^ ((uint64_t)kind * 0x9e3779b97f4a7c15ULL);
 }
 
-static void feed_seq(struct rules *r, size_t ri, const struct rule_event *ev)
+/*
+ * The run of the event's key: found, or started by this call.  A run that
+ * starts at a call other than a first step, when the probes may have
+ * missed its beginning, is partial.  NULL without memory.
+ */
+static struct run *run_of(struct rules *r, struct crule *c, const struct rule_event *ev,
+			  uint64_t pos, enum rule_key_kind kind, uint64_t key)
 {
-	struct crule *c = &r->c[ri];
-	uint64_t pos, allowed, reach, id;
-	enum rule_key_kind kind = c->r->key_self ? RK_INT : ev->key_kind;
-	uint64_t key = c->r->key_self ? ev->self : ev->key;
-	struct run *run;
-	void **slot;
-	int pat = -1;
+	uint64_t id = run_id(kind, key);
+	void **slot = rules_table__find(&c->runs, id);
+	struct run *run = slot ? *slot : NULL;
 
-	pos = event_pos(c, ev, &pat);
-	if (!pos)
-		return;
-	c->st.events++;
-	if (kind == RK_NONE) {
-		c->st.unkeyed++;
-		return;
+	if (run)
+		return run;
+	run = calloc(1, sizeof(*run));
+	if (!run || rules_table__put(&c->runs, id, run)) {
+		free(run);
+		return NULL;
 	}
-	id = run_id(kind, key);
-	slot = table_find(&c->runs, id);
-	run = slot ? *slot : NULL;
-	if (!run) {
-		run = calloc(1, sizeof(*run));
-		if (!run || table_put(&c->runs, id, run)) {
-			free(run);
-			c->st.unkeyed++;
-			return;
-		}
-		run->key = key;
-		run->kind = kind;
-		run->first_ns = ev->ts_ns;
-		if (r->attached_ns && !(pos & c->first) &&
-		    (!c->r->timeout_ms ||
-		     ev->ts_ns < r->attached_ns + c->r->timeout_ms * 1000000ull)) {
-			run->partial = true;
-			c->st.partial++;
-		}
-		key_text(run->text, sizeof(run->text), ev->key_kind, ev->key, ev->self,
-			 c->r->key_self, ev->key_text);
+	run->key = key;
+	run->kind = kind;
+	run->first_ns = ev->ts_ns;
+	if (r->attached_ns && !(pos & c->first) &&
+	    (!c->r->timeout_ms || ev->ts_ns < r->attached_ns + c->r->timeout_ms * 1000000ull)) {
+		run->partial = true;
+		c->st.partial++;
 	}
-	if (run->judged || run->partial) {
-		/* a late call of a run reported as timed out, or of one begun before the probes */
-		run->last_ns = ev->ts_ns;
-		if (!(pos & c->has_follow))
-			table_del(&c->runs, id);
-		return;
-	}
+	key_text(run->text, sizeof(run->text), ev->key_kind, ev->key, ev->self, c->r->key_self,
+		 ev->key_text);
+	return run;
+}
+
+/* One call of a run: both automata take a step. */
+static void run_step(const struct crule *c, struct run *run, const struct rule_event *ev,
+		     uint64_t pos, int pat)
+{
+	uint64_t allowed, reach;
+
 	if (run->nseen < RULES_MAX_SEEN)
 		run->seen[run->nseen++] = (struct rule_seen){ .pat = pat, .tid = ev->tid,
 			.agg_id = ev->agg_id, .ts_ns = ev->ts_ns, .stack = ev->stack };
@@ -453,29 +337,97 @@ static void feed_seq(struct rules *r, size_t ri, const struct rule_event *ev)
 			run->skip_dead = true;
 	}
 	run->started = true;
+}
+
+static void feed_seq(struct rules *r, size_t ri, const struct rule_event *ev)
+{
+	struct crule *c = &r->c[ri];
+	enum rule_key_kind kind = c->r->key_self ? RK_INT : ev->key_kind;
+	uint64_t key = c->r->key_self ? ev->self : ev->key;
+	struct run *run;
+	uint64_t pos;
+	int pat = -1;
+
+	pos = event_pos(c, ev, &pat);
+	if (!pos)
+		return;
+	c->st.events++;
+	if (kind == RK_NONE) {
+		c->st.unkeyed++;
+		return;
+	}
+	run = run_of(r, c, ev, pos, kind, key);
+	if (!run) {
+		c->st.unkeyed++;
+		return;
+	}
+	if (run->judged || run->partial) {
+		/* a late call of a run reported as timed out, or of one begun before the probes */
+		run->last_ns = ev->ts_ns;
+		if (!(pos & c->has_follow))
+			rules_table__del(&c->runs, run_id(kind, key));
+		return;
+	}
+	run_step(c, run, ev, pos, pat);
 	/* a call after which the rule allows nothing more ends the run */
 	if (!(pos & c->has_follow)) {
 		judge(r, ri, run, false, false);
-		table_del(&c->runs, id);
+		rules_table__del(&c->runs, run_id(kind, key));
 	}
+}
+
+/* Which of the rule's roles the event's patterns have: a bound call (*pat: the first), a reset. */
+static void iso_roles(const struct rule *ru, const struct rule_event *ev, bool *call,
+		      bool *reset, int *pat)
+{
+	size_t k;
+
+	*call = *reset = false;
+	*pat = -1;
+	for (k = 0; k < ev->npats; k++) {
+		bool c = in_list(ru->calls, ru->ncalls, ev->pats[k]);
+
+		*call |= c;
+		*reset |= in_list(ru->resets, ru->nresets, ev->pats[k]);
+		if (c && *pat < 0)
+			*pat = ev->pats[k];
+	}
+}
+
+/* Object o, bound to one value, is called with another: reported once. */
+static void report_iso(struct rules *r, size_t ri, struct obj *o, const struct rule_event *ev,
+		       const struct rule_seen *now)
+{
+	struct crule *c = &r->c[ri];
+	struct rule_violation v;
+
+	memset(&v, 0, sizeof(v));
+	v.rule = ri;
+	v.kind = VIOL_ISOLATION;
+	v.got = now->pat;
+	snprintf(v.key, sizeof(v.key), "0x%" PRIx64, ev->self);
+	str_copy(v.value1, o->text, sizeof(v.value1));
+	key_text(v.value2, sizeof(v.value2), ev->key_kind, ev->key, 0, false, ev->key_text);
+	v.first = o->first;
+	v.second = *now;
+	o->reported = true;
+	c->st.violations++;
+	if (r->report)
+		r->report(r->ctx, &v);
 }
 
 static void feed_iso(struct rules *r, size_t ri, const struct rule_event *ev)
 {
 	struct crule *c = &r->c[ri];
-	const struct rule *ru = c->r;
-	bool call = false, reset = false;
 	struct rule_seen now;
+	bool call, reset;
 	struct obj *o;
 	void **slot;
-	size_t k;
+	int pat;
 
-	for (k = 0; k < ev->npats; k++) {
-		call |= in_list(ru->calls, ru->ncalls, ev->pats[k]);
-		reset |= in_list(ru->resets, ru->nresets, ev->pats[k]);
-	}
+	iso_roles(c->r, ev, &call, &reset, &pat);
 	if (reset)
-		table_del(&c->runs, ev->self);
+		rules_table__del(&c->runs, ev->self);
 	if (!call)
 		return;
 	c->st.events++;
@@ -483,15 +435,12 @@ static void feed_iso(struct rules *r, size_t ri, const struct rule_event *ev)
 		c->st.unkeyed++;
 		return;
 	}
-	now = (struct rule_seen){ .pat = -1, .tid = ev->tid, .agg_id = ev->agg_id,
+	now = (struct rule_seen){ .pat = pat, .tid = ev->tid, .agg_id = ev->agg_id,
 				  .ts_ns = ev->ts_ns, .stack = ev->stack };
-	for (k = 0; k < ev->npats; k++)
-		if (in_list(ru->calls, ru->ncalls, ev->pats[k]) && now.pat < 0)
-			now.pat = ev->pats[k];
-	slot = table_find(&c->runs, ev->self);
+	slot = rules_table__find(&c->runs, ev->self);
 	if (!slot) {
 		o = calloc(1, sizeof(*o));
-		if (!o || table_put(&c->runs, ev->self, o)) {
+		if (!o || rules_table__put(&c->runs, ev->self, o)) {
 			free(o);
 			c->st.unkeyed++;
 			return;
@@ -504,25 +453,8 @@ static void feed_iso(struct rules *r, size_t ri, const struct rule_event *ev)
 		return;
 	}
 	o = *slot;
-	if (o->reported || (o->kind == ev->key_kind && o->key == ev->key))
-		return;
-	{
-		struct rule_violation v;
-
-		memset(&v, 0, sizeof(v));
-		v.rule = ri;
-		v.kind = VIOL_ISOLATION;
-		v.got = now.pat;
-		snprintf(v.key, sizeof(v.key), "0x%" PRIx64, ev->self);
-		str_copy(v.value1, o->text, sizeof(v.value1));
-		key_text(v.value2, sizeof(v.value2), ev->key_kind, ev->key, 0, false, ev->key_text);
-		v.first = o->first;
-		v.second = now;
-		o->reported = true;
-		c->st.violations++;
-		if (r->report)
-			r->report(r->ctx, &v);
-	}
+	if (!o->reported && (o->kind != ev->key_kind || o->key != ev->key))
+		report_iso(r, ri, o, ev, &now);
 }
 
 void rules__feed(struct rules *r, const struct rule_event *ev)
@@ -569,7 +501,7 @@ static void sweep(struct rules *r, uint64_t now_ns, bool at_end)
 				continue;
 			}
 			/* the slot is refilled by a shifted entry: look at it again */
-			table_del_at(&c->runs, k);
+			rules_table__del_at(&c->runs, k);
 		}
 	}
 }

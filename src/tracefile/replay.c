@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include "tracefile/replay.h"
 #include "model/cover_name.h"
+#include "model/model_stacks.h"
+#include "model/pattern_json.h"
+#include "model/pattern_spec.h"
+#include "target/offsets.h"
+#include "tracefile/tfbuild.h"
 #include "util/util.h"
 
 #include <cJSON.h>
@@ -10,9 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CP_EXITED	0x1
-#define CP_SIGNAL	0x2
-
 /* Largest kernel record: the buffer a record from the file is copied into. */
 union krec {
 	__u32 type;
@@ -21,189 +23,11 @@ union krec {
 	struct ps_ev_stack stack;
 };
 
-/* 64-bit values go in JSON as decimal strings: doubles would round them. */
-static void add_u64(cJSON *o, const char *name, uint64_t v)
-{
-	char s[32];
-
-	snprintf(s, sizeof(s), "%" PRIu64, v);
-	cJSON_AddStringToObject(o, name, s);
-}
-
-static void add_i64(cJSON *o, const char *name, int64_t v)
-{
-	char s[32];
-
-	snprintf(s, sizeof(s), "%" PRId64, v);
-	cJSON_AddStringToObject(o, name, s);
-}
-
-char *tf_header_build(const struct tf_source *src, const struct model *m,
-		      const struct run_meta *meta)
-{
-	const struct patterns *ps = model__patterns(m);
-	cJSON *root = cJSON_CreateObject(), *o, *a;
-	char *txt = NULL;
-	size_t i;
-
-	if (!root)
-		return NULL;
-	cJSON_AddStringToObject(root, "format", "pyscope-trace");
-	cJSON_AddNumberToObject(root, "format_major", TF_MAJOR);
-	cJSON_AddNumberToObject(root, "format_minor", TF_MINOR);
-	cJSON_AddStringToObject(root, "pyscope", src->version ? src->version : "");
-	cJSON_AddStringToObject(root, "host", src->host ? src->host : "");
-	cJSON_AddStringToObject(root, "kernel", src->kernel ? src->kernel : "");
-	/* the kernel's record layouts (include/pyscope.h) this file's records follow */
-	o = cJSON_AddObjectToObject(root, "records");
-	cJSON_AddNumberToObject(o, "code", sizeof(struct ps_ev_code));
-	cJSON_AddNumberToObject(o, "aggregate", sizeof(struct ps_ev_agg));
-	cJSON_AddNumberToObject(o, "stack", sizeof(struct ps_ev_stack));
-	cJSON_AddNumberToObject(o, "buckets", PS_NBUCKETS);
-	cJSON_AddNumberToObject(o, "counters", PS_CNT_MAX);
-	o = cJSON_AddObjectToObject(root, "target");
-	cJSON_AddNumberToObject(o, "pid", meta->pid);
-	cJSON_AddStringToObject(o, "python", meta->python);
-	cJSON_AddNumberToObject(o, "python_minor", model__pyminor(m));
-	cJSON_AddStringToObject(o, "interpreter", meta->interpreter);
-	cJSON_AddBoolToObject(o, "launched", meta->launched);
-	o = cJSON_AddObjectToObject(root, "run");
-	cJSON_AddStringToObject(o, "mechanism", meta->mechanism);
-	cJSON_AddStringToObject(o, "returns", meta->returns);
-	cJSON_AddBoolToObject(o, "timed", meta->timed);
-	add_u64(o, "start_wall_ns", meta->start_wall_ns);
-	add_i64(o, "wall_minus_mono_ns", meta->wall_minus_mono);
-	cJSON_AddNumberToObject(o, "depth", src->depth);
-	cJSON_AddBoolToObject(o, "no_args", src->no_args);
-	cJSON_AddBoolToObject(o, "count_only", src->count_only);
-	a = cJSON_AddArrayToObject(o, "capture");
-	for (i = 0; i < src->ncapture; i++)
-		cJSON_AddItemToArray(a, cJSON_CreateString(src->capture[i]));
-	o = cJSON_AddObjectToObject(root, "patterns");
-	a = cJSON_AddArrayToObject(o, "exprs");
-	for (i = 0; i < src->nexprs; i++)
-		cJSON_AddItemToArray(a, cJSON_CreateString(src->exprs[i]));
-	if (src->pattern_file) {
-		cJSON_AddStringToObject(o, "file", src->pattern_file);
-		cJSON_AddStringToObject(o, "file_text", src->pattern_text ? src->pattern_text : "");
-	}
-	/* informative: the mechanism each pattern started with (checkpoints follow changes) */
-	a = cJSON_AddArrayToObject(root, "coverage");
-	for (i = 0; i < ps->n; i++) {
-		const struct coverage *c = model__coverage(m, i);
-		cJSON *co = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(co, "pattern", ps->v[i].name);
-		cJSON_AddStringToObject(co, "mechanism",
-					cover_mech_name(c->mech, COVER_TEXT_TRACEFILE));
-		cJSON_AddBoolToObject(co, "timed", c->timed);
-		cJSON_AddStringToObject(co, "detail", c->why);
-		cJSON_AddItemToArray(a, co);
-	}
-	txt = cJSON_Print(root);
-	cJSON_Delete(root);
-	return txt;
-}
-
-/* A string of a fixed-size field (at most max bytes), length-prefixed. */
-static void put_str(struct tf_buf *b, const char *s, size_t max)
-{
-	size_t n = strnlen(s, max);
-
-	tf_put_u16(b, (uint16_t)n);
-	tf_put(b, s, n);
-}
-
-int tf_checkpoint_build(struct tf_buf *b, const struct model *m, const struct run_meta *meta,
-			const struct tf_wstats *ws)
-{
-	const struct patterns *ps = model__patterns(m);
-	uint32_t i, n = model__max_agg(m), naggs = 0;
-	size_t k;
-
-	tf_put_u64(b, meta->duration_ns);
-	tf_put_u64(b, meta->exited_after_ns);
-	tf_put_u32(b, (uint32_t)meta->exit_code);
-	tf_put_u32(b, (meta->target_exited ? CP_EXITED : 0) |
-			      (meta->stopped_by_signal ? CP_SIGNAL : 0));
-	tf_put_u64(b, ws ? ws->records : 0);
-	tf_put_u64(b, ws ? ws->records_dropped : 0);
-	tf_put_u32(b, PS_CNT_MAX);
-	for (i = 0; i < PS_CNT_MAX; i++)
-		tf_put_u64(b, model__counter(m, i));
-	tf_put_u32(b, (uint32_t)ps->n);
-	for (k = 0; k < ps->n; k++) {
-		const struct coverage *c = model__coverage(m, k);
-
-		tf_put_u8(b, (uint8_t)c->mech);
-		tf_put_u8(b, c->timed);
-		tf_put_u8(b, c->partial);
-		tf_put_u8(b, 0);
-		tf_put_u64(b, c->armed_ns);
-		put_str(b, c->why, sizeof(c->why));
-	}
-	for (i = 0; i < n; i++)
-		naggs += model__agg(m, i) != NULL;
-	tf_put_u32(b, naggs);
-	for (i = 0; i < n; i++) {
-		const struct agg_info *a = model__agg(m, i);
-		uint16_t nb = 0, j;
-
-		if (!a)
-			continue;
-		tf_put_u32(b, i);
-		tf_put_u64(b, a->st.count);
-		tf_put_u64(b, a->st.last_ns);
-		tf_put_u64(b, a->st.timed);
-		tf_put_u64(b, a->st.sum_ns);
-		tf_put_u64(b, a->st.max_ns);
-		/* histograms are sparse: (bucket, value) pairs */
-		for (j = 0; j < PS_NBUCKETS; j++)
-			nb += a->st.hist[j] != 0;
-		tf_put_u16(b, nb);
-		for (j = 0; j < PS_NBUCKETS; j++) {
-			if (!a->st.hist[j])
-				continue;
-			tf_put_u16(b, j);
-			tf_put_u64(b, a->st.hist[j]);
-		}
-	}
-	return b->oom ? -ENOMEM : 0;
-}
-
-int tf_trailer_build(struct tf_buf *b, const struct model *m, const struct run_meta *meta,
-		     const struct tf_wstats *ws)
-{
-	tf_put_u64(b, ws->records);
-	tf_put_u64(b, ws->records_dropped);
-	/* chunks written before the trailer: the header, events and checkpoints */
-	tf_put_u64(b, ws->chunks);
-	tf_put_u64(b, model__lost(m));
-	tf_put_u64(b, meta->duration_ns);
-	return b->oom ? -ENOMEM : 0;
-}
-
-void tf_code_name_build(struct tf_buf *b, const struct code_info *ci)
-{
-	tf_put_u32(b, ci->id);
-	tf_put_u32(b, ci->kind);
-	tf_put_u8(b, ci->qual_known);
-	put_str(b, ci->module, sizeof(ci->module));
-	put_str(b, ci->qualname, sizeof(ci->qualname));
-}
-
-void tf_resolved_build(struct tf_buf *b, uint64_t addr, const char *module, const char *qualname)
-{
-	tf_put_u64(b, addr);
-	put_str(b, module, PS_QUAL_LEN);
-	put_str(b, qualname, PS_QUAL_LEN);
-}
-
 /* A length-prefixed string from the file, bounded, NUL-terminated. */
 static void get_str(struct tf_cur *c, char *dst, size_t n)
 {
-	uint16_t len = tf_get_u16(c);
-	const uint8_t *p = tf_get_bytes(c, len);
+	uint16_t len = tf_cur__get_u16(c);
+	const uint8_t *p = tf_cur__get_bytes(c, len);
 
 	dst[0] = '\0';
 	if (!p)
@@ -250,56 +74,66 @@ static uint64_t ju64(const cJSON *o, const char *name)
 	return s ? strtoull(s, NULL, 10) : 0;
 }
 
-static int load_header(struct replay *r, const uint8_t *raw, size_t len, char *err, size_t errlen)
+/*
+ * The interpreter as the live model knew it.  The header records its minor
+ * version; what that version has, the offsets table says, as it did in the
+ * live run (its nearest minor, for one it does not know).
+ */
+static struct model_interp recorded_interp(unsigned minor)
 {
-	cJSON *root = cJSON_ParseWithLength((const char *)raw, len);
-	const cJSON *t, *run, *pat, *rec, *e;
-	char perr[256] = "";
-	double minor;
-	int ret = -EINVAL;
+	const struct py_offsets *near = NULL;
+	unsigned best = ~0u, i;
 
-	if (!root) {
-		snprintf(err, errlen, "the header chunk is not valid JSON");
-		goto cleanup;
+	for (i = 0; i < pyoff_table_len; i++) {
+		struct pyver v = pyver_from_hex(pyoff_table[i].version_hex);
+		unsigned d = v.minor > minor ? v.minor - minor : minor - v.minor;
+
+		if (v.major == 3 && d < best) {
+			best = d;
+			near = &pyoff_table[i];
+		}
 	}
+	return (struct model_interp){ .pyminor = minor,
+				      .qualnames = near && near->co_qualname != PYOFF_NONE };
+}
+
+/* The file's format and record layouts: -EPROTONOSUPPORT for those this pyscope cannot read. */
+static int check_format(struct replay *r, const cJSON *root, char *err, size_t errlen)
+{
+	const cJSON *rec = cJSON_GetObjectItemCaseSensitive(root, "records");
+
 	if (!jstr(root, "format") || strcmp(jstr(root, "format"), "pyscope-trace")) {
 		snprintf(err, errlen, "the header chunk is not a pyscope trace header");
-		goto cleanup;
+		return -EINVAL;
 	}
 	r->major = (unsigned)jnum(root, "format_major", 0);
 	r->minor = (unsigned)jnum(root, "format_minor", 0);
 	if (r->major < 1) {
 		snprintf(err, errlen, "the header chunk has no format version");
-		goto cleanup;
+		return -EINVAL;
 	}
 	if (r->major > TF_MAJOR) {
-		ret = -EPROTONOSUPPORT;
 		snprintf(err, errlen, "trace format version %u.%u is newer than this pyscope reads "
 			 "(%u.x): use a newer pyscope", r->major, r->minor, TF_MAJOR);
-		goto cleanup;
+		return -EPROTONOSUPPORT;
 	}
-	rec = cJSON_GetObjectItemCaseSensitive(root, "records");
 	if (jnum(rec, "code", 0) != sizeof(struct ps_ev_code) ||
 	    jnum(rec, "aggregate", 0) != sizeof(struct ps_ev_agg) ||
 	    jnum(rec, "stack", 0) != sizeof(struct ps_ev_stack) ||
 	    jnum(rec, "buckets", 0) != PS_NBUCKETS) {
-		ret = -EPROTONOSUPPORT;
 		snprintf(err, errlen, "the file's kernel record layouts differ from this pyscope's "
 			 "(recorded by pyscope %.20s)", jstr(root, "pyscope") ? jstr(root, "pyscope") : "?");
-		goto cleanup;
+		return -EPROTONOSUPPORT;
 	}
+	return 0;
+}
+
+/* The target and the run, into r->meta. */
+static void load_meta(struct replay *r, const cJSON *root, const cJSON *t, const cJSON *run)
+{
 	jcopy(r->host, root, "host", sizeof(r->host));
 	jcopy(r->kernel, root, "kernel", sizeof(r->kernel));
 	jcopy(r->version, root, "pyscope", sizeof(r->version));
-	t = cJSON_GetObjectItemCaseSensitive(root, "target");
-	run = cJSON_GetObjectItemCaseSensitive(root, "run");
-	pat = cJSON_GetObjectItemCaseSensitive(root, "patterns");
-	minor = jnum(t, "python_minor", -1);
-	if (!cJSON_IsObject(t) || !cJSON_IsObject(run) || !cJSON_IsObject(pat) || minor < 0 ||
-	    minor > 99) {
-		snprintf(err, errlen, "the header chunk lacks the target, the run or the patterns");
-		goto cleanup;
-	}
 	r->meta.pid = (int)jnum(t, "pid", 0);
 	jcopy(r->meta.python, t, "python", sizeof(r->meta.python));
 	jcopy(r->meta.interpreter, t, "interpreter", sizeof(r->meta.interpreter));
@@ -310,58 +144,157 @@ static int load_header(struct replay *r, const uint8_t *raw, size_t len, char *e
 	r->meta.start_wall_ns = ju64(run, "start_wall_ns");
 	r->meta.wall_minus_mono = jstr(run, "wall_minus_mono_ns") ?
 		strtoll(jstr(run, "wall_minus_mono_ns"), NULL, 10) : 0;
-	/* the patterns, parsed again the way the live run parsed them */
+}
+
+/* The patterns, parsed again the way the live run parsed them. */
+static int load_patterns(struct replay *r, const cJSON *pat, char *err, size_t errlen)
+{
+	const char *text = jstr(pat, "file_text");
+	const cJSON *e;
+	char perr[256] = "";
+	int ret = 0;
+
 	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(pat, "exprs")) {
 		if (!cJSON_IsString(e) || !e->valuestring) {
 			snprintf(err, errlen, "a recorded pattern is not a string");
-			goto cleanup;
+			return -EINVAL;
 		}
-		ret = patterns_add_expr(&r->ps, e->valuestring, perr, sizeof(perr));
+		ret = pattern_spec__add_expr(&r->ps, e->valuestring, perr, sizeof(perr));
 		if (ret)
-			goto bad_pattern;
+			break;
 	}
-	if (jstr(pat, "file")) {
-		const char *text = jstr(pat, "file_text");
-
-		ret = patterns_parse_json(&r->ps, text ? text : "", text ? strlen(text) : 0,
+	if (!ret && jstr(pat, "file"))
+		ret = pattern_json__parse(&r->ps, text ? text : "", text ? strlen(text) : 0,
 					  "recorded pattern file", perr, sizeof(perr));
-		if (ret)
-			goto bad_pattern;
+	if (ret) {
+		str_sanitize(perr);
+		snprintf(err, errlen, "a recorded pattern does not parse: %s", perr);
+		return ret;
 	}
 	if (!r->ps.n) {
-		ret = -EINVAL;
 		snprintf(err, errlen, "the header chunk holds no pattern");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* How each pattern started; checkpoints replace it. */
+static void load_coverage(struct replay *r, const cJSON *root)
+{
+	const cJSON *e;
+	size_t i = 0;
+
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(root, "coverage")) {
+		struct coverage cv = { 0 };
+		const char *mech = jstr(e, "mechanism");
+
+		if (i >= r->ps.n)
+			break;
+		cover_mech_parse(mech, COVER_TEXT_TRACEFILE, &cv.mech);
+		cv.timed = jbool(e, "timed");
+		jcopy(cv.why, e, "detail", sizeof(cv.why));
+		model__set_coverage(r->m, i++, &cv);
+	}
+}
+
+static int load_header(struct replay *r, const uint8_t *raw, size_t len, char *err, size_t errlen)
+{
+	cJSON *root = cJSON_ParseWithLength((const char *)raw, len);
+	const cJSON *t, *run, *pat;
+	struct model_interp py;
+	double minor;
+	int ret = -EINVAL;
+
+	if (!root) {
+		snprintf(err, errlen, "the header chunk is not valid JSON");
 		goto cleanup;
 	}
-	r->m = model__new(&r->ps, (unsigned)minor);
-	ret = r->m ? 0 : -ENOMEM;
-	if (ret) {
+	ret = check_format(r, root, err, errlen);
+	if (ret)
+		goto cleanup;
+	t = cJSON_GetObjectItemCaseSensitive(root, "target");
+	run = cJSON_GetObjectItemCaseSensitive(root, "run");
+	pat = cJSON_GetObjectItemCaseSensitive(root, "patterns");
+	minor = jnum(t, "python_minor", -1);
+	if (!cJSON_IsObject(t) || !cJSON_IsObject(run) || !cJSON_IsObject(pat) || minor < 0 ||
+	    minor > 99) {
+		ret = -EINVAL;
+		snprintf(err, errlen, "the header chunk lacks the target, the run or the patterns");
+		goto cleanup;
+	}
+	load_meta(r, root, t, run);
+	ret = load_patterns(r, pat, err, errlen);
+	if (ret)
+		goto cleanup;
+	py = recorded_interp((unsigned)minor);
+	r->m = model__new(&r->ps, &py);
+	if (!r->m) {
+		ret = -ENOMEM;
 		snprintf(err, errlen, "out of memory");
 		goto cleanup;
 	}
-	/* how each pattern started; checkpoints replace it */
-	{
-		size_t i = 0;
-
-		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(root, "coverage")) {
-			struct coverage cv = { 0 };
-			const char *mech = jstr(e, "mechanism");
-
-			if (i >= r->ps.n)
-				break;
-			cover_mech_parse(mech, COVER_TEXT_TRACEFILE, &cv.mech);
-			cv.timed = jbool(e, "timed");
-			jcopy(cv.why, e, "detail", sizeof(cv.why));
-			model__set_coverage(r->m, i++, &cv);
-		}
-	}
-	goto cleanup;
-bad_pattern:
-	str_sanitize(perr);
-	snprintf(err, errlen, "a recorded pattern does not parse: %s", perr);
+	load_coverage(r, root);
 cleanup:
 	cJSON_Delete(root);
 	return ret;
+}
+
+/* A kernel record (its trailing zeros left out in the file), within the model's budget. */
+static void load_kernel_record(struct replay *r, union krec *k, const uint8_t *p, uint32_t n)
+{
+	uint32_t kind;
+
+	if (n > sizeof(*k)) {
+		r->records_bad++;
+		return;
+	}
+	memset(k, 0, sizeof(*k));
+	memcpy(k, p, n);
+	/* the live model is bounded by the kernel's maps; this one by a budget */
+	if (k->type == PS_EV_CODE)
+		r->model_bytes += sizeof(struct code_info) + MIN(k->code.lt_len, PS_LT_MAX);
+	else if (k->type == PS_EV_STACK)
+		r->model_bytes += sizeof(struct stack_info);
+	if (r->model_bytes > REPLAY_MODEL_MAX) {
+		r->over_limit++;
+		return;
+	}
+	if (model__add_record(r->m, k, sizeof(*k), &kind) < 0)
+		r->records_bad++;
+}
+
+/* TF_REC_CODE_NAME: what the live model made of a code. */
+static void load_code_name(struct replay *r, const uint8_t *p, uint32_t n)
+{
+	struct tf_cur rc = { .p = p, .left = n };
+	char module[PS_QUAL_LEN], qual[PS_QUAL_LEN];
+	uint32_t id = tf_cur__get_u32(&rc), kind = tf_cur__get_u32(&rc);
+	bool known = tf_cur__get_u8(&rc);
+
+	get_str(&rc, module, sizeof(module));
+	get_str(&rc, qual, sizeof(qual));
+	if (rc.bad)
+		r->records_bad++;
+	else
+		model__set_code_name(r->m, id, module, qual, known, kind);
+}
+
+/* TF_REC_RESOLVED: a code address resolved by walking the target. */
+static void load_resolved(struct replay *r, const uint8_t *p, uint32_t n)
+{
+	struct tf_cur rc = { .p = p, .left = n };
+	char module[PS_QUAL_LEN], qual[PS_QUAL_LEN];
+	uint64_t addr = tf_cur__get_u64(&rc);
+
+	get_str(&rc, module, sizeof(module));
+	get_str(&rc, qual, sizeof(qual));
+	if (rc.bad) {
+		r->records_bad++;
+		return;
+	}
+	str_sanitize(module);
+	str_sanitize(qual);
+	model__set_resolved(r->m, addr, module, qual);
 }
 
 static void load_events(struct replay *r, const uint8_t *raw, size_t len)
@@ -370,135 +303,107 @@ static void load_events(struct replay *r, const uint8_t *raw, size_t len)
 	union krec *k = NULL;
 
 	while (c.left && !c.bad) {
-		uint16_t type = tf_get_u16(&c);
+		uint16_t type = tf_cur__get_u16(&c);
 		uint32_t n;
 		const uint8_t *p;
 
-		tf_get_u16(&c);
-		n = tf_get_u32(&c);
-		p = tf_get_bytes(&c, n);
+		tf_cur__get_u16(&c);
+		n = tf_cur__get_u32(&c);
+		p = tf_cur__get_bytes(&c, n);
 		if (!p) {
 			r->records_bad++;
 			break;
 		}
 		r->records++;
 		if (type == TF_REC_KERNEL) {
-			uint32_t kind;
-
 			if (!k && !(k = malloc(sizeof(*k))))
 				break;
-			if (n > sizeof(*k)) {
-				r->records_bad++;
-				continue;
-			}
-			/* trailing zeros were left out */
-			memset(k, 0, sizeof(*k));
-			memcpy(k, p, n);
-			/* the live model is bounded by the kernel's maps; this one by a budget */
-			if (k->type == PS_EV_CODE)
-				r->model_bytes += sizeof(struct code_info) + MIN(k->code.lt_len, PS_LT_MAX);
-			else if (k->type == PS_EV_STACK)
-				r->model_bytes += sizeof(struct stack_info);
-			if (r->model_bytes > REPLAY_MODEL_MAX) {
-				r->over_limit++;
-				continue;
-			}
-			if (model__add_record(r->m, k, sizeof(*k), &kind) < 0)
-				r->records_bad++;
+			load_kernel_record(r, k, p, n);
 		} else if (type == TF_REC_CODE_NAME) {
-			struct tf_cur rc = { .p = p, .left = n };
-			char module[PS_QUAL_LEN], qual[PS_QUAL_LEN];
-			uint32_t id = tf_get_u32(&rc), kind = tf_get_u32(&rc);
-			bool known = tf_get_u8(&rc);
-
-			get_str(&rc, module, sizeof(module));
-			get_str(&rc, qual, sizeof(qual));
-			if (rc.bad)
-				r->records_bad++;
-			else
-				model__set_code_name(r->m, id, module, qual, known, kind);
+			load_code_name(r, p, n);
 		} else if (type == TF_REC_RESOLVED) {
-			struct tf_cur rc = { .p = p, .left = n };
-			char module[PS_QUAL_LEN], qual[PS_QUAL_LEN];
-			uint64_t addr = tf_get_u64(&rc);
-
-			get_str(&rc, module, sizeof(module));
-			get_str(&rc, qual, sizeof(qual));
-			if (rc.bad) {
-				r->records_bad++;
-			} else {
-				str_sanitize(module);
-				str_sanitize(qual);
-				model__set_resolved(r->m, addr, module, qual);
-			}
+			load_resolved(r, p, n);
 		}
 		/* other record types: from a newer minor version, skipped */
 	}
 	free(k);
 }
 
-static void load_checkpoint(struct replay *r, const uint8_t *raw, size_t len)
+/* A checkpoint's coverage: the mechanism of each pattern, so far. */
+static void load_cp_coverage(struct replay *r, struct tf_cur *c)
 {
-	struct tf_cur c = { .p = raw, .left = len };
-	struct ps_stats *st = NULL;
-	uint32_t i, n, flags;
-	int32_t code;
+	uint32_t i, n = tf_cur__get_u32(c);
 
-	r->meta.duration_ns = tf_get_u64(&c);
-	r->meta.exited_after_ns = tf_get_u64(&c);
-	code = (int32_t)tf_get_u32(&c);
-	r->meta.exit_code = code;
-	flags = tf_get_u32(&c);
-	r->meta.target_exited = flags & CP_EXITED;
-	r->meta.stopped_by_signal = flags & CP_SIGNAL;
-	r->w_records = tf_get_u64(&c);
-	r->w_dropped = tf_get_u64(&c);
-	n = tf_get_u32(&c);
-	for (i = 0; i < n && !c.bad; i++) {
-		uint64_t v = tf_get_u64(&c);
-
-		if (i < PS_CNT_MAX)
-			model__set_counter(r->m, i, v);
-	}
-	n = tf_get_u32(&c);
-	for (i = 0; i < n && !c.bad; i++) {
+	for (i = 0; i < n && !c->bad; i++) {
 		struct coverage cv = { 0 };
-		uint8_t mech = tf_get_u8(&c);
+		uint8_t mech = tf_cur__get_u8(c);
 
 		cv.mech = cover_mech_from_file(mech);
-		cv.timed = tf_get_u8(&c);
-		cv.partial = tf_get_u8(&c);
-		tf_get_u8(&c);
-		cv.armed_ns = tf_get_u64(&c);
-		get_str(&c, cv.why, sizeof(cv.why));
+		cv.timed = tf_cur__get_u8(c);
+		cv.partial = tf_cur__get_u8(c);
+		tf_cur__get_u8(c);
+		cv.armed_ns = tf_cur__get_u64(c);
+		get_str(c, cv.why, sizeof(cv.why));
 		str_sanitize(cv.why);
-		if (!c.bad)
+		if (!c->bad)
 			model__set_coverage(r->m, i, &cv);
 	}
-	n = tf_get_u32(&c);
-	st = malloc(sizeof(*st));
-	for (i = 0; st && i < n && !c.bad; i++) {
-		uint32_t id = tf_get_u32(&c);
+}
+
+/* A checkpoint's aggregates: statistics, with sparse histograms. */
+static void load_cp_stats(struct replay *r, struct tf_cur *c)
+{
+	uint32_t i, n = tf_cur__get_u32(c);
+	struct ps_stats *st = malloc(sizeof(*st));
+
+	for (i = 0; st && i < n && !c->bad; i++) {
+		uint32_t id = tf_cur__get_u32(c);
 		uint16_t nb, j;
 
 		memset(st, 0, sizeof(*st));
-		st->count = tf_get_u64(&c);
-		st->last_ns = tf_get_u64(&c);
-		st->timed = tf_get_u64(&c);
-		st->sum_ns = tf_get_u64(&c);
-		st->max_ns = tf_get_u64(&c);
-		nb = tf_get_u16(&c);
-		for (j = 0; j < nb && !c.bad; j++) {
-			uint16_t b = tf_get_u16(&c);
-			uint64_t v = tf_get_u64(&c);
+		st->count = tf_cur__get_u64(c);
+		st->last_ns = tf_cur__get_u64(c);
+		st->timed = tf_cur__get_u64(c);
+		st->sum_ns = tf_cur__get_u64(c);
+		st->max_ns = tf_cur__get_u64(c);
+		nb = tf_cur__get_u16(c);
+		for (j = 0; j < nb && !c->bad; j++) {
+			uint16_t b = tf_cur__get_u16(c);
+			uint64_t v = tf_cur__get_u64(c);
 
 			if (b < PS_NBUCKETS)
 				st->hist[b] = v;
 		}
-		if (!c.bad)
+		if (!c->bad)
 			model__set_stats(r->m, id, st);
 	}
 	free(st);
+}
+
+static void load_checkpoint(struct replay *r, const uint8_t *raw, size_t len)
+{
+	struct tf_cur c = { .p = raw, .left = len };
+	uint32_t i, n, flags;
+	int32_t code;
+
+	r->meta.duration_ns = tf_cur__get_u64(&c);
+	r->meta.exited_after_ns = tf_cur__get_u64(&c);
+	code = (int32_t)tf_cur__get_u32(&c);
+	r->meta.exit_code = code;
+	flags = tf_cur__get_u32(&c);
+	r->meta.target_exited = flags & TF_CP_EXITED;
+	r->meta.stopped_by_signal = flags & TF_CP_SIGNAL;
+	r->w_records = tf_cur__get_u64(&c);
+	r->w_dropped = tf_cur__get_u64(&c);
+	n = tf_cur__get_u32(&c);
+	for (i = 0; i < n && !c.bad; i++) {
+		uint64_t v = tf_cur__get_u64(&c);
+
+		if (i < PS_CNT_MAX)
+			model__set_counter(r->m, i, v);
+	}
+	load_cp_coverage(r, &c);
+	load_cp_stats(r, &c);
 	r->checkpoints++;
 	r->cp_ns = r->meta.duration_ns;
 	if (c.bad)
@@ -508,7 +413,7 @@ static void load_checkpoint(struct replay *r, const uint8_t *raw, size_t len)
 static void load_trailer(struct replay *r, const uint8_t *raw, size_t len)
 {
 	struct tf_cur c = { .p = raw, .left = len };
-	uint64_t recs = tf_get_u64(&c), dropped = tf_get_u64(&c), chunks = tf_get_u64(&c);
+	uint64_t recs = tf_cur__get_u64(&c), dropped = tf_cur__get_u64(&c), chunks = tf_cur__get_u64(&c);
 
 	if (c.bad)
 		return;
@@ -516,6 +421,30 @@ static void load_trailer(struct replay *r, const uint8_t *raw, size_t len)
 	r->w_records = recs;
 	r->w_dropped = dropped;
 	r->t_chunks = chunks;
+}
+
+/* One good chunk; only a bad header is an error. */
+static int load_chunk(struct replay *r, const struct tf_chunk *ch, char *err, size_t errlen)
+{
+	if (ch->type == TF_CH_HEADER)	/* one header per file; a copy is ignored */
+		return r->m ? 0 : load_header(r, ch->raw, ch->raw_len, err, errlen);
+	if (!r->m)
+		return 0;		/* without the header nothing can be interpreted */
+	switch (ch->type) {
+	case TF_CH_EVENTS:
+		load_events(r, ch->raw, ch->raw_len);
+		break;
+	case TF_CH_CHECKPOINT:
+		load_checkpoint(r, ch->raw, ch->raw_len);
+		break;
+	case TF_CH_TRAILER:
+		load_trailer(r, ch->raw, ch->raw_len);
+		break;
+	default:
+		r->chunks_unknown++;
+		break;
+	}
+	return 0;
 }
 
 int replay__load(struct replay **out, const uint8_t *data, size_t len, char *err, size_t errlen)
@@ -533,34 +462,10 @@ int replay__load(struct replay **out, const uint8_t *data, size_t len, char *err
 	ret = tf_reader__new(&rd, data, len, err, errlen);
 	if (ret)
 		goto fail;
-	while (tf_reader__next(rd, &ch) == 1) {
-		if (ch.type == TF_CH_HEADER) {
-			if (r->m)
-				continue;	/* one header per file; a copy is ignored */
-			ret = load_header(r, ch.raw, ch.raw_len, err, errlen);
-			if (ret)
-				goto fail;
-			continue;
-		}
-		if (!r->m) {
-			/* without the header nothing can be interpreted */
-			continue;
-		}
-		switch (ch.type) {
-		case TF_CH_EVENTS:
-			load_events(r, ch.raw, ch.raw_len);
-			break;
-		case TF_CH_CHECKPOINT:
-			load_checkpoint(r, ch.raw, ch.raw_len);
-			break;
-		case TF_CH_TRAILER:
-			load_trailer(r, ch.raw, ch.raw_len);
-			break;
-		default:
-			r->chunks_unknown++;
-			break;
-		}
-	}
+	while (!ret && tf_reader__next(rd, &ch) == 1)
+		ret = load_chunk(r, &ch, err, errlen);
+	if (ret)
+		goto fail;
 	r->dmg = *tf_reader__damage(rd);
 	if (!r->m) {
 		ret = -EINVAL;
@@ -638,6 +543,6 @@ void replay__free(struct replay *r)
 	if (!r)
 		return;
 	model__free(r->m);
-	patterns_free(&r->ps);
+	patterns__free(&r->ps);
 	free(r);
 }

@@ -174,7 +174,7 @@ int tf_writer__new(struct tf_writer **out, int fd, const struct tf_writer_opts *
 		w->o.queue_max = 32 << 20;
 	if (!w->o.level)
 		w->o.level = 6;
-	tf_file_header(hdr);
+	tf_file__header(hdr);
 	ret = write_all(fd, hdr, sizeof(hdr));
 	if (ret)
 		goto fail;
@@ -204,7 +204,7 @@ int tf_writer__header(struct tf_writer *w, const void *json, size_t len)
 
 void tf_writer__record(struct tf_writer *w, uint16_t type, const void *data, size_t len)
 {
-	tf_put_record(&w->cur, type, data, len);
+	tf_buf__put_record(&w->cur, type, data, len);
 	w->cur_nrec++;
 	pthread_mutex_lock(&w->lock);
 	w->st.records++;
@@ -249,7 +249,7 @@ int tf_writer__close(struct tf_writer *w, const void *trailer, size_t len, struc
 		*st = w->st;
 	pthread_cond_destroy(&w->cond);
 	pthread_mutex_destroy(&w->lock);
-	tf_buf_free(&w->cur);
+	tf_buf__free(&w->cur);
 	free(w);
 	return ret;
 }

@@ -35,7 +35,7 @@ static uint32_t crc(const void *p, size_t n)
 	return (uint32_t)crc32(crc32(0L, Z_NULL, 0), p, (uInt)n);
 }
 
-void tf_put(struct tf_buf *b, const void *data, size_t n)
+void tf_buf__put(struct tf_buf *b, const void *data, size_t n)
 {
 	if (b->oom || !n)
 		return;
@@ -61,53 +61,53 @@ void tf_put(struct tf_buf *b, const void *data, size_t n)
 	b->len += n;
 }
 
-void tf_put_u8(struct tf_buf *b, uint8_t v)
+void tf_buf__put_u8(struct tf_buf *b, uint8_t v)
 {
-	tf_put(b, &v, 1);
+	tf_buf__put(b, &v, 1);
 }
 
-void tf_put_u16(struct tf_buf *b, uint16_t v)
+void tf_buf__put_u16(struct tf_buf *b, uint16_t v)
 {
 	uint8_t p[2];
 
 	le16(p, v);
-	tf_put(b, p, sizeof(p));
+	tf_buf__put(b, p, sizeof(p));
 }
 
-void tf_put_u32(struct tf_buf *b, uint32_t v)
+void tf_buf__put_u32(struct tf_buf *b, uint32_t v)
 {
 	uint8_t p[4];
 
 	le32(p, v);
-	tf_put(b, p, sizeof(p));
+	tf_buf__put(b, p, sizeof(p));
 }
 
-void tf_put_u64(struct tf_buf *b, uint64_t v)
+void tf_buf__put_u64(struct tf_buf *b, uint64_t v)
 {
-	tf_put_u32(b, (uint32_t)v);
-	tf_put_u32(b, (uint32_t)(v >> 32));
+	tf_buf__put_u32(b, (uint32_t)v);
+	tf_buf__put_u32(b, (uint32_t)(v >> 32));
 }
 
-void tf_put_record(struct tf_buf *b, uint16_t type, const void *data, size_t n)
+void tf_buf__put_record(struct tf_buf *b, uint16_t type, const void *data, size_t n)
 {
 	const uint8_t *p = data;
 
 	/* kernel records are fixed-size structs, mostly zero at the end (line tables) */
 	while (n && !p[n - 1])
 		n--;
-	tf_put_u16(b, type);
-	tf_put_u16(b, 0);
-	tf_put_u32(b, (uint32_t)n);
-	tf_put(b, data, n);
+	tf_buf__put_u16(b, type);
+	tf_buf__put_u16(b, 0);
+	tf_buf__put_u32(b, (uint32_t)n);
+	tf_buf__put(b, data, n);
 }
 
-void tf_buf_free(struct tf_buf *b)
+void tf_buf__free(struct tf_buf *b)
 {
 	free(b->p);
 	memset(b, 0, sizeof(*b));
 }
 
-const uint8_t *tf_get_bytes(struct tf_cur *c, size_t n)
+const uint8_t *tf_cur__get_bytes(struct tf_cur *c, size_t n)
 {
 	const uint8_t *p = c->p;
 
@@ -120,35 +120,35 @@ const uint8_t *tf_get_bytes(struct tf_cur *c, size_t n)
 	return p;
 }
 
-uint8_t tf_get_u8(struct tf_cur *c)
+uint8_t tf_cur__get_u8(struct tf_cur *c)
 {
-	const uint8_t *p = tf_get_bytes(c, 1);
+	const uint8_t *p = tf_cur__get_bytes(c, 1);
 
 	return p ? p[0] : 0;
 }
 
-uint16_t tf_get_u16(struct tf_cur *c)
+uint16_t tf_cur__get_u16(struct tf_cur *c)
 {
-	const uint8_t *p = tf_get_bytes(c, 2);
+	const uint8_t *p = tf_cur__get_bytes(c, 2);
 
 	return p ? rd16(p) : 0;
 }
 
-uint32_t tf_get_u32(struct tf_cur *c)
+uint32_t tf_cur__get_u32(struct tf_cur *c)
 {
-	const uint8_t *p = tf_get_bytes(c, 4);
+	const uint8_t *p = tf_cur__get_bytes(c, 4);
 
 	return p ? rd32(p) : 0;
 }
 
-uint64_t tf_get_u64(struct tf_cur *c)
+uint64_t tf_cur__get_u64(struct tf_cur *c)
 {
-	uint64_t lo = tf_get_u32(c);
+	uint64_t lo = tf_cur__get_u32(c);
 
-	return lo | (uint64_t)tf_get_u32(c) << 32;
+	return lo | (uint64_t)tf_cur__get_u32(c) << 32;
 }
 
-void tf_file_header(uint8_t out[TF_FILE_HDR])
+void tf_file__header(uint8_t out[TF_FILE_HDR])
 {
 	memcpy(out, TF_FILE_MAGIC, 8);
 	le16(out + 8, TF_MAJOR);
@@ -237,8 +237,8 @@ int tf_zip__encode(struct tf_zip *z, uint16_t type, uint32_t seq, const void *ra
 	return 0;
 }
 
-int tf_chunk_encode(uint16_t type, uint32_t seq, const void *raw, size_t raw_len, int level,
-		    uint8_t **out, size_t *out_len)
+int tf_chunk__encode(uint16_t type, uint32_t seq, const void *raw, size_t raw_len, int level,
+		     uint8_t **out, size_t *out_len)
 {
 	struct tf_zip *z = tf_zip__new(level);
 	const uint8_t *p;
@@ -365,40 +365,60 @@ static int take(struct tf_reader *r, const uint8_t *h, struct tf_chunk *ch)
 	return 1;
 }
 
+/* A chunk header at h: our magic, its own checksum, sizes in bounds. */
+static bool chunk_header(const uint8_t *h)
+{
+	return rd32(h) == TF_CHUNK_MAGIC && rd32(h + 28) == crc(h, 28) &&
+	       rd32(h + 16) <= TF_MAX_RAW && rd32(h + 12) <= TF_MAX_RAW + TF_MAX_RAW / 100 + 64;
+}
+
+/* The rest of the file is damaged from the chunk at pos: the end. */
+static int stop(struct tf_reader *r)
+{
+	damaged(r, r->pos, r->len - r->pos);
+	r->pos = r->len;
+	return 0;
+}
+
+/* Past a good chunk: its bytes, the budget, its sequence number. */
+static void took(struct tf_reader *r, const struct tf_chunk *ch, uint32_t clen)
+{
+	r->pos += TF_CHUNK_HDR + clen;
+	r->budget -= ch->raw_len;
+	r->dmg.raw_total += ch->raw_len;
+	if (r->any_seq && ch->seq > r->dmg.last_seq + 1)
+		r->dmg.seq_missing += ch->seq - r->dmg.last_seq - 1;
+	r->any_seq = true;
+	r->dmg.last_seq = ch->seq;
+	r->dmg.chunks_ok++;
+	r->dmg.last_good_end = r->pos;
+}
+
 int tf_reader__next(struct tf_reader *r, struct tf_chunk *ch)
 {
 	size_t skip_from = r->pos;
 
 	while (r->pos + TF_CHUNK_HDR <= r->len) {
 		const uint8_t *h = r->data + r->pos;
-		uint32_t clen, rlen;
+		uint32_t clen;
 
-		/* a chunk header: our magic and its own checksum; else resync byte by byte */
-		if (rd32(h) != TF_CHUNK_MAGIC || rd32(h + 28) != crc(h, 28)) {
+		/* else resync byte by byte */
+		if (!chunk_header(h)) {
 			r->pos++;
 			continue;
 		}
 		clen = rd32(h + 12);
-		rlen = rd32(h + 16);
-		if (rlen > TF_MAX_RAW || clen > TF_MAX_RAW + TF_MAX_RAW / 100 + 64) {
-			r->pos++;
-			continue;
-		}
 		if (r->pos > skip_from)
 			damaged(r, skip_from, r->pos - skip_from);
-		if (rlen > r->budget) {
+		if (rd32(h + 16) > r->budget) {
 			r->dmg.too_big = true;
-			damaged(r, r->pos, r->len - r->pos);
-			r->pos = r->len;
-			return 0;
+			return stop(r);
 		}
 		if (clen > r->len - r->pos - TF_CHUNK_HDR) {
 			/* its header is intact: the file ends inside this chunk */
 			r->dmg.truncated = true;
 			r->dmg.truncated_at = r->pos;
-			damaged(r, r->pos, r->len - r->pos);
-			r->pos = r->len;
-			return 0;
+			return stop(r);
 		}
 		if (!take(r, h, ch)) {
 			r->dmg.chunks_bad++;
@@ -407,15 +427,7 @@ int tf_reader__next(struct tf_reader *r, struct tf_chunk *ch)
 			skip_from = r->pos;
 			continue;
 		}
-		r->pos += TF_CHUNK_HDR + clen;
-		r->budget -= rlen;
-		r->dmg.raw_total += rlen;
-		if (r->any_seq && ch->seq > r->dmg.last_seq + 1)
-			r->dmg.seq_missing += ch->seq - r->dmg.last_seq - 1;
-		r->any_seq = true;
-		r->dmg.last_seq = ch->seq;
-		r->dmg.chunks_ok++;
-		r->dmg.last_good_end = r->pos;
+		took(r, ch, clen);
 		return 1;
 	}
 	if (r->len > skip_from) {

@@ -43,14 +43,14 @@ struct tf_buf {
 	bool oom;
 };
 
-void tf_put(struct tf_buf *b, const void *data, size_t n);
-void tf_put_u8(struct tf_buf *b, uint8_t v);
-void tf_put_u16(struct tf_buf *b, uint16_t v);
-void tf_put_u32(struct tf_buf *b, uint32_t v);
-void tf_put_u64(struct tf_buf *b, uint64_t v);
+void tf_buf__put(struct tf_buf *b, const void *data, size_t n);
+void tf_buf__put_u8(struct tf_buf *b, uint8_t v);
+void tf_buf__put_u16(struct tf_buf *b, uint16_t v);
+void tf_buf__put_u32(struct tf_buf *b, uint32_t v);
+void tf_buf__put_u64(struct tf_buf *b, uint64_t v);
 /* An events-chunk record: u16 type, u16 0, u32 len, bytes (trailing zero bytes dropped). */
-void tf_put_record(struct tf_buf *b, uint16_t type, const void *data, size_t n);
-void tf_buf_free(struct tf_buf *b);
+void tf_buf__put_record(struct tf_buf *b, uint16_t type, const void *data, size_t n);
+void tf_buf__free(struct tf_buf *b);
 
 /* Reading payloads: every read is bounded; a short read sets bad and yields zeros. */
 struct tf_cur {
@@ -59,17 +59,17 @@ struct tf_cur {
 	bool bad;
 };
 
-uint8_t tf_get_u8(struct tf_cur *c);
-uint16_t tf_get_u16(struct tf_cur *c);
-uint32_t tf_get_u32(struct tf_cur *c);
-uint64_t tf_get_u64(struct tf_cur *c);
+uint8_t tf_cur__get_u8(struct tf_cur *c);
+uint16_t tf_cur__get_u16(struct tf_cur *c);
+uint32_t tf_cur__get_u32(struct tf_cur *c);
+uint64_t tf_cur__get_u64(struct tf_cur *c);
 /* n bytes in place, or NULL (and bad) if fewer are left. */
-const uint8_t *tf_get_bytes(struct tf_cur *c, size_t n);
+const uint8_t *tf_cur__get_bytes(struct tf_cur *c, size_t n);
 
-void tf_file_header(uint8_t out[TF_FILE_HDR]);
+void tf_file__header(uint8_t out[TF_FILE_HDR]);
 /* Frame one chunk (header + payload) in a new buffer. */
-int tf_chunk_encode(uint16_t type, uint32_t seq, const void *raw, size_t raw_len, int level,
-		    uint8_t **out, size_t *out_len);
+int tf_chunk__encode(uint16_t type, uint32_t seq, const void *raw, size_t raw_len, int level,
+		     uint8_t **out, size_t *out_len);
 
 /*
  * The same with one deflate stream kept between chunks: the writer thread's

@@ -7,6 +7,8 @@
  * report may hold a control character the target supplied.
  */
 #include "model/model.h"
+#include "model/model_result.h"
+#include "model/pattern_spec.h"
 #include "sink/report.h"
 
 #include <cJSON.h>
@@ -37,15 +39,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct model *m;
 	char err[128], *text = NULL, *json;
 	size_t i, len = 0;
+	unsigned minor;
 	FILE *f;
 	cJSON *doc;
 
 	if (size < 1)
 		return 0;
 	for (i = 0; i < sizeof(exprs) / sizeof(exprs[0]); i++)
-		if (patterns_add_expr(&ps, exprs[i], err, sizeof(err)))
+		if (pattern_spec__add_expr(&ps, exprs[i], err, sizeof(err)))
 			abort();
-	m = model__new(&ps, 8 + data[0] % 6);
+	minor = 8 + data[0] % 6;
+	m = model__new(&ps, &(struct model_interp){ .pyminor = minor, .qualnames = minor >= 11 });
 	if (!m)
 		goto out;
 	data++;
@@ -82,7 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct pat_result r;
 
 		if (!model__result(m, i, &r))
-			pat_result_free(&r);
+			pat_result__free(&r);
 		(void)model__pattern_matched_code(m, i);
 	}
 	memset(&meta, 0, sizeof(meta));
@@ -106,6 +110,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(text);
 out:
 	model__free(m);
-	patterns_free(&ps);
+	patterns__free(&ps);
 	return 0;
 }

@@ -6,6 +6,8 @@
  * any, are compiled and fed a few calls of every pattern.
  */
 #include "model/pattern.h"
+#include "model/pattern_spec.h"
+#include "model/pattern_json.h"
 #include "sink/rules.h"
 
 #include <stdio.h>
@@ -43,11 +45,11 @@ static void check_patterns(const struct patterns *ps)
 			for (k = 0; k < p->nkwargs; k++)
 				sig.kw[k] = p->kwargs[k];
 		}
-		if (p->nargs_c <= sig.ntypes - skip && !pattern_sig_matches(p, &sig))
+		if (p->nargs_c <= sig.ntypes - skip && !pattern__sig_matches(p, &sig))
 			abort();
-		(void)pattern_func_matches(p, p->module, p->qualname);
-		(void)pattern_kernel_name(p, true);
-		(void)pattern_class_name(p);
+		(void)pattern__func_matches(p, p->module, p->qualname);
+		(void)pattern__kernel_name(p, true);
+		(void)pattern__class_name(p);
 	}
 }
 
@@ -89,22 +91,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[512], *expr;
 
 	err[0] = '\0';
-	if (!patterns_parse_json(&ps, (const char *)data, size, "fuzz.json", err, sizeof(err))) {
+	if (!pattern_json__parse(&ps, (const char *)data, size, "fuzz.json", err, sizeof(err))) {
 		check_patterns(&ps);
 		check_rules(&ps);
 	}
 	else if (!err[0] || !memchr(err, '\0', sizeof(err)))
 		abort();	/* a failure always says why */
-	patterns_free(&ps);
+	patterns__free(&ps);
 
 	expr = malloc(size + 1);
 	if (!expr)
 		return 0;
 	memcpy(expr, data, size);
 	expr[size] = '\0';
-	if (!patterns_add_expr(&ps, expr, err, sizeof(err)))
+	if (!pattern_spec__add_expr(&ps, expr, err, sizeof(err)))
 		check_patterns(&ps);
-	patterns_free(&ps);
+	patterns__free(&ps);
 	free(expr);
 	return 0;
 }

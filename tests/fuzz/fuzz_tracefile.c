@@ -26,8 +26,8 @@ static int frame(const uint8_t *data, size_t size, struct tf_buf *file)
 	uint32_t seq = 0;
 	size_t i = 1;
 
-	tf_file_header(hdr);
-	tf_put(file, hdr, sizeof(hdr));
+	tf_file__header(hdr);
+	tf_buf__put(file, hdr, sizeof(hdr));
 	while (i + 5 <= size) {
 		uint32_t n = (uint32_t)data[i + 1] | (uint32_t)data[i + 2] << 8 |
 			     (uint32_t)data[i + 3] << 16 | (uint32_t)data[i + 4] << 24;
@@ -38,9 +38,9 @@ static int frame(const uint8_t *data, size_t size, struct tf_buf *file)
 		i += 5;
 		if (n > size - i)
 			n = (uint32_t)(size - i);
-		if (tf_chunk_encode(type, seq++, data + i, n, 1, &ch, &clen))
+		if (tf_chunk__encode(type, seq++, data + i, n, 1, &ch, &clen))
 			return -1;
-		tf_put(file, ch, clen);
+		tf_buf__put(file, ch, clen);
 		free(ch);
 		i += n;
 	}
@@ -93,6 +93,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 out:
 	free(text);
 	replay__free(r);
-	tf_buf_free(&file);
+	tf_buf__free(&file);
 	return 0;
 }

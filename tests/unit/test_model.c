@@ -2,6 +2,8 @@
 /* Attribution of kernel aggregates to patterns, and the reports built on it. */
 #include "testutil.h"
 #include "model/model.h"
+#include "model/model_result.h"
+#include "model/pattern_spec.h"
 #include "sink/report.h"
 #include "util/util.h"
 
@@ -62,7 +64,7 @@ static uint64_t count_of(struct model *m, size_t i)
 
 	assert_int_equal(model__result(m, i, &r), 0);
 	n = r.count;
-	pat_result_free(&r);
+	pat_result__free(&r);
 	return n;
 }
 
@@ -74,10 +76,10 @@ static void test_attribution_311(void **state)
 	char err[128];
 
 	(void)state;
-	assert_int_equal(patterns_add_expr(&ps, "ctor=class:app:Engine", err, sizeof(err)), 0);
-	assert_int_equal(patterns_add_expr(&ps, "run=app:Engine.run", err, sizeof(err)), 0);
-	assert_int_equal(patterns_add_expr(&ps, "widget=class:app:Widget", err, sizeof(err)), 0);
-	m = model__new(&ps, 11);
+	assert_int_equal(pattern_spec__add_expr(&ps, "ctor=class:app:Engine", err, sizeof(err)), 0);
+	assert_int_equal(pattern_spec__add_expr(&ps, "run=app:Engine.run", err, sizeof(err)), 0);
+	assert_int_equal(pattern_spec__add_expr(&ps, "widget=class:app:Widget", err, sizeof(err)), 0);
+	m = model__new(&ps, &(struct model_interp){ .pyminor = 11, .qualnames = true });
 	assert_non_null(m);
 	/* codes: Engine.__init__, Engine.run in app and in another module, a caller */
 	model__add_code(m, code_ev(1, "__init__", "Engine.__init__", "app", "/a.py", 10,
@@ -113,7 +115,7 @@ static void test_attribution_311(void **state)
 	assert_string_equal(r.sites[0].where, "/main.py:101");
 	assert_string_equal(r.sites[1].where, "/main.py:102");
 	assert_string_equal(r.sites[0].func, "main");
-	pat_result_free(&r);
+	pat_result__free(&r);
 	/* two call offsets on one line: one row */
 	assert_int_equal(model__result(m, 1, &r), 0);
 	assert_int_equal(r.nsites, 1);
@@ -121,10 +123,10 @@ static void test_attribution_311(void **state)
 	assert_int_equal(r.sites[0].count, 5);
 	assert_int_equal(r.lat.count, 5);
 	assert_int_equal(r.lat.max_ns, 1500);
-	pat_result_free(&r);
+	pat_result__free(&r);
 	assert_int_equal(model__unresolved(m), 0);
 	model__free(m);
-	patterns_free(&ps);
+	patterns__free(&ps);
 }
 
 /* The end-of-trace warning: which patterns matched no code at all. */
@@ -135,13 +137,13 @@ static void test_pattern_matched_code(void **state)
 	char err[128];
 
 	(void)state;
-	assert_int_equal(patterns_add_expr(&ps, "run=app:Engine.run", err, sizeof(err)), 0);
-	assert_int_equal(patterns_add_expr(&ps, "typo=app:Engine.rnu", err, sizeof(err)), 0);
-	assert_int_equal(patterns_add_expr(&ps, "ctor=class:app:Engine", err, sizeof(err)), 0);
-	assert_int_equal(patterns_add_expr(&ps, "widget=class:app:Widget", err, sizeof(err)), 0);
-	assert_int_equal(patterns_add_expr(&ps, "strs=app:Engine.stop", err, sizeof(err)), 0);
-	assert_int_equal(patterns_add_expr(&ps, "other=app:helper", err, sizeof(err)), 0);
-	m = model__new(&ps, 11);
+	assert_int_equal(pattern_spec__add_expr(&ps, "run=app:Engine.run", err, sizeof(err)), 0);
+	assert_int_equal(pattern_spec__add_expr(&ps, "typo=app:Engine.rnu", err, sizeof(err)), 0);
+	assert_int_equal(pattern_spec__add_expr(&ps, "ctor=class:app:Engine", err, sizeof(err)), 0);
+	assert_int_equal(pattern_spec__add_expr(&ps, "widget=class:app:Widget", err, sizeof(err)), 0);
+	assert_int_equal(pattern_spec__add_expr(&ps, "strs=app:Engine.stop", err, sizeof(err)), 0);
+	assert_int_equal(pattern_spec__add_expr(&ps, "other=app:helper", err, sizeof(err)), 0);
+	m = model__new(&ps, &(struct model_interp){ .pyminor = 11, .qualnames = true });
 	assert_non_null(m);
 	/* nothing ran yet */
 	assert_false(model__pattern_matched_code(m, 0));
@@ -170,7 +172,7 @@ static void test_pattern_matched_code(void **state)
 	assert_true(model__pattern_matched_code(m, 4));
 	assert_false(model__pattern_matched_code(m, 5));
 	model__free(m);
-	patterns_free(&ps);
+	patterns__free(&ps);
 }
 
 /* Names, files and types come from the target: nothing it puts there reaches a terminal raw. */
@@ -203,8 +205,8 @@ static void test_hostile_strings(void **state)
 		str_sanitize(buf);
 		assert_string_equal(buf, cases[i].out);
 	}
-	assert_int_equal(patterns_add_expr(&ps, "f=m:f", err, sizeof(err)), 0);
-	m = model__new(&ps, 11);
+	assert_int_equal(pattern_spec__add_expr(&ps, "f=m:f", err, sizeof(err)), 0);
+	m = model__new(&ps, &(struct model_interp){ .pyminor = 11, .qualnames = true });
 	model__add_code(m, code_ev(1, "f", "f", "m", "/srv/\x1b]0;owned\x07.py", 1, PS_CODE_FUNC));
 	model__add_code(m, code_ev(2, "\x1b[31mmain", "\x1b[31mmain", "m\xff", "/m.py", 1,
 				   PS_CODE_IGNORE));
@@ -238,7 +240,7 @@ static void test_hostile_strings(void **state)
 	cJSON_Delete(doc);
 	free(text);
 	model__free(m);
-	patterns_free(&ps);
+	patterns__free(&ps);
 }
 
 /* Aggregate ids are the kernel's: any value may arrive, in any order. */
@@ -249,8 +251,8 @@ static void test_agg_ids(void **state)
 	char err[128];
 
 	(void)state;
-	assert_int_equal(patterns_add_expr(&ps, "f=m:f", err, sizeof(err)), 0);
-	m = model__new(&ps, 12);
+	assert_int_equal(pattern_spec__add_expr(&ps, "f=m:f", err, sizeof(err)), 0);
+	m = model__new(&ps, &(struct model_interp){ .pyminor = 12, .qualnames = true });
 	model__add_code(m, code_ev(1, "f", "f", "m", "/a.py", 1, PS_CODE_FUNC));
 	add_agg(m, PS_MAX_AGGS - 1, 1, 0, 0, PS_AGG_NO_CALLER, "int", NULL, 5);
 	add_agg(m, 3, 1, 0, 0, PS_AGG_NO_CALLER, "str", NULL, 7);
@@ -263,7 +265,7 @@ static void test_agg_ids(void **state)
 	assert_null(model__agg(m, PS_MAX_AGGS));
 	assert_int_equal(count_of(m, 0), 12);
 	model__free(m);
-	patterns_free(&ps);
+	patterns__free(&ps);
 }
 
 static void test_new_fallback(void **state)
@@ -273,8 +275,8 @@ static void test_new_fallback(void **state)
 	char err[128];
 
 	(void)state;
-	assert_int_equal(patterns_add_expr(&ps, "s=class:app:Slotted", err, sizeof(err)), 0);
-	m = model__new(&ps, 12);
+	assert_int_equal(pattern_spec__add_expr(&ps, "s=class:app:Slotted", err, sizeof(err)), 0);
+	m = model__new(&ps, &(struct model_interp){ .pyminor = 12, .qualnames = true });
 	model__add_code(m, code_ev(1, "__new__", "Slotted.__new__", "app", "/a.py", 1,
 				   PS_CODE_INIT | PS_CODE_NEW));
 	add_agg(m, 0, 1, 0, 0, PS_AGG_NEW | PS_AGG_NO_CALLER, "Slotted", "int", 7);
@@ -285,7 +287,7 @@ static void test_new_fallback(void **state)
 	add_agg(m, 1, 2, 0, 0, PS_AGG_NO_CALLER, "Slotted", "int", 7);
 	assert_int_equal(count_of(m, 0), 7);
 	model__free(m);
-	patterns_free(&ps);
+	patterns__free(&ps);
 }
 
 static int fake_source(void *ctx, const char *filename, char **text, size_t *len)
@@ -305,8 +307,8 @@ static void test_qualnames_310(void **state)
 	char err[128];
 
 	(void)state;
-	assert_int_equal(patterns_add_expr(&ps, "run=app:Engine.run", err, sizeof(err)), 0);
-	m = model__new(&ps, 10);
+	assert_int_equal(pattern_spec__add_expr(&ps, "run=app:Engine.run", err, sizeof(err)), 0);
+	m = model__new(&ps, &(struct model_interp){ .pyminor = 10, .qualnames = false });
 	model__set_source_reader(m, fake_source, NULL);
 	/* <= 3.10 codes carry only co_name; the source gives the qualified name */
 	assert_int_equal(model__add_code(m, code_ev(1, "run", "run", "app", "/app.py", 2,
@@ -321,7 +323,7 @@ static void test_qualnames_310(void **state)
 	assert_int_equal(count_of(m, 0), 4);
 	assert_int_equal(model__unresolved(m), 2);
 	model__free(m);
-	patterns_free(&ps);
+	patterns__free(&ps);
 }
 
 static void test_reports(void **state)
@@ -338,8 +340,8 @@ static void test_reports(void **state)
 	FILE *f;
 
 	(void)state;
-	assert_int_equal(patterns_add_expr(&ps, "ctor=class:app:Engine", err, sizeof(err)), 0);
-	m = model__new(&ps, 12);
+	assert_int_equal(pattern_spec__add_expr(&ps, "ctor=class:app:Engine", err, sizeof(err)), 0);
+	m = model__new(&ps, &(struct model_interp){ .pyminor = 12, .qualnames = true });
 	model__add_code(m, code_ev(1, "__init__", "Engine.__init__", "app", "/a.py", 10,
 				   PS_CODE_INIT));
 	add_agg(m, 0, 1, 0, 0, PS_AGG_NO_CALLER, "Engine", "int", 23);
@@ -364,7 +366,7 @@ static void test_reports(void **state)
 	assert_false(report_exact(m, reason, sizeof(reason)));
 	assert_non_null(strstr(reason, "3 sightings lost"));
 	model__free(m);
-	patterns_free(&ps);
+	patterns__free(&ps);
 }
 
 int main(void)

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 #include "testutil.h"
 #include "model/pattern.h"
+#include "model/pattern_spec.h"
+#include "model/pattern_json.h"
 
 #include <errno.h>
 
 static int parse(struct patterns *ps, const char *json, char *err, size_t n)
 {
-	return patterns_parse_json(ps, json, strlen(json), "test.json", err, n);
+	return pattern_json__parse(ps, json, strlen(json), "test.json", err, n);
 }
 
 static void test_specs(void **state)
@@ -16,25 +18,25 @@ static void test_specs(void **state)
 
 	(void)state;
 	memset(&p, 0, sizeof(p));
-	assert_int_equal(pattern_parse_spec("a.b.c:Cls.meth", &p, err, sizeof(err)), 0);
+	assert_int_equal(pattern_spec__parse("a.b.c:Cls.meth", &p, err, sizeof(err)), 0);
 	assert_int_equal(p.kind, PAT_FUNC);
 	assert_string_equal(p.module, "a.b.c");
 	assert_string_equal(p.qualname, "Cls.meth");
 	assert_string_equal(p.leaf, "meth");
 	assert_true(p.skip_self);
-	assert_int_equal(pattern_parse_spec("class:m:Outer.Inner", &p, err, sizeof(err)), 0);
+	assert_int_equal(pattern_spec__parse("class:m:Outer.Inner", &p, err, sizeof(err)), 0);
 	assert_int_equal(p.kind, PAT_CLASS);
-	assert_string_equal(pattern_class_name(&p), "Inner");
-	assert_int_equal(pattern_parse_spec("func:m:f.<locals>.g", &p, err, sizeof(err)), 0);
+	assert_string_equal(pattern__class_name(&p), "Inner");
+	assert_int_equal(pattern_spec__parse("func:m:f.<locals>.g", &p, err, sizeof(err)), 0);
 	assert_false(p.skip_self);	/* a nested function, not a method */
-	assert_int_equal(pattern_parse_spec("m:f", &p, err, sizeof(err)), 0);
+	assert_int_equal(pattern_spec__parse("m:f", &p, err, sizeof(err)), 0);
 	assert_false(p.skip_self);
-	assert_string_equal(pattern_kernel_name(&p, true), "f");
+	assert_string_equal(pattern__kernel_name(&p, true), "f");
 
 	const char *bad[] = { "nocolon", "a:b:c", ":f", "m:", "m:1f", "m:f..g", "m:f.", "bad-mod:f",
 			      "class:", "m:f g" };
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(pattern_parse_spec(bad[i], &p, err, sizeof(err)), -EINVAL);
+		assert_int_equal(pattern_spec__parse(bad[i], &p, err, sizeof(err)), -EINVAL);
 }
 
 static void test_exprs(void **state)
@@ -43,14 +45,14 @@ static void test_exprs(void **state)
 	char err[256];
 
 	(void)state;
-	assert_int_equal(patterns_add_expr(&ps, "legacy=class:app.engine:Engine", err, sizeof(err)), 0);
-	assert_int_equal(patterns_add_expr(&ps, "app.engine:Engine.run", err, sizeof(err)), 0);
+	assert_int_equal(pattern_spec__add_expr(&ps, "legacy=class:app.engine:Engine", err, sizeof(err)), 0);
+	assert_int_equal(pattern_spec__add_expr(&ps, "app.engine:Engine.run", err, sizeof(err)), 0);
 	assert_string_equal(ps.v[1].name, "Engine.run");
-	assert_int_equal(patterns_add_expr(&ps, "legacy=m:f", err, sizeof(err)), -EEXIST);
+	assert_int_equal(pattern_spec__add_expr(&ps, "legacy=m:f", err, sizeof(err)), -EEXIST);
 	assert_non_null(strstr(err, "duplicate"));
-	assert_int_equal(patterns_add_expr(&ps, "bad name=m:f", err, sizeof(err)), -EINVAL);
+	assert_int_equal(pattern_spec__add_expr(&ps, "bad name=m:f", err, sizeof(err)), -EINVAL);
 	assert_int_equal(ps.n, 2);
-	patterns_free(&ps);
+	patterns__free(&ps);
 }
 
 static void test_json_ok(void **state)
@@ -79,10 +81,10 @@ static void test_json_ok(void **state)
 	assert_true(ps.v[2].forbid);
 	assert_string_equal(ps.v[3].name, "Other");
 	assert_false(ps.v[4].skip_self);
-	patterns_free(&ps);
+	patterns__free(&ps);
 	/* a bare list is accepted too */
 	assert_int_equal(parse(&ps, "[{\"function\": \"m:f\"}]", err, sizeof(err)), 0);
-	patterns_free(&ps);
+	patterns__free(&ps);
 }
 
 static void test_json_bad(void **state)
@@ -121,14 +123,14 @@ static void test_json_bad(void **state)
 			fail_msg("accepted: %s", bad[i]);
 		assert_true(strlen(err) > 0);
 		assert_non_null(strstr(err, "test.json"));
-		patterns_free(&ps);
+		patterns__free(&ps);
 	}
 	/* not UTF-8, and embedded NUL */
-	assert_true(patterns_parse_json(&ps, "[{\"function\": \"m:\xff\"}]", 24, "t", err,
+	assert_true(pattern_json__parse(&ps, "[{\"function\": \"m:\xff\"}]", 24, "t", err,
 					sizeof(err)) < 0);
 	assert_non_null(strstr(err, "UTF-8"));
-	assert_true(patterns_parse_json(&ps, "[\0]", 3, "t", err, sizeof(err)) < 0);
-	patterns_free(&ps);
+	assert_true(pattern_json__parse(&ps, "[\0]", 3, "t", err, sizeof(err)) < 0);
+	patterns__free(&ps);
 }
 
 static void test_json_limits(void **state)
@@ -152,7 +154,7 @@ static void test_json_limits(void **state)
 	assert_int_equal(parse(&ps, "[{\"function\": \"m:f\", \"description\": "
 				"\"[[[[[[[[[[[[[[[[[[[[{{{{{{{{{{{{{{{{{\\\"[[[[\"}]", err, sizeof(err)), 0);
 	assert_string_equal(ps.v[0].description, "[[[[[[[[[[[[[[[[[[[[{{{{{{{{{{{{{{{{{\"[[[[");
-	patterns_free(&ps);
+	patterns__free(&ps);
 	/* as deep as allowed: the error is about the content, not the depth */
 	assert_int_equal(parse(&ps, "[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]", err, sizeof(err)), -EINVAL);
 	assert_null(strstr(err, "nested"));
@@ -167,9 +169,9 @@ static void test_json_limits(void **state)
 	sprintf(many + len, "]");
 	assert_int_equal(parse(&ps, many, err, sizeof(err)), -E2BIG);
 	free(many);
-	patterns_free(&ps);
+	patterns__free(&ps);
 	/* too big a file */
-	assert_int_equal(patterns_parse_json(&ps, "[]", PAT_MAX_FILE + 1, "t", err, sizeof(err)),
+	assert_int_equal(pattern_json__parse(&ps, "[]", PAT_MAX_FILE + 1, "t", err, sizeof(err)),
 			 -EFBIG);
 }
 
@@ -191,24 +193,24 @@ static void test_sig_matching(void **state)
 	sig.types[1] = "Registry";
 	sig.types[2] = "pkg.Bridge";	/* a qualified name matches its last part */
 	sig.types[3] = "Ctx";
-	assert_true(pattern_sig_matches(&ps.v[0], &sig));
-	assert_false(pattern_sig_matches(&ps.v[1], &sig));
+	assert_true(pattern__sig_matches(&ps.v[0], &sig));
+	assert_false(pattern__sig_matches(&ps.v[1], &sig));
 	sig.types[3] = "OtherCtx";
-	assert_false(pattern_sig_matches(&ps.v[0], &sig));
+	assert_false(pattern__sig_matches(&ps.v[0], &sig));
 	sig.types[3] = "Ctx";
 	sig.nkw = 1;
 	sig.kw[0] = "context";
-	assert_false(pattern_sig_matches(&ps.v[0], &sig));
-	assert_true(pattern_sig_matches(&ps.v[1], &sig));
+	assert_false(pattern__sig_matches(&ps.v[0], &sig));
+	assert_true(pattern__sig_matches(&ps.v[1], &sig));
 	sig.ntypes = 2;
-	assert_false(pattern_sig_matches(&ps.v[0], &sig));
-	assert_true(pattern_sig_matches(&ps.v[2], &sig));
-	assert_true(pattern_type_matches("Inner", "Outer.Inner"));
-	assert_false(pattern_type_matches("Inner", "OuterInner"));
-	assert_true(pattern_type_matches("", "anything"));
-	assert_true(pattern_func_matches(&ps.v[2], "m", "f"));
-	assert_false(pattern_func_matches(&ps.v[2], "m2", "f"));
-	patterns_free(&ps);
+	assert_false(pattern__sig_matches(&ps.v[0], &sig));
+	assert_true(pattern__sig_matches(&ps.v[2], &sig));
+	assert_true(pattern__type_matches("Inner", "Outer.Inner"));
+	assert_false(pattern__type_matches("Inner", "OuterInner"));
+	assert_true(pattern__type_matches("", "anything"));
+	assert_true(pattern__func_matches(&ps.v[2], "m", "f"));
+	assert_false(pattern__func_matches(&ps.v[2], "m2", "f"));
+	patterns__free(&ps);
 }
 
 int main(void)

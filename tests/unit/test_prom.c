@@ -3,6 +3,7 @@
 #include "testutil.h"
 #include "sink/prom.h"
 #include "pshist.h"
+#include "model/pattern_spec.h"
 
 static void test_bounds_are_edges(void **state)
 {
@@ -171,9 +172,9 @@ static void test_render(void **state)
 	const char *calls, *hist, *lost, *p;
 
 	(void)state;
-	assert_int_equal(patterns_add_expr(&ps, "legacy.path-1=app:old", err, sizeof(err)), 0);
-	assert_int_equal(patterns_add_expr(&ps, "unused=app:never", err, sizeof(err)), 0);
-	m = model__new(&ps, 12);
+	assert_int_equal(pattern_spec__add_expr(&ps, "legacy.path-1=app:old", err, sizeof(err)), 0);
+	assert_int_equal(pattern_spec__add_expr(&ps, "unused=app:never", err, sizeof(err)), 0);
+	m = model__new(&ps, &(struct model_interp){ .pyminor = 12, .qualnames = true });
 	assert_non_null(m);
 	add_code(m, 1, "old");
 	add_calls(m, 0, 1, ns, ARRAY_SIZE(ns));
@@ -230,7 +231,7 @@ static void test_render(void **state)
 	assert_true(has_line(sb.buf, "pyscope_targets 0"));
 	sb_free(&sb);
 	model__free(m);
-	patterns_free(&ps);
+	patterns__free(&ps);
 }
 
 int main(void)

@@ -2,6 +2,7 @@
 /* The rule engine (src/rules.c) on synthetic calls, and rule parsing. */
 #include "testutil.h"
 #include "model/pattern.h"
+#include "model/pattern_json.h"
 #include "sink/rules.h"
 
 #include <errno.h>
@@ -77,7 +78,7 @@ static void setup_from(struct patterns *ps, struct rules **r, struct got *g, con
 
 	memset(ps, 0, sizeof(*ps));
 	memset(g, 0, sizeof(*g));
-	assert_int_equal(patterns_parse_json(ps, json, strlen(json), "t", err, sizeof(err)), 0);
+	assert_int_equal(pattern_json__parse(ps, json, strlen(json), "t", err, sizeof(err)), 0);
 	assert_int_equal(rules__new(r, ps, collect, g), 0);
 }
 
@@ -150,7 +151,7 @@ static void test_clean_and_faults(void **state)
 	assert_int_equal(g.n, 5);
 	assert_true(g.v[4].at_end);
 	rules__free(r);
-	patterns_free(&ps);
+	patterns__free(&ps);
 }
 
 static void test_isolation(void **state)
@@ -180,7 +181,7 @@ static void test_isolation(void **state)
 	assert_int_equal(g.v[0].first.ts_ns, 5);
 	assert_int_equal(g.v[0].second.ts_ns, 6);
 	rules__free(r);
-	patterns_free(&ps);
+	patterns__free(&ps);
 }
 
 /* Optional and repeated steps; several runs interleaved. */
@@ -211,7 +212,7 @@ static void test_optional_interleaved(void **state)
 	rules__finish(r, 9);
 	assert_int_equal(g.n, 1);
 	rules__free(r);
-	patterns_free(&ps);
+	patterns__free(&ps);
 }
 
 /* Runs keyed by self (an emitter object) and an int key. */
@@ -257,7 +258,7 @@ static void test_self_and_int_keys(void **state)
 	assert_int_equal(g.v[2].kind, VIOL_INCOMPLETE);
 	assert_string_equal(g.v[2].key, "0x10");
 	rules__free(r);
-	patterns_free(&ps);
+	patterns__free(&ps);
 }
 
 /* Attached to a running target (-p): runs begun before the probes are not judged. */
@@ -290,7 +291,7 @@ static void test_attached(void **state)
 	assert_int_equal(st.partial, 1);
 	assert_int_equal(st.open, 0);
 	rules__free(r);
-	patterns_free(&ps);
+	patterns__free(&ps);
 }
 
 static void test_bad_rules(void **state)
@@ -321,9 +322,9 @@ static void test_bad_rules(void **state)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct patterns ps = { 0 };
 
-		assert_int_equal(patterns_parse_json(&ps, bad[i], strlen(bad[i]), "t", err,
+		assert_int_equal(pattern_json__parse(&ps, bad[i], strlen(bad[i]), "t", err,
 						     sizeof(err)), -EINVAL);
-		patterns_free(&ps);
+		patterns__free(&ps);
 	}
 }
 
@@ -359,7 +360,7 @@ static void test_cost(void **state)
 		(unsigned long long)calls);
 	assert_true((double)dt / (double)calls < 20000.0);
 	rules__free(r);
-	patterns_free(&ps);
+	patterns__free(&ps);
 }
 
 int main(void)

@@ -5,6 +5,8 @@
  */
 #include "testutil.h"
 #include "model/model.h"
+#include "model/model_stacks.h"
+#include "model/pattern_spec.h"
 #include "sink/report.h"
 #include "util/util.h"
 
@@ -75,8 +77,8 @@ static struct model *build(struct patterns *ps)
 	char err[128];
 	struct model *m;
 
-	assert_int_equal(patterns_add_expr(ps, "ctor=class:app:Engine", err, sizeof(err)), 0);
-	m = model__new(ps, 11);
+	assert_int_equal(pattern_spec__add_expr(ps, "ctor=class:app:Engine", err, sizeof(err)), 0);
+	m = model__new(ps, &(struct model_interp){ .pyminor = 11, .qualnames = true });
 	add_code(m, 1, "Engine.__init__", "/app/engine.py", 10);
 	add_code(m, 2, "handle", "/app/server.py", 20);
 	add_code(m, 3, "serve", "/app/server.py", 40);
@@ -131,7 +133,7 @@ static void test_folded(void **state)
 	golden("paths.latency.folded", buf);
 	free(buf);
 	model__free(m);
-	patterns_free(&ps);
+	patterns__free(&ps);
 }
 
 static void test_speedscope(void **state)
@@ -157,7 +159,7 @@ static void test_speedscope(void **state)
 	cJSON_Delete(doc);
 	free(buf);
 	model__free(m);
-	patterns_free(&ps);
+	patterns__free(&ps);
 }
 
 int main(void)
