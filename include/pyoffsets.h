@@ -4,7 +4,7 @@
  *
  * Shared by bpf/ and src/: fixed-width types only.  The user side fills one
  * of these per traced interpreter, either from the generated table
- * (src/offsets_table.c, produced by tools/gen_offsets.sh for 3.8-3.12) or
+ * (src/target/gen/offsets_table.c, produced by tools/gen_offsets.sh for 3.8-3.12) or
  * from the interpreter's own _Py_DebugOffsets (3.13+), and hands it to the
  * BPF program as read-only data.  Nothing else in the project branches on
  * the Python version: code that needs to know whether a field exists tests
