@@ -1491,14 +1491,17 @@ def t_outputs(ctx, py, tmp):
 
 def t_profile(ctx, py, tmp, sampled=False):
     """profile: the legacy constructor's CPU samples are in the known slow
-    function (>= 80%), and its waits are the injected ones (within 10%).
+    function (>= 80%), and its waits are the injected ones: at least 90% of the
+    injected time, and at most 10% over what the app's own clock measured around
+    its sleeps (a loaded machine wakes sleepers late; the wait ends at the wake-up).
     sampled: --sampled, no call probes, the samples find the windows; the
     report then has no counts rather than wrong ones."""
     cpu_ms, wait_ms = 8, 20
     expect_file = os.path.join(tmp, "expect.json")
     args = ["-m", "chatdemo", "--requests", "40", "--legacy-share", "1", "--mode", "threads",
             "--concurrency", "1", "--seed", "23", "--legacy-cpu-ms", str(cpu_ms),
-            "--legacy-wait-ms", str(wait_ms), "--expect", expect_file]
+            "--legacy-wait-ms", str(wait_ms), "--expect", expect_file,
+            "--waited", os.path.join(tmp, "waited.json")]
     out = os.path.join(tmp, "profile.json")
     r = run([ctx.pyscope, "profile", "--off-cpu", "-F", "499", "--format", "json", "-o", out,
              "-e", "legacy=class:chatdemo.engine:UserExecutionEngine"]
@@ -1527,9 +1530,11 @@ def t_profile(ctx, py, tmp, sampled=False):
     waits = {t["function"].split(" (")[0]: t["total"] for t in off["top_total"]}
     blocked = waits.get("legacy_bridge_handshake", 0) / 1e6
     injected = n * wait_ms
-    if abs(blocked - injected) > 0.1 * injected:
-        raise Fail("off-CPU: %.1f ms blocked in legacy_bridge_handshake, %d ms injected"
-                   % (blocked, injected))
+    with open(os.path.join(tmp, "waited.json")) as f:
+        waited = json.load(f)["waited_ms"]
+    if blocked < 0.9 * injected or blocked > 1.1 * waited:
+        raise Fail("off-CPU: %.1f ms blocked in legacy_bridge_handshake, %d ms injected, "
+                   "%.1f ms by the app's clock" % (blocked, injected, waited))
     if "legacy_bridge_handshake" not in off["chain"]:
         raise Fail("off-CPU summary chain %r does not name the wait" % off["chain"])
 

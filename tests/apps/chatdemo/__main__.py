@@ -168,6 +168,7 @@ def main(argv=None):
     ap.add_argument("--mode", choices=("threads", "asyncio", "mixed"), default="mixed")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--expect", help="write the expected pattern counts here (JSON)")
+    ap.add_argument("--waited", help="write how long the injected waits took here (JSON)")
     ap.add_argument("--linger", type=float, default=0.0,
                     help="sleep this long before starting (to attach with -p)")
     ap.add_argument("--ready-file", help="create this file once ready to serve")
@@ -229,6 +230,10 @@ def main(argv=None):
           % (len(reqs), dt, len(server.BRIDGE.sent), dt, cpu), file=sys.stderr)
     if pace:
         print(pace.summary(), file=sys.stderr)
+    if args.waited:
+        from .context import WAITED
+        with open(args.waited, "w") as f:
+            json.dump({"waited_ms": WAITED["ns"] / 1e6}, f)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,9 @@ import time
 # Costs of the legacy path, set by --legacy-cpu-ms / --legacy-wait-ms, so that
 # a profiler's answer is known in advance.
 LEGACY_COST = {"cpu_ms": 0.0, "wait_ms": 0.0}
+# what the injected waits really took, by the app's own clock (a loaded machine
+# wakes sleepers late): the upper bound of a profiler's honest answer
+WAITED = {"ns": 0}
 
 
 class UserExecutionContext:
@@ -56,7 +59,9 @@ class AgentRegistryAdapter:
 def legacy_bridge_handshake(bridge, context):
     """Legacy: a blocking round trip to the shared bridge."""
     if LEGACY_COST["wait_ms"]:
+        t0 = time.monotonic_ns()
         time.sleep(LEGACY_COST["wait_ms"] / 1000.0)
+        WAITED["ns"] += time.monotonic_ns() - t0
     bridge.send(context.user_id, "handshake", {})
 
 
